@@ -1,0 +1,10 @@
+/** Unit and end-to-end tests; the long reliability suite lives in test/reliability and runs separately. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/test/reliability/'],
+  // Type checking is done once by `tsc --noEmit` in `npm test`; per-file transpilation keeps jest fast.
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+};

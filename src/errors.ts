@@ -1,0 +1,154 @@
+/**
+ * Every failure skr reports is an SkrError: a stable lower_snake_case `code` callers match on,
+ * the HTTP `status` an API layer answers with, a message fit for logs (never secrets or key
+ * material), and optional structured `details` (field, expected, actual).
+ */
+export type ErrorDetails = Record<string, unknown>;
+
+export class SkrError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details?: ErrorDetails;
+
+  constructor(code: string, status: number, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+
+  toJSON(): { code: string; message: string; details?: ErrorDetails } {
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+}
+
+/** Bad caller input that is not evidence: flags, options, files. */
+export class InvalidArgument extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('invalid_argument', 400, message, details);
+  }
+}
+
+// ---- Evidence format (src/snp/abi) -------------------------------------------------------
+
+/** The bytes are not a well-formed ATTESTATION_REPORT (size, version, reserved bytes, enums). */
+export class ReportMalformed extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('report_malformed', 400, message, details);
+  }
+}
+
+export class ReportVersionUnsupported extends SkrError {
+  constructor(version: number) {
+    super('report_version_unsupported', 400, `report version ${version} is not supported (2, 3, 5)`, { version });
+  }
+}
+
+/** A certificate table, HCL wrapper or certificate that cannot be decoded. */
+export class EvidenceMalformed extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('evidence_malformed', 400, message, details);
+  }
+}
+
+export class CertificateMalformed extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('certificate_malformed', 400, message, details);
+  }
+}
+
+// ---- Authenticity (src/snp/verify.ts) ----------------------------------------------------
+
+export class ProductUnknown extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('product_unknown', 400, message, details);
+  }
+}
+
+export class ProductMismatch extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('product_mismatch', 400, message, details);
+  }
+}
+
+/** The ARK offered (or needed) is not one of the pinned / configured trusted roots. */
+export class ArkNotTrusted extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('ark_not_trusted', 400, message, details);
+  }
+}
+
+/** The ASK or ASVK is not signed by the trusted ARK of the product. */
+export class IntermediateSignatureInvalid extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('ask_signature_invalid', 400, message, details);
+  }
+}
+
+/** The VCEK / VLEK is not signed by the product's ASK / ASVK. */
+export class VekSignatureInvalid extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('vek_signature_invalid', 400, message, details);
+  }
+}
+
+export class CertificateExpired extends SkrError {
+  constructor(which: string, notAfter: string, at: string) {
+    super(`${which === 'VEK' ? 'vek' : 'cert'}_expired`, 400, `${which} certificate expired at ${notAfter} (checked at ${at})`, {
+      certificate: which,
+      notAfter,
+      at,
+    });
+  }
+}
+
+export class CertificateNotYetValid extends SkrError {
+  constructor(which: string, notBefore: string, at: string) {
+    super(`${which === 'VEK' ? 'vek' : 'cert'}_not_yet_valid`, 400, `${which} certificate is valid only from ${notBefore} (checked at ${at})`, {
+      certificate: which,
+      notBefore,
+      at,
+    });
+  }
+}
+
+/** The report's SIGNING_KEY says VCEK but a VLEK was supplied, or the reverse. */
+export class VekKindMismatch extends SkrError {
+  constructor(expected: string, actual: string) {
+    super('vek_kind_mismatch', 400, `report is signed by a ${expected} but the certificate is a ${actual}`, { expected, actual });
+  }
+}
+
+export class VekTcbMismatch extends SkrError {
+  constructor(component: string, expected: number, actual: number) {
+    super('vek_tcb_mismatch', 400, `VEK ${component} SPL ${actual} differs from REPORTED_TCB ${component} ${expected}`, {
+      field: `reported_tcb.${component}`,
+      expected,
+      actual,
+    });
+  }
+}
+
+export class VekChipMismatch extends SkrError {
+  constructor(expected: string, actual: string) {
+    super('vek_chip_mismatch', 400, 'VCEK hwID does not match the report CHIP_ID', { field: 'chip_id', expected, actual });
+  }
+}
+
+export class ReportSignatureInvalid extends SkrError {
+  constructor() {
+    super('report_signature_invalid', 400, 'report signature does not verify with the VEK public key');
+  }
+}
+
+// ---- Acceptability (src/snp/validate.ts) ------------------------------------------------
+
+/** A genuine report that the appraisal options refuse; `code` names the field. */
+export class ReportNotAcceptable extends SkrError {
+  constructor(code: string, message: string, expected: unknown, actual: unknown) {
+    super(code, 403, message, { expected, actual });
+  }
+}

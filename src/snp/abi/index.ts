@@ -1,0 +1,6 @@
+export * from './product';
+export * from './tcb';
+export * from './policy';
+export * from './report';
+export * from './cert-table';
+export * from './hcl';
