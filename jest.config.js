@@ -5,6 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/reliability/'],
   // Type checking is done once by `tsc --noEmit` in `npm test`; per-file transpilation keeps jest fast.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };

@@ -152,3 +152,77 @@ export class ReportNotAcceptable extends SkrError {
     super(code, 403, message, { expected, actual });
   }
 }
+
+// ---- Certificate sources (src/snp/certs) -------------------------------------------------
+
+/** Every configured source failed to produce the VCEK/VLEK; `details.tried` says which and why. */
+export class VekUnavailable extends SkrError {
+  constructor(kind: string, tried: { source: string; reason: string }[]) {
+    super(
+      'vek_unavailable',
+      502,
+      tried.length
+        ? `no ${kind} certificate could be obtained: ${tried.map((t) => `${t.source}: ${t.reason}`).join('; ')}`
+        : `no ${kind} certificate could be obtained: no certificate source is configured`,
+      { kind, tried },
+    );
+  }
+}
+
+/** Revocation checking is on and the ARK-signed CRL could not be fetched. */
+export class CrlUnavailable extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('crl_unavailable', 502, message, details);
+  }
+}
+
+/** The CRL is malformed or not signed by the product's trusted ARK. */
+export class CrlInvalid extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('crl_invalid', 502, message, details);
+  }
+}
+
+/** The ARK's CRL lists the ASK/ASVK that issued the VEK. */
+export class CertificateRevoked extends SkrError {
+  constructor(certificate: string, serial: string) {
+    super('cert_revoked', 400, `${certificate} certificate (serial ${serial}) is revoked by its ARK`, { certificate, serial });
+  }
+}
+
+// ---- configfs-tsm device (src/snp/device/tsm.ts) -----------------------------------------
+
+export class TsmDeviceMissing extends SkrError {
+  constructor(path: string) {
+    super('no_tee_device', 503, `configfs-tsm report directory ${path} is not available`, { path });
+  }
+}
+
+export class TsmProviderUnsupported extends SkrError {
+  constructor(provider: string) {
+    super('tsm_provider_unsupported', 503, `configfs-tsm provider is "${provider}", not sev_guest`, { expected: 'sev_guest', actual: provider });
+  }
+}
+
+/** Another writer changed the report entry between our writes and our read of outblob. */
+export class TsmGenerationMismatch extends SkrError {
+  constructor(expected: number, actual: number) {
+    super('tsm_generation_mismatch', 503, `configfs-tsm generation is ${actual}, expected ${expected}: the request raced another writer`, {
+      expected,
+      actual,
+    });
+  }
+}
+
+export class TsmVmplBelowFloor extends SkrError {
+  constructor(vmpl: number, floor: number) {
+    super('vmpl_below_floor', 400, `VMPL ${vmpl} is below this guest's privlevel_floor ${floor}`, { field: 'vmpl', expected: `>= ${floor}`, actual: vmpl });
+  }
+}
+
+/** outblob (or another attribute) did not hold what the kernel ABI promises. */
+export class TsmOutputMalformed extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('tee_output_malformed', 502, message, details);
+  }
+}

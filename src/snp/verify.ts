@@ -180,21 +180,23 @@ function checkValidity(which: string, cert: X509Certificate, now: Date): void {
   if (now > notAfter) throw new CertificateExpired(which, notAfter.toISOString(), now.toISOString());
 }
 
+/** Identity first (hwID == CHIP_ID for a VCEK), then the SPLs the VEK was derived for. */
 function bindVekToReport(vek: VekCertificate, report: AttestationReport, reportedTcb: Tcb, product: Product): void {
+  if (vek.kind === 'VCEK') {
+    const hwId = vek.hwId!;
+    const significant = product === 'Turin' ? 8 : 64;
+    const chipMatches =
+      hwId.length === significant &&
+      report.chipId.subarray(0, significant).equals(hwId) &&
+      report.chipId.subarray(significant).every((b) => b === 0);
+    if (!chipMatches) throw new VekChipMismatch(hwId.toString('hex'), report.chipId.toString('hex'));
+  }
   for (const component of TCB_COMPONENTS) {
     const expected = reportedTcb[component];
     if (expected === undefined) continue;
     const actual = vek.tcb[component];
     if (actual !== expected) throw new VekTcbMismatch(component, expected, actual ?? -1);
   }
-  if (vek.kind !== 'VCEK') return;
-  const hwId = vek.hwId!;
-  const significant = product === 'Turin' ? 8 : 64;
-  const chipMatches =
-    hwId.length === significant &&
-    report.chipId.subarray(0, significant).equals(hwId) &&
-    report.chipId.subarray(significant).every((b) => b === 0);
-  if (!chipMatches) throw new VekChipMismatch(hwId.toString('hex'), report.chipId.toString('hex'));
 }
 
 function checkReportSignature(bytes: Uint8Array, report: AttestationReport, vek: VekCertificate): void {

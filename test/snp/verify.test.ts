@@ -1,0 +1,162 @@
+import { verifyReport, type VerifyOptions } from '../../src/snp/verify';
+import { SigningKey } from '../../src/snp/abi';
+import { VECTOR_EXPECTATIONS } from './vector-expectations';
+import { fixture, loadVector, VECTOR_IDS, VECTOR_TIME } from './vectors';
+
+const options: VerifyOptions = { now: VECTOR_TIME };
+
+describe('verifyReport on genuine AMD reports', () => {
+  test.each(VECTOR_IDS)('%s verifies unchanged against the pinned AMD roots', async (id) => {
+    const { report, vek } = loadVector(id);
+    const expected = VECTOR_EXPECTATIONS[id]!;
+    const verified = await verifyReport({ report, vek }, options);
+    expect(verified.product).toBe(expected.product);
+    expect(verified.signer).toBe(expected.signer);
+    expect(verified.genuine).toBe(true);
+    expect(verified.reportedTcb).toEqual(expected.reportedTcb);
+    expect(verified.vek.productName).toBe(expected.vekProductName);
+  });
+
+  test.each(VECTOR_IDS)('%s verifies with its KDS chain supplied (ASK/ASVK then ARK)', async (id) => {
+    const { report, vek } = loadVector(id);
+    const { product, signer } = VECTOR_EXPECTATIONS[id]!;
+    const bundle = `${product.toLowerCase()}_${signer === 'VLEK' ? 'vlek_' : ''}cert_chain.pem`;
+    const chain = [fixture('amd-roots', bundle).toString('latin1')];
+    await expect(verifyReport({ report, vek, chain }, options)).resolves.toMatchObject({ product });
+  });
+
+  test('a PEM VEK is accepted like DER', async () => {
+    const { report, vek } = loadVector('milan-v3-oak');
+    const pem = `-----BEGIN CERTIFICATE-----\n${vek.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    await expect(verifyReport({ report, vek: pem }, options)).resolves.toMatchObject({ signer: 'VCEK' });
+  });
+});
+
+describe('every byte of the signed region and of R and S, flipped, is rejected', () => {
+  const counts: Record<string, number> = {};
+  let rejected = 0;
+  let total = 0;
+
+  test.each(VECTOR_IDS)('%s', async (id) => {
+    const { report, vek } = loadVector(id);
+    const accepted: number[] = [];
+    // 0x000–0x29F is signed; 0x2A0–0x32F holds R and S (72 bytes each).
+    for (let offset = 0; offset < 0x330; offset++) {
+      const mutated = Buffer.from(report);
+      mutated[offset]! ^= 0xff;
+      total++;
+      try {
+        await verifyReport({ report: mutated, vek }, options);
+        accepted.push(offset);
+      } catch (error) {
+        rejected++;
+        const code = (error as { code?: string }).code ?? 'unexpected';
+        counts[code] = (counts[code] ?? 0) + 1;
+      }
+    }
+    expect(accepted).toEqual([]);
+  });
+
+  afterAll(() => {
+    console.log(`mutations rejected: ${rejected}/${total}; by code: ${JSON.stringify(counts)}`);
+  });
+});
+
+describe('verifyReport rejects, each with its own code', () => {
+  test("another chip's VCEK: vek_chip_mismatch", async () => {
+    const { report } = loadVector('milan-v3-oak');
+    const { vek } = loadVector('milan-v5-gcp-vmpl1');
+    await expect(verifyReport({ report, vek }, options)).rejects.toMatchObject({ code: 'vek_chip_mismatch' });
+  });
+
+  test('hwID differs from CHIP_ID (Turin: the 8 significant bytes, and the zero tail)', async () => {
+    for (const [offset, value] of [[0x1a0, 0x01], [0x1a0 + 8, 0x01]] as const) {
+      const { report, vek } = loadVector('turin-v5-oak');
+      report[offset]! ^= value;
+      await expect(verifyReport({ report, vek }, options)).rejects.toMatchObject({
+        code: 'vek_chip_mismatch',
+        details: { field: 'chip_id' },
+      });
+    }
+  });
+
+  test('VEK of the wrong product: product_mismatch', async () => {
+    const { report } = loadVector('milan-v3-oak');
+    const { vek } = loadVector('genoa-v5-oak');
+    await expect(verifyReport({ report, vek }, options)).rejects.toMatchObject({ code: 'product_mismatch' });
+  });
+
+  test('a v2 report with a product contradicting its VEK: product_mismatch', async () => {
+    const { report, vek } = loadVector('milan-v2-aci-thim');
+    await expect(verifyReport({ report, vek }, { ...options, product: 'Genoa' })).rejects.toMatchObject({ code: 'product_mismatch' });
+    await expect(verifyReport({ report, vek }, { ...options, product: 'Milan' })).resolves.toMatchObject({ product: 'Milan' });
+  });
+
+  test('a CPUID contradicting the requested product: product_mismatch', async () => {
+    const { report, vek } = loadVector('turin-v5-oak');
+    await expect(verifyReport({ report, vek }, { ...options, product: 'Milan' })).rejects.toMatchObject({ code: 'product_mismatch' });
+  });
+
+  test('an ARK supplied with the evidence that is not the pinned one: ark_not_trusted', async () => {
+    const { report, vek } = loadVector('milan-v3-oak');
+    const chain = [fixture('amd-roots', 'milan_ask.pem').toString(), fixture('amd-roots', 'genoa_ark.pem').toString()];
+    // The Genoa ARK is genuine but foreign to a Milan chain.
+    await expect(verifyReport({ report, vek, chain }, options)).rejects.toMatchObject({ code: 'ark_not_trusted' });
+  });
+
+  test('TCB of the VEK differs from REPORTED_TCB: vek_tcb_mismatch naming the component', async () => {
+    const { report, vek } = loadVector('genoa-v5-oak');
+    report[0x180 + 6]! += 1; // Genoa SNP SPL lives in byte 6
+    await expect(verifyReport({ report, vek }, options)).rejects.toMatchObject({
+      code: 'vek_tcb_mismatch',
+      details: { field: 'reported_tcb.snp', expected: 26, actual: 25 },
+    });
+  });
+
+  test('expired and not-yet-valid VEKs: vek_expired, vek_not_yet_valid', async () => {
+    const { report, vek } = loadVector('milan-v3-vlek-aws');
+    await expect(verifyReport({ report, vek }, { now: new Date('2026-01-01') })).rejects.toMatchObject({ code: 'vek_expired' });
+    await expect(verifyReport({ report, vek }, { now: new Date('2024-01-01') })).rejects.toMatchObject({ code: 'vek_not_yet_valid' });
+  });
+
+  test('a VLEK-signed report offered a VCEK, and the reverse: vek_kind_mismatch', async () => {
+    const vlek = loadVector('milan-v3-vlek-aws');
+    const vcek = loadVector('milan-v3-oak');
+    await expect(verifyReport({ report: vlek.report, vek: vcek.vek }, options)).rejects.toMatchObject({ code: 'vek_kind_mismatch' });
+    await expect(verifyReport({ report: vcek.report, vek: vlek.vek }, options)).rejects.toMatchObject({ code: 'vek_kind_mismatch' });
+  });
+
+  test('a report whose SIGNING_KEY was switched keeps failing: the VLEK cannot sign as VCEK', async () => {
+    const { report, vek } = loadVector('milan-v3-vlek-aws');
+    report.writeUInt32LE(SigningKey.VCEK << 2, 0x48);
+    await expect(verifyReport({ report, vek }, options)).rejects.toMatchObject({ code: 'vek_kind_mismatch' });
+  });
+
+  test('no VEK and no fetcher: refused, never fetched behind the caller', async () => {
+    const { report } = loadVector('milan-v3-oak');
+    await expect(verifyReport({ report }, options)).rejects.toMatchObject({ code: 'certificate_malformed' });
+  });
+
+  test('a fetcher is asked for the VEK by product, chip and TCB', async () => {
+    const { report, vek } = loadVector('turin-v5-oak');
+    const requests: unknown[] = [];
+    const verified = await verifyReport({ report }, {
+      ...options,
+      fetcher: async (request) => {
+        requests.push(request);
+        return { vek };
+      },
+    });
+    expect(verified.product).toBe('Turin');
+    expect(requests).toEqual([
+      expect.objectContaining({ product: 'Turin', kind: 'VCEK', reportedTcb: { fmc: 0, bootloader: 1, tee: 0, snp: 2, microcode: 71 } }),
+    ]);
+  });
+
+  test('a garbage VEK: certificate_malformed', async () => {
+    const { report } = loadVector('milan-v3-oak');
+    await expect(verifyReport({ report, vek: Buffer.from('not a certificate') }, options)).rejects.toMatchObject({
+      code: 'certificate_malformed',
+    });
+  });
+});
