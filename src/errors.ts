@@ -192,12 +192,6 @@ export class CertificateRevoked extends SkrError {
 
 // ---- configfs-tsm device (src/snp/device/tsm.ts) -----------------------------------------
 
-export class TsmDeviceMissing extends SkrError {
-  constructor(path: string) {
-    super('no_tee_device', 503, `configfs-tsm report directory ${path} is not available`, { path });
-  }
-}
-
 export class TsmProviderUnsupported extends SkrError {
   constructor(provider: string) {
     super('tsm_provider_unsupported', 503, `configfs-tsm provider is "${provider}", not sev_guest`, { expected: 'sev_guest', actual: provider });
@@ -222,6 +216,132 @@ export class TsmVmplBelowFloor extends SkrError {
 
 /** outblob (or another attribute) did not hold what the kernel ABI promises. */
 export class TsmOutputMalformed extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('tee_output_malformed', 502, message, details);
+  }
+}
+
+// ---- Report sources (src/snp/device) -----------------------------------------------------
+
+/** No SEV-SNP report source is available where skr looked; `details.looked` lists the places. */
+export class NoTeeDevice extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('no_tee_device', 503, message, details);
+  }
+}
+
+// ---- Verifier and MAA client (src/maa) ---------------------------------------------------
+
+/** A request whose shape is wrong: missing fields, wrong types, bad base64url, not JSON. */
+export class InvalidRequest extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('invalid_request', 400, message, details);
+  }
+}
+
+/** REPORT_DATA does not commit to the runtime data (or HOST_DATA to the init-time data). */
+export class EvidenceBindingFailed extends SkrError {
+  constructor(code: 'runtime_data_mismatch' | 'init_time_data_mismatch', message: string, details?: ErrorDetails) {
+    super(code, 400, message, details);
+  }
+}
+
+/** Challenge-response freshness: the nonce is required, unknown, already used or expired. */
+export class NonceRejected extends SkrError {
+  constructor(code: 'nonce_required' | 'nonce_unknown' | 'nonce_replayed' | 'nonce_expired', message: string) {
+    super(code, 400, message);
+  }
+}
+
+/** The admin API needs the verifier's admin token. */
+export class Unauthorized extends SkrError {
+  constructor(message = 'a valid bearer token is required') {
+    super('unauthorized', 401, message);
+  }
+}
+
+/** An attestation token failed verification (signature, issuer, algorithm, lifetime, keys). */
+export class TokenInvalid extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('token_invalid', 401, message, details);
+  }
+}
+
+/** An upstream service (verifier, KMS, identity) failed or answered unusably. */
+export class UpstreamFailed extends SkrError {
+  constructor(service: string, message: string, status = 502, details?: ErrorDetails) {
+    super(status === 504 ? 'upstream_timeout' : 'upstream_failed', status, `${service}: ${message}`, { service, ...details });
+  }
+}
+
+/** The upstream refused the request as invalid; its code is carried, its body is not echoed. */
+export class UpstreamRejected extends SkrError {
+  constructor(service: string, status: number, upstreamCode: string | undefined, message: string) {
+    super('upstream_rejected', status >= 400 && status < 500 ? status : 502, `${service} refused the request: ${message}`, {
+      service,
+      upstreamStatus: status,
+      upstreamCode,
+    });
+  }
+}
+
+// ---- Virtual device (src/snp/virtual) ----------------------------------------------------
+
+/** The virtual device's state directory is damaged or tampered with: a certificate that does not match its key or chain, loose key permissions, a bad device.json. */
+export class VirtualStateInvalid extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('virtual_state_invalid', 500, message, details);
+  }
+}
+
+// ---- sev-guest and sev ioctl devices (src/snp/native, src/snp/device) ----------------------
+
+/** The native ioctl addon (build/Release/sevguest.node) is not built or cannot be loaded. */
+export class NativeAddonUnavailable extends SkrError {
+  constructor(path: string, reason: string) {
+    super('native_addon_unavailable', 503, `the SEV-SNP ioctl addon ${path} cannot be loaded (${reason}); build it with npm run build:native`, { path, reason });
+  }
+}
+
+/** A system call on the device failed without a firmware or host answer; `errno` is its name (EBADF, ENOTCONN, ...). */
+export class DeviceIoError extends SkrError {
+  readonly errno: string;
+
+  constructor(operation: string, path: string, errno: string, message = `${operation} on ${path} failed: ${errno}`) {
+    super('device_io_error', 502, message, { operation, path, errno });
+    this.errno = errno;
+  }
+}
+
+/**
+ * The PSP firmware (fwError, an SEV status code) or the host (vmmError, a GHCB error) refused
+ * the guest request; a MSG_REPORT_RSP status is a firmware status too.
+ */
+export class FirmwareError extends SkrError {
+  readonly fwError: number;
+  readonly vmmError: number;
+
+  constructor(operation: string, fwError: number, vmmError: number, details?: ErrorDetails) {
+    super('firmware_error', 502, `${operation} refused: firmware error 0x${fwError.toString(16)}, VMM error 0x${vmmError.toString(16)}`, {
+      operation,
+      fwError,
+      vmmError,
+      ...details,
+    });
+    this.fwError = fwError;
+    this.vmmError = vmmError;
+  }
+}
+
+/** The host kept answering BUSY (GHCB throttling) through every retry. */
+export class DeviceBusy extends SkrError {
+  constructor(operation: string, attempts: number) {
+    super('device_busy', 503, `${operation}: the host answered BUSY ${attempts} times`, { operation, attempts });
+  }
+}
+
+/** The device answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
+export class DeviceOutputMalformed extends SkrError {
   constructor(message: string, details?: ErrorDetails) {
     super('tee_output_malformed', 502, message, details);
   }

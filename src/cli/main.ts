@@ -1,17 +1,29 @@
 import { InvalidArgument } from '../errors';
 import { printError, printJson } from './output';
+import { reportGet } from './report-get';
 import { reportVerify } from './report-verify';
+import { verifierRefs, verifierServe } from './verifier';
+import { virtualInitCommand } from './virtual-init';
 
 type Command = (argv: string[]) => Promise<unknown>;
 
 const COMMANDS: Record<string, Command> = {
+  'report get': reportGet,
   'report verify': reportVerify,
+  'virtual init': virtualInitCommand,
+  'verifier refs': verifierRefs,
+  verifier: verifierServe,
 };
 
 const USAGE = `usage: skr <command> [flags]
+  report get    [--device auto|sev-guest|sev|tsm|virtual] [--device-path PATH] [--state-dir D]
+                [--runtime-data B64] [--vmpl N]
   report verify --report FILE --vcek FILE [--chain PEM] [--trust-root PEM]... [--at ISO8601]
                 [--product Milan|Genoa|Turin] [--forbid-debug] [--vmpl N] [--measurement HEX]
-                [--host-data HEX] [--report-data HEX] [--min-tcb bl,tee,snp,ucode]`;
+                [--host-data HEX] [--report-data HEX] [--min-tcb bl,tee,snp,ucode]
+  virtual init  [--state-dir D] [--product Milan|Genoa|Turin]
+  verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
+  verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
 
 /** Runs one CLI command: one JSON object on stdout, exit 0 on success. */
 export async function main(argv: string[]): Promise<void> {

@@ -155,22 +155,18 @@ function chainToRoot(
     ...supplied.filter((c) => !isArk(c)),
     ...roots.flatMap((r) => (vek.kind === 'VLEK' ? r.asvk : r.ask) ?? []),
   ].filter((c) => c.subject === vek.cert.issuer);
-  if (candidates.length === 0) {
-    throw new VekSignatureInvalid(`no ${intermediateName} certificate issued the ${vek.kind} ("${commonName(vek.cert.issuer)}")`);
+  // The VEK's actual issuer is the candidate whose key verifies it; only then is that issuer
+  // itself judged, so an error says which link of the chain is broken.
+  const issuers = candidates.filter((c) => vek.cert.verify(c.publicKey));
+  if (issuers.length === 0) {
+    throw new VekSignatureInvalid(`the ${vek.kind} is not signed by any ${intermediateName} offered or trusted`);
   }
-
-  let signedByArk = false;
-  for (const intermediate of candidates) {
+  for (const intermediate of issuers) {
     if (commonName(intermediate.subject) !== intermediateName || !intermediate.ca) continue;
     const root = roots.find((r) => intermediate.issuer === r.ark.subject && r.ark.verify(r.ark.publicKey) && intermediate.verify(r.ark.publicKey));
-    if (!root) continue;
-    signedByArk = true;
-    if (vek.cert.verify(intermediate.publicKey)) return { root, intermediate };
+    if (root) return { root, intermediate };
   }
-  if (!signedByArk) {
-    throw new IntermediateSignatureInvalid(`no ${intermediateName} certificate offered is signed by a trusted ${product} ARK`);
-  }
-  throw new VekSignatureInvalid(`the ${vek.kind} is not signed by a trusted ${intermediateName}`);
+  throw new IntermediateSignatureInvalid(`the ${intermediateName} that signed the ${vek.kind} is not signed by a trusted ${product} ARK`);
 }
 
 function checkValidity(which: string, cert: X509Certificate, now: Date): void {

@@ -1,6 +1,6 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import { PRODUCTS, type Product } from '../abi/product';
-import { loadCertificate, toDer } from '../x509/vek';
+import { loadCertificate, splitPem, toDer } from '../x509/vek';
 import { AMD_ROOTS } from './amd';
 
 /** One trust anchor: an ARK and the intermediates it signed (ASK for VCEKs, ASVK for VLEKs). */
@@ -37,13 +37,18 @@ export function amdRoots(): TrustedRoot[] {
 }
 
 /**
- * A root configured by the operator (e.g. the virtual device's ARK). Its product comes
+ * A root configured by the operator (e.g. the virtual device's ARK): a PEM holding the ARK,
+ * optionally with the ASK / ASVK it signed (a KDS-style cert_chain bundle). The product comes
  * from the ARK's CN ("ARK-Milan"), which the virtual PKI mints in AMD's shape.
  */
 export function configuredRoot(pem: string | Uint8Array, product?: Product): TrustedRoot {
-  const ark = loadCertificate(toDer(pem));
-  const cn = /(?:^|\n)CN=ARK-([A-Za-z]+)/.exec(ark.subject)?.[1];
-  const resolved = product ?? (PRODUCTS as readonly string[]).find((p) => p === cn);
+  const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('latin1');
+  const certs = (text.includes('-----BEGIN') ? splitPem(text) : [toDer(pem)]).map(loadCertificate);
+  const cnOf = (c: X509Certificate) => /(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1] ?? '';
+  const ark = certs.find((c) => c.subject === c.issuer && cnOf(c).startsWith('ARK-'));
+  if (!ark) throw new Error('the trust root holds no self-signed ARK certificate');
+  const resolved = product ?? (PRODUCTS as readonly string[]).find((p) => `ARK-${p}` === cnOf(ark));
   if (!resolved) throw new Error(`cannot tell the product of trust root "${ark.subject.replace(/\n/g, ', ')}"; name it`);
-  return { product: resolved as Product, ark, genuine: false };
+  const signedBy = (name: string) => certs.find((c) => cnOf(c) === name && c.issuer === ark.subject && c.verify(ark.publicKey));
+  return { product: resolved as Product, ark, ask: signedBy(`SEV-${resolved}`), asvk: signedBy(`SEV-VLEK-${resolved}`), genuine: false };
 }

@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import { InvalidArgument } from '../errors';
+import { loadAppraisalPolicy } from '../maa/service/appraisal-policy';
+import { ReferenceValueStore } from '../maa/service/reference-values';
+import { startVerifier } from '../maa/service/server';
+import { configuredRoot, type TrustedRoot } from '../snp/roots';
+import { parseFlags, parseInteger, readInputFile } from './args';
+import { stateDirFrom } from './state-dir';
+import { untilSignal } from './signals';
+
+const SERVE_FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  http: { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  policy: { type: 'string' },
+  issuer: { type: 'string' },
+  'token-lifetime': { type: 'string' },
+  'trust-root': { type: 'string', multiple: true },
+  'trust-virtual': { type: 'boolean' },
+} as const;
+
+async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boolean): Promise<TrustedRoot[]> {
+  const files = [...paths, ...(trustVirtual ? [join(stateDir, 'virtual', 'ark.pem')] : [])];
+  const roots: TrustedRoot[] = [];
+  for (const path of files) {
+    const pem = await readInputFile(path, 'trust-root');
+    try {
+      roots.push(configuredRoot(pem));
+    } catch (error) {
+      throw new InvalidArgument(`--trust-root ${path}: ${(error as Error).message}`);
+    }
+  }
+  return roots;
+}
+
+/** `skr verifier`: the MAA-compatible attestation service, until SIGTERM/SIGINT. */
+export async function verifierServe(argv: string[]): Promise<unknown> {
+  const flags = parseFlags(argv, SERVE_FLAGS);
+  const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
+  const host = (flags.host as string | undefined) ?? '127.0.0.1';
+  const running = await startVerifier({
+    stateDir,
+    host,
+    port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
+    http: flags.http === true,
+    issuer: flags.issuer as string | undefined,
+    policy: await loadAppraisalPolicy(flags.policy as string | undefined),
+    tokenLifetimeSeconds: flags['token-lifetime'] === undefined ? undefined : parseInteger(flags['token-lifetime'] as string, 'token-lifetime', 60, 7 * 86400),
+    trustedRoots: await trustedRoots((flags['trust-root'] as string[] | undefined) ?? [], stateDir, flags['trust-virtual'] === true),
+  });
+  untilSignal(() => running.close());
+  return {
+    verifier: {
+      url: running.url,
+      issuer: running.issuer,
+      stateDir,
+      caFile: running.caPem ? join(stateDir, 'verifier', 'tls', 'ca.pem') : undefined,
+      adminTokenFile: join(stateDir, 'verifier', 'admin-token'),
+    },
+  };
+}
+
+const REFS_FLAGS = {
+  'state-dir': { type: 'string' },
+  kind: { type: 'string' },
+  value: { type: 'string' },
+  note: { type: 'string' },
+} as const;
+
+function refsStore(flags: { 'state-dir'?: unknown }): ReferenceValueStore {
+  return new ReferenceValueStore(join(stateDirFrom(flags['state-dir'] as string | undefined), 'verifier', 'reference-values.json'));
+}
+
+/** `skr verifier refs list|add|remove`: edits the reference values a running verifier re-reads. */
+export async function verifierRefs(argv: string[]): Promise<unknown> {
+  const [action, ...rest] = argv;
+  const flags = parseFlags(rest, REFS_FLAGS);
+  const store = refsStore(flags);
+  switch (action) {
+    case 'list':
+      return { references: await store.list() };
+    case 'add':
+      return { added: await store.add(flags.kind ?? 'measurement', flags.value, flags.note as string | undefined) };
+    case 'remove': {
+      const removed = await store.remove(flags.kind ?? 'measurement', flags.value);
+      if (!removed) throw new InvalidArgument('no such reference value', { kind: flags.kind ?? 'measurement' });
+      return { removed: true };
+    }
+    default:
+      throw new InvalidArgument('usage: skr verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]');
+  }
+}

@@ -1,0 +1,116 @@
+import http from 'node:http';
+import https from 'node:https';
+
+/**
+ * One HTTP exchange with a private CA allowed, a timeout covering the whole exchange and a
+ * body cap — what the MAA client, the token verifier and the sidecar need and `fetch` in
+ * Node 20 cannot give without extra dependencies (per-request CA).
+ */
+export interface HttpRequest {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Extra trusted CA certificates (PEM) for https URLs. */
+  ca?: string | string[];
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A transport failure (no HTTP status): connection refused or reset, timeout, oversized body. */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+export function httpRequest(url: string, request: HttpRequest = {}): Promise<HttpResponse> {
+  const target = new URL(url);
+  const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : undefined;
+  if (!client) return Promise.reject(new TransportError(`unsupported URL scheme ${target.protocol}`));
+  const timeoutMs = request.timeoutMs ?? 10_000;
+  const maxBody = request.maxBodyBytes ?? 1 << 20;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      target,
+      {
+        method: request.method ?? 'GET',
+        headers: request.body === undefined ? request.headers : { 'content-length': Buffer.byteLength(request.body), ...request.headers },
+        ...(target.protocol === 'https:' && request.ca ? { ca: request.ca } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBody) {
+            req.destroy(new TransportError(`response body exceeds ${maxBody} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', (error) => reject(new TransportError(error.message)));
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new TransportError(`timed out after ${timeoutMs} ms`, true)), timeoutMs);
+    req.on('error', (error) => reject(error instanceof TransportError ? error : new TransportError(error.message)));
+    req.on('close', () => clearTimeout(timer));
+    req.end(request.body);
+  });
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 200, maxDelayMs: 5_000 };
+
+/** Only answers another attempt can change: 408, 429 and 5xx; transport failures too. */
+export function isTransient(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+function retryAfterMs(headers: http.IncomingHttpHeaders): number | undefined {
+  const value = headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends the request, retrying transient failures with exponential backoff and full jitter,
+ * honouring Retry-After up to the policy's ceiling. Returns the last response (which may be a
+ * transient status once retries are spent); throws the last TransportError.
+ */
+export async function httpRequestWithRetry(url: string, request: HttpRequest, policy: RetryPolicy = DEFAULT_RETRY): Promise<HttpResponse> {
+  const sleep = policy.sleep ?? defaultSleep;
+  for (let attempt = 0; ; attempt++) {
+    let wait: number | undefined;
+    try {
+      const response = await httpRequest(url, request);
+      if (!isTransient(response.status) || attempt >= policy.retries) return response;
+      wait = retryAfterMs(response.headers);
+    } catch (error) {
+      if (!(error instanceof TransportError) || attempt >= policy.retries) throw error;
+    }
+    const backoff = Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+    await sleep(Math.min(policy.maxDelayMs, wait ?? backoff));
+  }
+}

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { InvalidArgument } from '../../errors';
+import { encodeBase64Url } from '../../lib/base64url';
+import { isProduct, type Product } from '../../snp/abi/product';
+import type { Tcb } from '../../snp/abi/tcb';
+
+/**
+ * The verifier's appraisal policy, read from a JSON file. Empty (the default) it issues a
+ * token for every genuine report, as MAA's default policy does. Reference values that change
+ * at run time (measurements, host data) live in the reference-value store instead.
+ */
+export interface AppraisalPolicy {
+  /** Refuse evidence without a live challenge nonce. */
+  requireFreshness: boolean;
+  forbidDebug: boolean;
+  /** Exact VMPL required. */
+  vmpl?: number;
+  /** Minimum REPORTED_TCB, component-wise. */
+  minimumTcb?: Partial<Tcb>;
+  /** Products accepted; all when absent. */
+  products?: Product[];
+  /** Refuse (deny) or issue a token marked non-compliant (report) when reference values fail. */
+  enforcement: 'deny' | 'report';
+  /** `x-ms-compliance-status` of compliant evidence. */
+  compliantStatus: string;
+  /** The policy text `x-ms-policy-hash` is computed over. */
+  text: string;
+}
+
+export const NON_COMPLIANT_STATUS = 'not-compliant';
+
+const KEYS = new Set(['requireFreshness', 'forbidDebug', 'vmpl', 'minimumTcb', 'products', 'enforcement', 'compliantStatus']);
+const TCB_KEYS = new Set(['fmc', 'bootloader', 'tee', 'snp', 'microcode']);
+
+function bad(message: string): never {
+  throw new InvalidArgument(`appraisal policy: ${message}`);
+}
+
+/** Parses and validates a policy document; unknown keys are refused so a typo never loosens it. */
+export function parseAppraisalPolicy(text: string): AppraisalPolicy {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    bad('not JSON');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) bad('must be a JSON object');
+  const d = doc as Record<string, unknown>;
+  for (const key of Object.keys(d)) if (!KEYS.has(key)) bad(`unknown key "${key}"`);
+  const bool = (key: string) => {
+    if (d[key] !== undefined && typeof d[key] !== 'boolean') bad(`${key} must be a boolean`);
+    return d[key] === true;
+  };
+  const policy: AppraisalPolicy = {
+    requireFreshness: bool('requireFreshness'),
+    forbidDebug: bool('forbidDebug'),
+    enforcement: 'deny',
+    compliantStatus: 'azure-compliant-uvm',
+    text,
+  };
+  if (d.vmpl !== undefined) {
+    if (!Number.isInteger(d.vmpl) || (d.vmpl as number) < 0 || (d.vmpl as number) > 3) bad('vmpl must be 0..3');
+    policy.vmpl = d.vmpl as number;
+  }
+  if (d.minimumTcb !== undefined) {
+    const tcb = d.minimumTcb as Record<string, unknown>;
+    if (typeof tcb !== 'object' || tcb === null) bad('minimumTcb must be an object');
+    for (const [k, v] of Object.entries(tcb)) {
+      if (!TCB_KEYS.has(k) || !Number.isInteger(v) || (v as number) < 0 || (v as number) > 255) bad(`minimumTcb.${k} must be 0..255`);
+    }
+    policy.minimumTcb = tcb as Partial<Tcb>;
+  }
+  if (d.products !== undefined) {
+    if (!Array.isArray(d.products) || !d.products.every((p) => typeof p === 'string' && isProduct(p))) bad('products must list Milan, Genoa, Turin');
+    policy.products = d.products as Product[];
+  }
+  if (d.enforcement !== undefined) {
+    if (d.enforcement !== 'deny' && d.enforcement !== 'report') bad('enforcement must be "deny" or "report"');
+    policy.enforcement = d.enforcement;
+  }
+  if (d.compliantStatus !== undefined) {
+    if (typeof d.compliantStatus !== 'string' || d.compliantStatus.length === 0) bad('compliantStatus must be a string');
+    policy.compliantStatus = d.compliantStatus;
+  }
+  return policy;
+}
+
+export const DEFAULT_POLICY_TEXT = '{}';
+
+export async function loadAppraisalPolicy(path: string | undefined): Promise<AppraisalPolicy> {
+  if (!path) return parseAppraisalPolicy(DEFAULT_POLICY_TEXT);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidArgument(`appraisal policy ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  return parseAppraisalPolicy(text);
+}
+
+/** MAA's `x-ms-policy-hash`: b64url(SHA-256(UTF-8(b64url(UTF-8 policy text)))). */
+export function policyHash(text: string): string {
+  const encoded = encodeBase64Url(Buffer.from(text, 'utf8'));
+  return encodeBase64Url(createHash('sha256').update(encoded, 'utf8').digest());
+}

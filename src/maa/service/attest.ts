@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { EvidenceBindingFailed, InvalidRequest, NonceRejected, ReportNotAcceptable, type SkrError } from '../../errors';
+import { encodeBase64Url } from '../../lib/base64url';
+import type { TrustedRoot } from '../../snp/roots';
+import { checkReport } from '../../snp/validate';
+import { verifyReport, type VerifiedReport } from '../../snp/verify';
+import { splitPem } from '../../snp/x509/vek';
+import { sevSnpClaims } from '../claims';
+import type { AttestRequest } from '../request';
+import { NON_COMPLIANT_STATUS, policyHash, type AppraisalPolicy } from './appraisal-policy';
+import type { ChallengeStore } from './challenges';
+import type { ReferenceValueStore } from './reference-values';
+
+export interface AttestContext {
+  now: () => Date;
+  policy: AppraisalPolicy;
+  references: ReferenceValueStore;
+  challenges: ChallengeStore;
+  /** Roots trusted besides AMD's (the virtual device's ARK, only when configured). */
+  trustedRoots: TrustedRoot[];
+}
+
+export interface Appraisal {
+  verified: VerifiedReport;
+  claims: Record<string, unknown>;
+}
+
+/** The VEK is the certificate whose subject is SEV-VCEK / SEV-VLEK; the rest is chain. */
+function splitChain(pem: string): { vek: Buffer; chain: Buffer[] } {
+  const certs = splitPem(pem);
+  if (certs.length === 0) throw new InvalidRequest('report.VcekCertChain holds no PEM certificate', { field: 'report.VcekCertChain' });
+  return { vek: certs[0]!, chain: certs.slice(1) };
+}
+
+function sha256(bytes: Buffer): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+function runtimeClaims(request: AttestRequest): { claim?: unknown; nonce?: string } {
+  const runtime = request.runtimeData;
+  if (!runtime) return {};
+  if (runtime.dataType === 'Binary') return { claim: encodeBase64Url(runtime.data) };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(runtime.data.toString('utf8'));
+  } catch {
+    throw new InvalidRequest('runtimeData is declared JSON but does not parse', { field: 'runtimeData.data' });
+  }
+  const nonce = typeof parsed === 'object' && parsed !== null && typeof (parsed as { nonce?: unknown }).nonce === 'string'
+    ? (parsed as { nonce: string }).nonce
+    : undefined;
+  return { claim: parsed, nonce };
+}
+
+/**
+ * Verifies and appraises SEV-SNP evidence; returns the token claims or throws the first reason
+ * for refusal. Knows nothing of HTTP.
+ */
+export async function appraiseEvidence(request: AttestRequest, ctx: AttestContext): Promise<Appraisal> {
+  const { vek, chain } = splitChain(request.vcekCertChain);
+  const verified = await verifyReport({ report: request.report, vek, chain }, { now: ctx.now(), trustedRoots: ctx.trustedRoots });
+  const { report } = verified;
+
+  // REPORT_DATA must commit to the runtime data: SHA-256 in the first half, zeros after.
+  if (!request.runtimeData) throw new InvalidRequest('runtimeData is required: it is what the report binds', { field: 'runtimeData' });
+  const expected = Buffer.concat([sha256(request.runtimeData.data), Buffer.alloc(32)]);
+  if (!expected.equals(report.reportData)) {
+    throw new EvidenceBindingFailed('runtime_data_mismatch', 'REPORT_DATA is not SHA-256(runtimeData) followed by zeros', {
+      expected: expected.toString('hex'),
+      actual: report.reportData.toString('hex'),
+    });
+  }
+  if (request.initTimeData && !sha256(request.initTimeData.data).equals(report.hostData)) {
+    throw new EvidenceBindingFailed('init_time_data_mismatch', 'HOST_DATA is not SHA-256(initTimeData)', {
+      expected: sha256(request.initTimeData.data).toString('hex'),
+      actual: report.hostData.toString('hex'),
+    });
+  }
+
+  const runtime = runtimeClaims(request);
+  if (runtime.nonce !== undefined) ctx.challenges.consume(runtime.nonce);
+  else if (ctx.policy.requireFreshness) throw new NonceRejected('nonce_required', 'the policy requires a challenge nonce in the runtime data');
+
+  const failures = appraise(verified, ctx.policy, await ctx.references.valuesOf('measurement'), await ctx.references.valuesOf('host-data'));
+  if (failures.length > 0 && ctx.policy.enforcement === 'deny') throw failures[0]!;
+
+  const claims: Record<string, unknown> = {
+    'x-ms-ver': '1.0',
+    'x-ms-attestation-type': 'sevsnpvm',
+    'x-ms-compliance-status': failures.length === 0 ? ctx.policy.compliantStatus : NON_COMPLIANT_STATUS,
+    'x-ms-policy-hash': policyHash(ctx.policy.text),
+    ...sevSnpClaims(verified),
+  };
+  if (runtime.claim !== undefined) claims['x-ms-runtime'] = runtime.claim;
+  if (request.initTimeData?.dataType === 'JSON') {
+    try {
+      claims['x-ms-inittime'] = JSON.parse(request.initTimeData.data.toString('utf8'));
+    } catch {
+      throw new InvalidRequest('initTimeData is declared JSON but does not parse', { field: 'initTimeData.data' });
+    }
+  }
+  if (runtime.nonce !== undefined) claims['x-skr-challenge-verified'] = true;
+  if (request.nonce !== undefined) claims.nonce = request.nonce;
+  if (failures.length > 0) claims['x-skr-compliance-failures'] = failures.map((f) => f.code);
+  return { verified, claims };
+}
+
+/** Policy and reference values; every failure, so a report-only policy can list them. */
+function appraise(verified: VerifiedReport, policy: AppraisalPolicy, measurements: string[], hostData: string[]): SkrError[] {
+  const failures: SkrError[] = checkReport(verified, {
+    forbidDebug: policy.forbidDebug,
+    vmpl: policy.vmpl,
+    minimumTcb: policy.minimumTcb,
+    measurements: measurements.length > 0 ? measurements.map((m) => Buffer.from(m, 'hex')) : undefined,
+  });
+  if (hostData.length > 0 && !hostData.includes(verified.report.hostData.toString('hex'))) {
+    failures.push(new ReportNotAcceptable('host_data_not_allowed', 'host_data is not a registered reference value', hostData, verified.report.hostData.toString('hex')));
+  }
+  if (policy.products && !policy.products.includes(verified.product)) {
+    failures.push(new ReportNotAcceptable('product_not_allowed', `${verified.product} is not an accepted product`, policy.products, verified.product));
+  }
+  return failures;
+}

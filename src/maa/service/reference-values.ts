@@ -1,0 +1,105 @@
+import { stat } from 'node:fs/promises';
+import { InvalidArgument } from '../../errors';
+import { readIfExists, writeFileAtomic } from '../../lib/state-file';
+
+/**
+ * Reference values the verifier compares evidence with, changed at run time (a build pipeline
+ * adds the measurement it produced) and persisted as one JSON file written atomically. The
+ * server re-reads the file when its mtime changes, so the CLI and the admin API can both edit it.
+ */
+export const REFERENCE_KINDS = { measurement: 48, 'host-data': 32 } as const;
+export type ReferenceKind = keyof typeof REFERENCE_KINDS;
+
+export interface ReferenceValue {
+  kind: ReferenceKind;
+  value: string;
+  note?: string;
+  addedAt: string;
+}
+
+export function isReferenceKind(kind: unknown): kind is ReferenceKind {
+  return typeof kind === 'string' && Object.hasOwn(REFERENCE_KINDS, kind);
+}
+
+export function normaliseReference(kind: unknown, value: unknown): { kind: ReferenceKind; value: string } {
+  if (!isReferenceKind(kind)) throw new InvalidArgument('kind must be "measurement" or "host-data"', { field: 'kind' });
+  const bytes = REFERENCE_KINDS[kind];
+  if (typeof value !== 'string' || !new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value)) {
+    throw new InvalidArgument(`a ${kind} is ${bytes} bytes of hex`, { field: 'value' });
+  }
+  return { kind, value: value.toLowerCase() };
+}
+
+export class ReferenceValueStore {
+  private values: ReferenceValue[] = [];
+  private loadedMtime = -1;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly path: string) {}
+
+  /** The current values, re-read if another process changed the file. */
+  async list(): Promise<ReferenceValue[]> {
+    let mtime = 0;
+    try {
+      mtime = (await stat(this.path)).mtimeMs;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (mtime !== this.loadedMtime) {
+      const raw = await readIfExists(this.path);
+      this.values = raw ? parseStore(raw.toString('utf8'), this.path) : [];
+      this.loadedMtime = mtime;
+    }
+    return [...this.values];
+  }
+
+  async valuesOf(kind: ReferenceKind): Promise<string[]> {
+    return (await this.list()).filter((v) => v.kind === kind).map((v) => v.value);
+  }
+
+  /** Adds a value (idempotent); resolves once it is durable. */
+  add(kind: unknown, value: unknown, note?: string): Promise<ReferenceValue> {
+    const ref = normaliseReference(kind, value);
+    return this.mutate((values) => {
+      const existing = values.find((v) => v.kind === ref.kind && v.value === ref.value);
+      if (existing) return { values, result: existing };
+      const added: ReferenceValue = { ...ref, addedAt: new Date().toISOString(), ...(note ? { note: String(note).slice(0, 200) } : {}) };
+      return { values: [...values, added], result: added };
+    });
+  }
+
+  /** Removes a value; resolves to whether it was present. */
+  remove(kind: unknown, value: unknown): Promise<boolean> {
+    const ref = normaliseReference(kind, value);
+    return this.mutate((values) => {
+      const kept = values.filter((v) => !(v.kind === ref.kind && v.value === ref.value));
+      return { values: kept, result: kept.length !== values.length };
+    });
+  }
+
+  private mutate<T>(change: (values: ReferenceValue[]) => { values: ReferenceValue[]; result: T }): Promise<T> {
+    const run = this.writes.then(async () => {
+      const { values, result } = change(await this.list());
+      await writeFileAtomic(this.path, `${JSON.stringify({ references: values }, null, 2)}\n`);
+      this.values = values;
+      this.loadedMtime = (await stat(this.path)).mtimeMs;
+      return result;
+    });
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function parseStore(text: string, path: string): ReferenceValue[] {
+  try {
+    const doc = JSON.parse(text) as { references?: unknown };
+    if (!Array.isArray(doc.references)) throw new Error('no references array');
+    return doc.references.map((r: Record<string, unknown>) => ({
+      ...normaliseReference(r.kind, r.value),
+      addedAt: String(r.addedAt ?? ''),
+      ...(typeof r.note === 'string' ? { note: r.note } : {}),
+    }));
+  } catch (error) {
+    throw new InvalidArgument(`reference values ${path} are corrupt: ${(error as Error).message}`);
+  }
+}

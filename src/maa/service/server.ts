@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { readIfExists, writeFileAtomic } from '../../lib/state-file';
+import type { TrustedRoot } from '../../snp/roots';
+import { loadOrCreateTls } from '../../tls/certificates';
+import { createVerifierApp, type VerifierContext } from './app';
+import type { AppraisalPolicy } from './appraisal-policy';
+import { ChallengeStore } from './challenges';
+import { ReferenceValueStore } from './reference-values';
+import { SigningKeyRing } from './signing-keys';
+
+export interface VerifierOptions {
+  stateDir: string;
+  policy: AppraisalPolicy;
+  port?: number;
+  host?: string;
+  /** Plain HTTP (loopback use); HTTPS with a generated CA otherwise. */
+  http?: boolean;
+  /** The `iss` of tokens; defaults to the URL the server listens on. */
+  issuer?: string;
+  tokenLifetimeSeconds?: number;
+  challengeTtlSeconds?: number;
+  trustedRoots?: TrustedRoot[];
+  now?: () => Date;
+}
+
+export interface RunningVerifier {
+  url: string;
+  issuer: string;
+  /** PEM of the CA that issued the HTTPS certificate (undefined with --http). */
+  caPem?: string;
+  adminToken: string;
+  context: VerifierContext;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 3600;
+
+/** The admin token is generated once and kept 0600 in the state directory. */
+async function loadAdminToken(dir: string): Promise<string> {
+  const path = join(dir, 'admin-token');
+  const existing = await readIfExists(path);
+  if (existing && existing.toString().trim()) return existing.toString().trim();
+  const token = randomBytes(32).toString('base64url');
+  await writeFileAtomic(path, `${token}\n`, 0o600);
+  return token;
+}
+
+export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
+  const dir = join(options.stateDir, 'verifier');
+  const host = options.host ?? '127.0.0.1';
+  const tls = options.http ? undefined : await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' });
+  const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `${tls ? 'https' : 'http'}://${tls && host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+  const issuer = options.issuer ?? url;
+  const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+  const now = options.now ?? (() => new Date());
+
+  const context: VerifierContext = {
+    issuer,
+    tokenLifetimeSeconds,
+    now,
+    policy: options.policy,
+    keys: await SigningKeyRing.open(join(dir, 'signing-keys.json'), issuer, now().getTime()),
+    references: new ReferenceValueStore(join(dir, 'reference-values.json')),
+    challenges: new ChallengeStore({ ttlMs: (options.challengeTtlSeconds ?? 300) * 1000, maxOutstanding: 100_000, now: () => now().getTime() }),
+    trustedRoots: options.trustedRoots ?? [],
+    adminToken: await loadAdminToken(dir),
+  };
+  server.on('request', createVerifierApp(context));
+  const sweeper = setInterval(() => {
+    context.challenges.sweep();
+    void context.keys.prune(tokenLifetimeSeconds * 1000, now().getTime());
+  }, 60_000);
+  sweeper.unref();
+
+  return {
+    url,
+    issuer,
+    caPem: tls?.caPem,
+    adminToken: context.adminToken,
+    context,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(sweeper);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * Where VCEKs and VLEKs come from: the extended report's certificate table, the UVM security
+ * context, Azure THIM and AMD KDS, tried in order behind a memory and disk cache.
+ */
+export { createCertSources, createVekFetcher, DEFAULT_SOURCE_ORDER, type CertSources, type CertSourcesOptions } from './fetcher';
+export { vekCachePath } from './cache';
+export { parseCrl, verifyCrl, assertNotRevoked, type Crl } from './crl';
+export { DEFAULT_KDS_BASE, kdsVcekUrl, kdsChainUrl, kdsCrlUrl, fetchKdsChain, fetchKdsCrl, type KdsOptions } from './kds';
+export { DEFAULT_THIM_URL, parseThimCertification, fetchThimCertification, type ThimCertification, type ThimOptions } from './thim';
+export {
+  readSecurityContext,
+  findSecurityContextDir,
+  KATA_SECURITY_CONTEXT_DIR,
+  type SecurityContext,
+  type SecurityContextOptions,
+} from './security-context';
+export type { HttpOptions } from './http';
+export type { CertSourceName } from './source';

@@ -1,0 +1,19 @@
+/** The simulated AMD SEV-SNP machine: PKI, report builder and signer, THIM body, test forgeries. */
+export { loadOrCreateVirtualPki, VIRTUAL_FILES } from './pki';
+export { virtualInit, type VirtualInitResult } from './init';
+export { buildReport, reportStruct, reportSpecFromConfig, type ReportSpec } from './report-builder';
+export { signReport } from './signer';
+export { thimCertification, type ThimCertification } from './thim';
+export { generateP384Key } from './keys';
+export { mintVek, vcekExtensions, hwIdOf, VEK_VALIDITY_YEARS, type VekOverrides, type VekIssuer, type VcekFields } from './mint-vek';
+export { PRODUCT_PROFILES, amdName, type ProductProfile } from './profiles';
+export type {
+  BytesInput,
+  GuestConfig,
+  GuestOptions,
+  KeyedCertificate,
+  ReportVersion,
+  VirtualDeviceConfig,
+  VirtualPki,
+  VirtualPkiOptions,
+} from './types';

@@ -1,0 +1,209 @@
+import { importX509, jwtVerify } from 'jose';
+import request from 'supertest';
+import type { RunningVerifier } from '../../../src/maa/service/server';
+import type { VirtualDevice } from '../../../src/snp/device/virtual';
+import { mintVek } from '../../../src/snp/virtual';
+import { startTestVerifier } from '../verifier-harness';
+import { attestBody, virtualGuest } from '../virtual-evidence';
+
+const ATTEST = '/attest/SevSnpVm?api-version=2022-08-01';
+const runtime = { keys: [{ kty: 'RSA', kid: 'k', n: 'AQAB', e: 'AQAB' }] };
+
+async function tokenClaims(verifier: RunningVerifier, token: string) {
+  const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
+  const certs = await request(verifier.url).get('/certs');
+  const jwk = certs.body.keys.find((k: { kid: string }) => k.kid === header.kid);
+  const key = await importX509(`-----BEGIN CERTIFICATE-----\n${jwk.x5c[0]}\n-----END CERTIFICATE-----`, 'RS256');
+  return (await jwtVerify(token, key, { issuer: verifier.issuer })).payload;
+}
+
+describe('verifier with virtual evidence', () => {
+  let guest: VirtualDevice;
+  let other: VirtualDevice;
+  let trusting: RunningVerifier;
+  let untrusting: RunningVerifier;
+
+  beforeAll(async () => {
+    [guest, other] = await Promise.all([virtualGuest(), virtualGuest()]);
+    trusting = await startTestVerifier({ trustedRoots: [guest.pki.root] });
+    untrusting = await startTestVerifier();
+  });
+  afterAll(async () => {
+    await trusting.close();
+    await untrusting.close();
+  });
+
+  test('end to end: a token that says the evidence is virtual', async () => {
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime));
+    expect(res.status).toBe(200);
+    const claims = await tokenClaims(trusting, res.body.token);
+    expect(claims).toMatchObject({
+      'x-skr-virtual-tee': true,
+      'x-skr-sevsnpvm-genuine-amd': false,
+      'x-ms-runtime': runtime,
+      'x-ms-sevsnpvm-launchmeasurement': guest.pki.config.guest.measurement.toString('hex'),
+      'x-ms-compliance-status': 'azure-compliant-uvm',
+    });
+  });
+
+  test('the virtual root is trusted only where configured: ark_not_trusted', async () => {
+    const res = await request(untrusting.url).post(ATTEST).send(await attestBody(guest, runtime));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('ark_not_trusted');
+  });
+
+  test('a foreign chain (another virtual machine) is refused', async () => {
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(other, runtime));
+    expect(res.body.error.code).toBe('ark_not_trusted');
+    // Without its ARK: the ASK that signed the VCEK is not signed by a trusted ARK.
+    const noArk = await request(trusting.url).post(ATTEST).send(await attestBody(other, runtime, { chain: other.pki.vcek.pem + other.pki.ask.pem }));
+    expect(noArk.status).toBe(400);
+    expect(noArk.body.error.code).toBe('ask_signature_invalid');
+  });
+
+  test('a tampered report: report_signature_invalid', async () => {
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime, { mutate: (r) => (r[0x90]! ^= 1) }));
+    expect(res.body.error.code).toBe('report_signature_invalid');
+  });
+
+  test('an expired VEK: vek_expired', async () => {
+    const expired = await mintVek(guest.pki, { notBefore: new Date('2015-01-01'), notAfter: new Date('2016-01-01') });
+    const body = await attestBody(guest, runtime, { chain: expired.pem + guest.pki.ask.pem + guest.pki.ark.pem });
+    const res = await request(trusting.url).post(ATTEST).send(body);
+    expect(res.body.error.code).toBe('vek_expired');
+  });
+
+  test('a forged VEK with the same chip and TCB but another key: report_signature_invalid', async () => {
+    const forged = await mintVek(guest.pki, { key: 'generate' });
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime, { chain: forged.pem + guest.pki.ask.pem + guest.pki.ark.pem }));
+    expect(res.body.error.code).toBe('report_signature_invalid');
+  });
+
+  test('the chain in the body must be PEM', async () => {
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime, { chain: 'garbage' }));
+    expect(res.body.error.code).toBe('invalid_request');
+  });
+});
+
+describe('appraisal policy and reference values', () => {
+  test('debug forbidden, VMPL 0 required, TCB minimum: each refused with its own code', async () => {
+    const debugGuest = await virtualGuest({ policy: 0xb0000n });
+    const verifier = await startTestVerifier({
+      trustedRoots: [debugGuest.pki.root],
+      policyText: JSON.stringify({ forbidDebug: true }),
+    });
+    const vmplVerifier = await startTestVerifier({ trustedRoots: [debugGuest.pki.root], policyText: JSON.stringify({ vmpl: 0 }) });
+    const tcbVerifier = await startTestVerifier({ trustedRoots: [debugGuest.pki.root], policyText: JSON.stringify({ minimumTcb: { snp: 250 } }) });
+    try {
+      expect((await request(verifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime))).body.error.code).toBe('policy_debug_allowed');
+      expect((await request(vmplVerifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime, { vmpl: 1 }))).body.error.code).toBe('vmpl_mismatch');
+      expect((await request(vmplVerifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime, { vmpl: 0 }))).status).toBe(200);
+      expect((await request(tcbVerifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime))).body.error.code).toBe('reported_tcb_too_low');
+    } finally {
+      await Promise.all([verifier.close(), vmplVerifier.close(), tcbVerifier.close()]);
+    }
+  });
+
+  test('a policy with an unknown key is refused when loaded', async () => {
+    await expect(startTestVerifier({ policyText: '{"forbidDebugg": true}' })).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  test('reference measurements through the authenticated admin API; report-only enforcement marks tokens non-compliant', async () => {
+    const guest = await virtualGuest();
+    const deny = await startTestVerifier({ trustedRoots: [guest.pki.root] });
+    const report = await startTestVerifier({ trustedRoots: [guest.pki.root], policyText: '{"enforcement":"report"}' });
+    try {
+      const other = 'ab'.repeat(48);
+      const mine = guest.pki.config.guest.measurement.toString('hex');
+      expect((await request(deny.url).post('/admin/refs').send({ kind: 'measurement', value: other })).status).toBe(401);
+      const auth = { authorization: `Bearer ${deny.adminToken}` };
+      expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: other })).status).toBe(201);
+      expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: 'zz' })).status).toBe(400);
+      expect((await request(deny.url).post(ATTEST).send(await attestBody(guest, runtime))).body.error.code).toBe('measurement_not_allowed');
+      expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: mine })).status).toBe(201);
+      expect((await request(deny.url).post(ATTEST).send(await attestBody(guest, runtime))).status).toBe(200);
+      expect((await request(deny.url).get('/admin/refs').set(auth)).body.references).toHaveLength(2);
+      expect((await request(deny.url).delete(`/admin/refs/measurement/${mine}`).set(auth)).status).toBe(204);
+      expect((await request(deny.url).delete(`/admin/refs/measurement/${mine}`).set(auth)).status).toBe(404);
+      expect((await request(deny.url).post(ATTEST).send(await attestBody(guest, runtime))).body.error.code).toBe('measurement_not_allowed');
+
+      const reportAuth = { authorization: `Bearer ${report.adminToken}` };
+      await request(report.url).post('/admin/refs').set(reportAuth).send({ kind: 'host-data', value: 'cd'.repeat(32) });
+      const res = await request(report.url).post(ATTEST).send(await attestBody(guest, runtime));
+      expect(res.status).toBe(200);
+      const claims = await tokenClaims(report, res.body.token);
+      expect(claims['x-ms-compliance-status']).toBe('not-compliant');
+      expect(claims['x-skr-compliance-failures']).toEqual(['host_data_not_allowed']);
+    } finally {
+      await Promise.all([deny.close(), report.close()]);
+    }
+  });
+
+  test('reference values persist across restarts of the verifier', async () => {
+    const guest = await virtualGuest();
+    const first = await startTestVerifier({ trustedRoots: [guest.pki.root] });
+    const stateDir = first.context.references;
+    await request(first.url).post('/admin/refs').set({ authorization: `Bearer ${first.adminToken}` }).send({ kind: 'measurement', value: 'ef'.repeat(48) });
+    await first.close();
+    expect(await stateDir.list()).toEqual([expect.objectContaining({ kind: 'measurement', value: 'ef'.repeat(48) })]);
+  });
+});
+
+describe('challenge-response freshness', () => {
+  let guest: VirtualDevice;
+  let clock: number;
+  let verifier: RunningVerifier;
+  beforeAll(async () => {
+    guest = await virtualGuest();
+    clock = Date.now();
+    verifier = await startTestVerifier({
+      trustedRoots: [guest.pki.root],
+      policyText: '{"requireFreshness": true}',
+      challengeTtlSeconds: 60,
+      now: () => new Date(clock),
+    });
+  });
+  afterAll(() => verifier.close());
+
+  const challenge = async () => (await request(verifier.url).post('/challenge')).body.nonce as string;
+
+  test('a live nonce yields a token; the same nonce again is a replay', async () => {
+    const nonce = await challenge();
+    const body = await attestBody(guest, { ...runtime, nonce });
+    const ok = await request(verifier.url).post(ATTEST).send(body);
+    expect(ok.status).toBe(200);
+    const claims = await tokenClaims(verifier, ok.body.token);
+    expect((claims['x-ms-runtime'] as { nonce: string }).nonce).toBe(nonce);
+    expect(claims['x-skr-challenge-verified']).toBe(true);
+    expect((await request(verifier.url).post(ATTEST).send(body)).body.error.code).toBe('nonce_replayed');
+  });
+
+  test('no nonce, an unknown one and an expired one are refused', async () => {
+    expect((await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime))).body.error.code).toBe('nonce_required');
+    expect((await request(verifier.url).post(ATTEST).send(await attestBody(guest, { ...runtime, nonce: 'made-up' }))).body.error.code).toBe('nonce_unknown');
+    const nonce = await challenge();
+    clock += 61_000;
+    expect((await request(verifier.url).post(ATTEST).send(await attestBody(guest, { ...runtime, nonce }))).body.error.code).toBe('nonce_expired');
+  });
+});
+
+describe('signing key rotation', () => {
+  test('the previous key stays published until its tokens expire', async () => {
+    const guest = await virtualGuest();
+    let clock = Date.now();
+    const verifier = await startTestVerifier({ trustedRoots: [guest.pki.root], tokenLifetimeSeconds: 600, now: () => new Date(clock) });
+    try {
+      const before = (await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime))).body.token as string;
+      const rotated = await request(verifier.url).post('/admin/signing-keys/rotate').set({ authorization: `Bearer ${verifier.adminToken}` });
+      expect(rotated.status).toBe(200);
+      expect((await request(verifier.url).get('/certs')).body.keys).toHaveLength(2);
+      const after = (await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime))).body.token as string;
+      expect(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.body.kid);
+      await expect(tokenClaims(verifier, before)).resolves.toBeDefined();
+      clock += 601_000;
+      expect((await request(verifier.url).get('/certs')).body.keys).toHaveLength(1);
+    } finally {
+      await verifier.close();
+    }
+  });
+});

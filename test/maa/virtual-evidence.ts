@@ -1,0 +1,24 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeAttestRequest } from '../../src/maa/request';
+import { openVirtualDevice, type VirtualDevice } from '../../src/snp/device/virtual';
+import type { VirtualPkiOptions } from '../../src/snp/virtual';
+
+/** A virtual SEV-SNP guest in a fresh state directory, and MAA request bodies built from it. */
+export async function virtualGuest(options: VirtualPkiOptions = {}): Promise<VirtualDevice> {
+  return openVirtualDevice(mkdtempSync(join(tmpdir(), 'skr-virtual-')), options);
+}
+
+export function chainPem(device: VirtualDevice): string {
+  return device.pki.vcek.pem + device.pki.ask.pem + device.pki.ark.pem;
+}
+
+export async function attestBody(device: VirtualDevice, runtime: unknown, extra: { vmpl?: number; chain?: string; mutate?: (report: Buffer) => void } = {}) {
+  const data = Buffer.from(JSON.stringify(runtime));
+  const reportData = Buffer.concat([createHash('sha256').update(data).digest(), Buffer.alloc(32)]);
+  const { report } = await device.getReport({ reportData, vmpl: extra.vmpl });
+  extra.mutate?.(report);
+  return encodeAttestRequest({ report, vcekCertChain: extra.chain ?? chainPem(device), runtimeData: { data, dataType: 'JSON' } });
+}
