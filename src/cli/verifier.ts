@@ -3,6 +3,7 @@ import { InvalidArgument } from '../errors';
 import { loadAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { ReferenceValueStore } from '../maa/service/reference-values';
 import { startVerifier } from '../maa/service/server';
+import type { TlsMaterial } from '../tls/certificates';
 import { configuredRoot, type TrustedRoot } from '../snp/roots';
 import { parseFlags, parseInteger, readInputFile } from './args';
 import { stateDirFrom } from './state-dir';
@@ -18,6 +19,8 @@ const SERVE_FLAGS = {
   'token-lifetime': { type: 'string' },
   'trust-root': { type: 'string', multiple: true },
   'trust-virtual': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
 
 async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boolean): Promise<TrustedRoot[]> {
@@ -34,6 +37,14 @@ async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boo
   return roots;
 }
 
+/** `--tls-cert` and `--tls-key` together serve a given certificate instead of a generated one. */
+async function givenTls(cert: string | undefined, key: string | undefined): Promise<TlsMaterial | undefined> {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new InvalidArgument('--tls-cert and --tls-key go together');
+  const certPem = (await readInputFile(cert, 'tls-cert')).toString();
+  return { certPem, keyPem: (await readInputFile(key, 'tls-key')).toString(), caPem: certPem };
+}
+
 /** `skr verifier`: the MAA-compatible attestation service, until SIGTERM/SIGINT. */
 export async function verifierServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
@@ -44,6 +55,7 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
     host,
     port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
     http: flags.http === true,
+    tls: await givenTls(flags['tls-cert'] as string | undefined, flags['tls-key'] as string | undefined),
     issuer: flags.issuer as string | undefined,
     policy: await loadAppraisalPolicy(flags.policy as string | undefined),
     tokenLifetimeSeconds: flags['token-lifetime'] === undefined ? undefined : parseInteger(flags['token-lifetime'] as string, 'token-lifetime', 60, 7 * 86400),

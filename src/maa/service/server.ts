@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readIfExists, writeFileAtomic } from '../../lib/state-file';
 import type { TrustedRoot } from '../../snp/roots';
-import { loadOrCreateTls } from '../../tls/certificates';
+import { loadOrCreateTls, type TlsMaterial } from '../../tls/certificates';
 import { createVerifierApp, type VerifierContext } from './app';
 import type { AppraisalPolicy } from './appraisal-policy';
 import { ChallengeStore } from './challenges';
@@ -17,8 +17,10 @@ export interface VerifierOptions {
   policy: AppraisalPolicy;
   port?: number;
   host?: string;
-  /** Plain HTTP (loopback use); HTTPS with a generated CA otherwise. */
+  /** Plain HTTP (loopback use); HTTPS otherwise. */
   http?: boolean;
+  /** The HTTPS identity to serve (e.g. one CA shared by the embedded stack); generated in the state directory when absent. */
+  tls?: TlsMaterial;
   /** The `iss` of tokens; defaults to the URL the server listens on. */
   issuer?: string;
   tokenLifetimeSeconds?: number;
@@ -52,7 +54,7 @@ async function loadAdminToken(dir: string): Promise<string> {
 export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
   const dir = join(options.stateDir, 'verifier');
   const host = options.host ?? '127.0.0.1';
-  const tls = options.http ? undefined : await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' });
+  const tls = options.http ? undefined : (options.tls ?? (await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' })));
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
