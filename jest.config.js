@@ -9,4 +9,5 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // Key generation (RSA-4096 for the virtual ARK and ASK) is slow on a loaded 2-core machine.
   testTimeout: 60_000,
+  setupFiles: ['<rootDir>/test/setup-env.js'],
 };

@@ -346,3 +346,155 @@ export class DeviceOutputMalformed extends SkrError {
     super('tee_output_malformed', 502, message, details);
   }
 }
+
+// ---- Local managed-identity endpoint (src/identity) --------------------------------------
+
+/** An IMDS request without `Metadata: true` (IMDS refuses these so a proxied or forged request cannot obtain tokens). */
+export class MetadataHeaderRequired extends SkrError {
+  constructor() {
+    super('metadata_header_required', 400, 'Required metadata header not specified');
+  }
+}
+
+/** The request names a managed identity (client, object or resource id) that is not configured. */
+export class IdentityNotFound extends SkrError {
+  constructor(selector: string, value: string) {
+    super('identity_not_found', 400, `Identity not found: no managed identity has ${selector} ${value}`, { selector, value });
+  }
+}
+
+/** A token was asked for a resource outside the endpoint's allow-list. */
+export class ResourceNotAllowed extends SkrError {
+  constructor(resource: string, allowed: string[]) {
+    super('resource_not_allowed', 400, `tokens are not issued for resource ${resource}`, { resource, allowed });
+  }
+}
+
+// ---- Release policies (src/kms/policy) ---------------------------------------------------
+
+/** A release policy that does not follow the grammar; `details.path` points at the offending node (`$.anyOf[0].allOf[2]`). */
+export class ReleasePolicyInvalid extends SkrError {
+  constructor(path: string, message: string) {
+    super('release_policy_invalid', 400, `release policy ${path}: ${message}`, { path, reason: message });
+  }
+}
+
+/**
+ * The token does not satisfy the key's release policy. `details.reason` is
+ * `authority_not_in_policy` or `claims_not_satisfied`; `details.explanation` lists each
+ * authority branch tried and the claims that failed (claims only, never key material).
+ */
+export class ReleasePolicyNotSatisfied extends SkrError {
+  constructor(summary: string, details: ErrorDetails & { reason: string }) {
+    super('release_policy_not_satisfied', 403, summary, details);
+  }
+}
+
+// ---- Key wrapping (src/keywrap) ----------------------------------------------------------
+
+/** The material could not be wrapped: an unusable wrapping key, an unknown enc, or unencodable key material. */
+export class KeyWrapError extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('key_wrap_failed', 400, message, details);
+  }
+}
+
+/**
+ * A released key could not be opened; `details.reason` says where: `key_hsm_malformed`,
+ * `ciphertext_length`, `rsa_oaep` (wrong key or enc, or a tampered KEK), `aes_kwp` (tampered
+ * material), `key_invalid` or `material_invalid`.
+ */
+export class KeyUnwrapError extends SkrError {
+  constructor(reason: string, message: string, details?: ErrorDetails) {
+    super('key_unwrap_failed', 502, message, { reason, ...details });
+  }
+}
+
+// ---- Sidecar (src/sidecar) ------------------------------------------------------------------
+
+/** A caller named an endpoint that is not on the sidecar's allow-list. */
+export class EndpointNotAllowed extends SkrError {
+  constructor(field: string) {
+    super('endpoint_not_allowed', 403, `${field} is not on the sidecar's allow-list`, { field });
+  }
+}
+
+/** The key service refused the release; its explanation (claims, never key material) is passed through. */
+export class ReleaseDenied extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('release_denied', 403, message, details);
+  }
+}
+
+/** The key service's answer does not verify: signature, certificate chain or host name. */
+export class ReleaseResponseInvalid extends SkrError {
+  constructor(message: string) {
+    super('release_response_invalid', 502, message);
+  }
+}
+
+// ---- Key management service (src/kms) ----------------------------------------------------
+// The KMS answers in Key Vault's envelope; src/kms/wire/envelope.ts maps these codes to
+// Key Vault's (KeyNotFound, BadParameter, Forbidden, Conflict, NotImplemented).
+
+export class KeyNotFound extends SkrError {
+  constructor(name: string, version?: string, deleted = false) {
+    super(
+      'key_not_found',
+      404,
+      `${deleted ? 'A deleted key' : 'A key'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`,
+      { name, ...(version ? { version } : {}) },
+    );
+  }
+}
+
+/** A Key Vault request that is well-formed JSON but not an acceptable request (Key Vault's BadParameter). */
+export class KmsBadParameter extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('bad_parameter', 400, message, details);
+  }
+}
+
+/** Deny-by-default RBAC, a disabled or not-yet/no-longer valid key, or an operation the key does not permit. */
+export class KmsForbidden extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('forbidden', 403, message, details);
+  }
+}
+
+/** The name is taken: a live key (restore) or a soft-deleted one (create, import, restore). */
+export class KmsConflict extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('conflict', 409, message, details);
+  }
+}
+
+/** The operation exists in Key Vault's API but this KMS has not been configured to perform it. */
+export class KmsNotImplemented extends SkrError {
+  constructor(message: string) {
+    super('not_implemented', 501, message);
+  }
+}
+
+/** The master key cannot be loaded or used (missing token or key, loose file permissions, wrong PIN). */
+export class MasterKeyUnavailable extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('master_key_unavailable', 503, message, details);
+  }
+}
+
+/** Sealed key material or a backup did not authenticate under the master key. */
+export class SealedDataInvalid extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('sealed_data_invalid', 400, message, details);
+  }
+}
+
+// ---- Deployment tooling (src/deploy) ------------------------------------------------------
+
+/** A release policy failed `skr policy lint` and the caller did not accept it explicitly; `details.findings` says why. */
+export class ReleasePolicyWeak extends SkrError {
+  constructor(findings: unknown[]) {
+    super('release_policy_weak', 400, 'the release policy is weak (see details.findings); fix it or pass --allow-weak-policy', { findings });
+  }
+}

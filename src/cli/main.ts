@@ -1,18 +1,22 @@
 import { InvalidArgument } from '../errors';
 import { printError, printJson } from './output';
+import { policyExplain } from './policy-explain';
 import { reportGet } from './report-get';
 import { reportVerify } from './report-verify';
+import { sidecarServe } from './sidecar';
 import { verifierRefs, verifierServe } from './verifier';
 import { virtualInitCommand } from './virtual-init';
 
 type Command = (argv: string[]) => Promise<unknown>;
 
 const COMMANDS: Record<string, Command> = {
+  'policy explain': policyExplain,
   'report get': reportGet,
   'report verify': reportVerify,
   'virtual init': virtualInitCommand,
   'verifier refs': verifierRefs,
   verifier: verifierServe,
+  sidecar: sidecarServe,
 };
 
 const USAGE = `usage: skr <command> [flags]
@@ -21,7 +25,10 @@ const USAGE = `usage: skr <command> [flags]
   report verify --report FILE --vcek FILE [--chain PEM] [--trust-root PEM]... [--at ISO8601]
                 [--product Milan|Genoa|Turin] [--forbid-debug] [--vmpl N] [--measurement HEX]
                 [--host-data HEX] [--report-data HEX] [--min-tcb bl,tee,snp,ucode]
+  sidecar       [--port 8080] [--device auto|sev-guest|sev|tsm|virtual] [--maa-endpoint E] [--akv-endpoint E]
+                [--allow E,...] [--user nobody] [--ca-file PEM]... [--state-dir D]
   virtual init  [--state-dir D] [--product Milan|Genoa|Turin]
+  policy explain --policy F --token T
   verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
 

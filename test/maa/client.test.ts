@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { MaaClient } from '../../src/maa/client';
 import type { RunningVerifier } from '../../src/maa/service/server';
 import { TokenVerifier } from '../../src/maa/token-verifier';
-import { reportDataFor } from '../../src/cli/report-get';
+import { reportDataFor } from '../../src/sidecar/runtime-data';
 import type { VirtualDevice } from '../../src/snp/device/virtual';
 import { startTestVerifier } from './verifier-harness';
 import { chainPem, virtualGuest } from './virtual-evidence';

@@ -1,0 +1,19 @@
+/** Key Vault release policies: the grammar, the decision, and the explanation of a denial. */
+export { parseReleasePolicy, POLICY_LIMITS, POLICY_VERSIONS } from './parse';
+export { evaluateReleasePolicy } from './evaluate';
+export { explainRelease, type ReleaseExplanationReport } from './explain';
+export { releaseDenied } from './denied';
+export { sameAuthority } from './authority';
+export type {
+  AuthorityRule,
+  BranchExplanation,
+  ClaimCondition,
+  ClaimFailure,
+  ClaimValue,
+  Condition,
+  ConditionGroup,
+  ReleaseDecision,
+  ReleaseExplanation,
+  ReleasePolicy,
+  ReleaseReason,
+} from './types';

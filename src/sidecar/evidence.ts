@@ -1,0 +1,71 @@
+import { X509Certificate } from 'node:crypto';
+import { Semaphore } from '../lib/semaphore';
+import { CERT_GUIDS, findCert, parseCertTable } from '../snp/abi/cert-table';
+import { productFromCpuid, type Product } from '../snp/abi/product';
+import { parseReport, SigningKey } from '../snp/abi/report';
+import { decodeTcb } from '../snp/abi/tcb';
+import type { CertSources } from '../snp/certs';
+import type { ReportDevice } from '../snp/device/types';
+import { amdRoots } from '../snp/roots';
+
+/** A report and everything a verifier needs with it. */
+export interface Evidence {
+  report: Buffer;
+  /** PEM: VCEK/VLEK, then ASK/ASVK, then ARK. */
+  vcekCertChain: string;
+  uvmEndorsements?: Buffer;
+  /** The TCB the VEK was issued for, as THIM's `tcbm`: the u64 in hex, most significant byte first. */
+  endorsedTcb: string;
+}
+
+export interface EvidenceOptions {
+  /** The product of v2 reports, which carry no CPUID; Azure Container Instances run on Milan. */
+  defaultProduct: Product;
+  /** How many report requests may be in flight at the device. */
+  deviceConcurrency: number;
+}
+
+const pem = (der: Buffer) => new X509Certificate(der).toString();
+
+/**
+ * Gets reports from the device and pairs each with its certificate chain: the device's own
+ * certificate table first (extended report / auxblob), then the configured certificate sources
+ * (UVM security context, THIM, KDS), and AMD's pinned ASK/ARK when a source gives the VEK alone.
+ */
+export class EvidenceCollector {
+  private readonly gate: Semaphore;
+
+  constructor(
+    readonly device: ReportDevice,
+    private readonly certs: CertSources,
+    private readonly options: EvidenceOptions,
+  ) {
+    this.gate = new Semaphore(options.deviceConcurrency);
+  }
+
+  async collect(reportData: Buffer, vmpl?: number): Promise<Evidence> {
+    const { report, certTable } = await this.gate.run(() => this.device.getReport({ reportData, vmpl, withCerts: true }));
+    const parsed = parseReport(report);
+    const product = parsed.cpuid ? productFromCpuid(parsed.cpuid) : this.options.defaultProduct;
+    const kind = parsed.signerInfo.signingKey === SigningKey.VLEK ? 'VLEK' : 'VCEK';
+    const table = certTable ? parseCertTable(certTable) : [];
+    const vek = findCert(table, kind === 'VLEK' ? CERT_GUIDS.vlek : CERT_GUIDS.vcek);
+    let chain: Buffer[];
+    if (vek) {
+      chain = [vek, ...[CERT_GUIDS.ask, CERT_GUIDS.ark].flatMap((g) => findCert(table, g) ?? [])];
+    } else {
+      const fetched = await this.certs.fetchVek({ product, kind, chipId: parsed.chipId, reportedTcb: decodeTcb(parsed.reportedTcb, product) });
+      chain = [fetched.vek, ...(fetched.chain ?? [])].map((c) => (typeof c === 'string' ? Buffer.from(new X509Certificate(c).raw) : Buffer.from(c)));
+    }
+    if (chain.length === 1) {
+      const root = amdRoots().find((r) => r.product === product)!;
+      chain.push((kind === 'VLEK' ? root.asvk! : root.ask!).raw, root.ark.raw);
+    }
+    return {
+      report,
+      vcekCertChain: chain.map(pem).join(''),
+      uvmEndorsements: await this.certs.uvmEndorsements(),
+      endorsedTcb: parsed.reportedTcb.toString(16).padStart(16, '0'),
+    };
+  }
+}

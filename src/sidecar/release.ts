@@ -1,0 +1,107 @@
+import type { JsonWebKey } from 'node:crypto';
+import type { KeyClient } from '@azure/keyvault-keys';
+import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected } from '../errors';
+import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
+import { reportDataFor } from './runtime-data';
+import type { MaaClient } from '../maa/client';
+import type { EvidenceCollector } from './evidence';
+import type { KeyClients } from './key-clients';
+import type { ReleaseJwsVerifier } from './release-jws';
+import type { TeeKeyHolder } from './tee-key';
+
+export interface ReleaseRequest {
+  /** Origins, already normalised and checked against the allow-list. */
+  maaOrigin: string;
+  akvOrigin: string;
+  /** `name` or `name/version`. */
+  kid: string;
+  accessToken?: string;
+  enc?: KeyWrapAlgorithm;
+}
+
+export interface ReleaseDeps {
+  teeKeys: TeeKeyHolder;
+  maa: MaaClient;
+  evidence: EvidenceCollector;
+  keyClients: KeyClients;
+  jws: ReleaseJwsVerifier;
+  timeoutMs: number;
+}
+
+const KID = /^([0-9A-Za-z-]{1,127})(?:\/([0-9a-fA-F]{32}))?$/;
+
+export function parseKid(kid: unknown): { name: string; version?: string } {
+  const match = typeof kid === 'string' ? KID.exec(kid) : null;
+  if (!match) throw new InvalidRequest('kid must be a key name, optionally followed by /<32-hex version>', { field: 'kid' });
+  return { name: match[1]!, version: match[2] };
+}
+
+/**
+ * Releases a key into the TEE: attests the TEE key (a cached token while the key lives), asks
+ * the key service to release to it, verifies the signed answer and unwraps it here. Released
+ * keys are never cached, so a changed release policy applies to the next call.
+ */
+export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
+  const { name, version } = parseKid(request.kid);
+  const teeKey = await deps.teeKeys.get();
+  const attestation = await deps.maa.attest(request.maaOrigin, teeKey.jwks, async (runtimeData) => {
+    const evidence = await deps.evidence.collect(reportDataFor(runtimeData));
+    return { report: evidence.report, vcekCertChain: evidence.vcekCertChain, uvmEndorsements: evidence.uvmEndorsements ? [evidence.uvmEndorsements] : undefined };
+  });
+  const client = deps.keyClients.get(request.akvOrigin, request.accessToken);
+  const enc = request.enc ?? 'CKM_RSA_AES_KEY_WRAP';
+  const released = await callKeyService(client, name, attestation.token, { version, enc, timeoutMs: deps.timeoutMs });
+  const payload = (await deps.jws.verify(released, new URL(request.akvOrigin).hostname)) as ReleasePayload;
+  const key = payload?.response?.key?.key;
+  if (!key || typeof key.kty !== 'string' || typeof key.key_hsm !== 'string') throw new ReleaseResponseInvalid('the release payload carries no key_hsm');
+  const signedEnc = payload.request?.enc ?? enc;
+  if (!isKeyWrapAlgorithm(signedEnc) || signedEnc !== enc) throw new ReleaseResponseInvalid('the release was wrapped with another algorithm than asked for');
+  const { ciphertext } = decodeKeyHsm(key.key_hsm);
+  const material = await unwrapKeyMaterial({ privateKey: teeKey.privateKey, ciphertext, enc: signedEnc });
+  return materialToJwk(key.kty, material, Array.isArray(key.key_ops) ? key.key_ops : undefined);
+}
+
+interface ReleasePayload {
+  request?: { enc?: string };
+  response?: { key?: { key?: { kid?: string; kty?: unknown; key_ops?: string[]; key_hsm?: unknown } } };
+}
+
+async function callKeyService(
+  client: KeyClient,
+  name: string,
+  token: string,
+  options: { version?: string; enc: KeyWrapAlgorithm; timeoutMs: number },
+): Promise<string> {
+  try {
+    const result = await client.releaseKey(name, token, {
+      version: options.version,
+      algorithm: options.enc,
+      abortSignal: AbortSignal.timeout(options.timeoutMs),
+    });
+    return result.value;
+  } catch (error) {
+    throw mapKeyServiceError(error, name, options.version);
+  }
+}
+
+/** Honest statuses: the key service's decision passes through, its failures become 502/504. */
+function mapKeyServiceError(error: unknown, name: string, version?: string): SkrError {
+  if (error instanceof SkrError) return error;
+  const e = error as { name?: string; statusCode?: number; code?: string; message?: string; details?: { error?: { innererror?: unknown } } };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return new UpstreamFailed('kms', 'the key service timed out', 504);
+  const message = typeof e.message === 'string' ? e.message.slice(0, 4000) : 'the key service failed';
+  switch (e.statusCode) {
+    case 403:
+      return new ReleaseDenied(message, { upstreamCode: e.code, explanation: e.details?.error?.innererror });
+    case 404:
+      return new KeyNotFound(name, version);
+    case 400:
+      return new UpstreamRejected('kms', 400, e.code, message);
+    case 401:
+      return new UpstreamFailed('kms', 'the key service did not accept the sidecar credential', 502, { upstreamStatus: 401 });
+    case undefined:
+      return new UpstreamFailed('kms', 'the key service cannot be reached');
+    default:
+      return new UpstreamFailed('kms', `HTTP ${e.statusCode}`, 502, { upstreamStatus: e.statusCode, upstreamCode: e.code });
+  }
+}

@@ -1,0 +1,91 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { TokenCredential } from '@azure/core-auth';
+import { ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
+import type { SidecarConfig } from '../config/sidecar';
+import { MaaClient } from '../maa/client';
+import { TokenVerifier } from '../maa/token-verifier';
+import { createCertSources } from '../snp/certs';
+import { openDevice } from '../snp/device';
+import { createSidecarApp, type SidecarContext } from './app';
+import { EvidenceCollector } from './evidence';
+import { KeyClients } from './key-clients';
+import { createObservability } from './observability';
+import { dropPrivileges } from './privileges';
+import { ReleaseJwsVerifier } from './release-jws';
+import { TeeKeyHolder } from './tee-key';
+
+export interface SidecarOverrides {
+  /** The credential for the key service; managed or workload identity otherwise. */
+  credential?: TokenCredential;
+  /** Keep root (the embedded `skr dev` stack, tests). */
+  keepPrivileges?: boolean;
+}
+
+export interface RunningSidecar {
+  url: string;
+  context: SidecarContext;
+  close(): Promise<void>;
+}
+
+/** Workload identity when its three variables are set (AKS), else the managed identity (ACI). */
+function platformCredential(config: SidecarConfig, env: NodeJS.ProcessEnv): TokenCredential {
+  if (env.AZURE_FEDERATED_TOKEN_FILE && env.AZURE_CLIENT_ID && env.AZURE_TENANT_ID) return new WorkloadIdentityCredential();
+  return config.identityClientId ? new ManagedIdentityCredential({ clientId: config.identityClientId }) : new ManagedIdentityCredential();
+}
+
+export async function startSidecar(config: SidecarConfig, overrides: SidecarOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
+  const device = await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir });
+  const certs = createCertSources({
+    securityContext: { dir: config.securityContextDir, env },
+    ...(config.thimUrl ? { thim: { url: config.thimUrl } } : {}),
+    ...(config.useKds ? { kds: {} } : {}),
+    cacheDir: join(config.stateDir, 'vcek-cache'),
+    http: { timeoutMs: config.timeoutMs },
+  });
+  const teeKeys = new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000 });
+  // The first key is made at start, so no caller waits for a keygen.
+  await teeKeys.get();
+  const verifier = new TokenVerifier({ trustedIssuers: [...config.allowedEndpoints], ca: config.caPems, timeoutMs: config.timeoutMs });
+  const context: SidecarContext = {
+    evidence: new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency }),
+    maa: new MaaClient({ verifier, ca: config.caPems, timeoutMs: config.timeoutMs }),
+    teeKeys,
+    keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),
+    jws: new ReleaseJwsVerifier({ ca: config.caPems }),
+    timeoutMs: config.timeoutMs,
+    observability: createObservability(),
+    maaEndpoint: config.maaEndpoint,
+    akvEndpoint: config.akvEndpoint,
+    allowedEndpoints: config.allowedEndpoints,
+    status: async () => {
+      const checks: Record<string, unknown> = {
+        device: { name: device.name, path: device.path, virtual: device.virtual },
+        teeKey: (await teeKeys.get().then(() => 'ok', () => 'failed')) as string,
+        maaEndpoint: config.maaEndpoint ?? null,
+        akvEndpoint: config.akvEndpoint ?? null,
+        allowedEndpoints: [...config.allowedEndpoints],
+      };
+      return { ready: checks.teeKey === 'ok', checks };
+    },
+  };
+  const server = http.createServer(createSidecarApp(context));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  if (!overrides.keepPrivileges && config.user) await dropPrivileges(config.user);
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    context,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await device.close();
+    },
+  };
+}
