@@ -1,5 +1,9 @@
 import { InvalidArgument } from '../errors';
+import { exitCodeOf } from './exit-code';
+import { keyCreate, keyImport } from './key';
 import { printError, printJson } from './output';
+import { policyCreate, policyHostdata, policyLint } from './policy';
+import { templateValidate } from './template';
 import { policyExplain } from './policy-explain';
 import { reportGet } from './report-get';
 import { reportVerify } from './report-verify';
@@ -10,7 +14,13 @@ import { virtualInitCommand } from './virtual-init';
 type Command = (argv: string[]) => Promise<unknown>;
 
 const COMMANDS: Record<string, Command> = {
+  'key create': keyCreate,
+  'key import': keyImport,
+  'policy create': policyCreate,
   'policy explain': policyExplain,
+  'policy hostdata': policyHostdata,
+  'policy lint': policyLint,
+  'template validate': templateValidate,
   'report get': reportGet,
   'report verify': reportVerify,
   'virtual init': virtualInitCommand,
@@ -29,6 +39,13 @@ const USAGE = `usage: skr <command> [flags]
                 [--allow E,...] [--user nobody] [--ca-file PEM]... [--state-dir D]
   virtual init  [--state-dir D] [--product Milan|Genoa|Turin]
   policy explain --policy F --token T
+  policy hostdata (--cce-policy B64 | --template F [--parameters F])
+  policy create --maa URL --hostdata HEX [--hostdata HEX]...
+  policy lint   FILE
+  template validate FILE [--parameters F]
+  key create    --vault URL --name N --kty oct-HSM|RSA-HSM|EC-HSM [--size N | --curve C] [--ops a,b]
+                --policy F [--exportable] [--immutable-policy] [--allow-weak-policy]
+  key import    --vault URL --name N --kty ... --key FILE(PEM|JWK) --policy F [--exportable] [--immutable-policy]
   verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
 
@@ -42,8 +59,9 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`${USAGE}\n`);
       throw new InvalidArgument(`unknown command "${argv.slice(0, 2).join(' ')}"`);
     }
-    printJson(await command(rest));
-    process.exitCode = 0;
+    const result = await command(rest);
+    printJson(result);
+    process.exitCode = exitCodeOf(result);
   } catch (error) {
     process.exitCode = printError(error);
   }

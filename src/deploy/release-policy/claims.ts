@@ -1,0 +1,13 @@
+/** The MAA SEV-SNP container claims a hardened Key Vault release policy pins. */
+export const CLAIM_HOSTDATA = 'x-ms-sevsnpvm-hostdata';
+export const CLAIM_COMPLIANCE = 'x-ms-compliance-status';
+export const CLAIM_DEBUGGABLE = 'x-ms-sevsnpvm-is-debuggable';
+export const CLAIM_VMPL = 'x-ms-sevsnpvm-vmpl';
+
+/** What MAA says of a UVM Microsoft signed and measured (the confidential ACI utility VM). */
+export const COMPLIANT_UVM = 'azure-compliant-uvm';
+
+/** The only release-policy grammar Key Vault and Managed HSM document. */
+export const RELEASE_POLICY_VERSION = '1.0.0';
+
+export const HOSTDATA_PATTERN = /^[0-9a-f]{64}$/;
