@@ -498,3 +498,10 @@ export class ReleasePolicyWeak extends SkrError {
     super('release_policy_weak', 400, 'the release policy is weak (see details.findings); fix it or pass --allow-weak-policy', { findings });
   }
 }
+
+/** The admin API was asked to remove a role assignment that does not exist. */
+export class RoleAssignmentNotFound extends SkrError {
+  constructor(id: string) {
+    super('role_assignment_not_found', 404, `no role assignment has the id ${id}`, { id });
+  }
+}

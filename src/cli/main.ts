@@ -1,4 +1,5 @@
 import { InvalidArgument } from '../errors';
+import { devServe } from './dev';
 import { exitCodeOf } from './exit-code';
 import { keyCreate, keyImport } from './key';
 import { printError, printJson } from './output';
@@ -27,9 +28,11 @@ const COMMANDS: Record<string, Command> = {
   'verifier refs': verifierRefs,
   verifier: verifierServe,
   sidecar: sidecarServe,
+  dev: devServe,
 };
 
 const USAGE = `usage: skr <command> [flags]
+  dev           [--port 8080] [--state-dir D]     the whole system on one machine (npm start)
   report get    [--device auto|sev-guest|sev|tsm|virtual] [--device-path PATH] [--state-dir D]
                 [--runtime-data B64] [--vmpl N]
   report verify --report FILE --vcek FILE [--chain PEM] [--trust-root PEM]... [--at ISO8601]

@@ -23,7 +23,12 @@ export async function reportGet(argv: string[]): Promise<unknown> {
     stateDir: stateDirFrom(flags['state-dir'] as string | undefined),
   });
   try {
-    const runtime = decodeRuntimeData((flags['runtime-data'] as string | undefined) ?? '', 'runtime-data');
+    let runtime: Buffer;
+    try {
+      runtime = decodeRuntimeData((flags['runtime-data'] as string | undefined) ?? '', 'runtime-data');
+    } catch {
+      throw new InvalidArgument('--runtime-data must be base64', { flag: 'runtime-data' });
+    }
     const vmpl = flags.vmpl === undefined ? undefined : parseInteger(flags.vmpl as string, 'vmpl', 0, 3);
     const { report } = await device.getReport({ reportData: reportDataFor(runtime), vmpl });
     return { report: report.toString('hex'), device: device.name };

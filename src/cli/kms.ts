@@ -1,0 +1,163 @@
+import { resolve } from 'node:path';
+import { InvalidArgument } from '../errors';
+import { startIdentity } from '../identity';
+import { AuditLog, kmsPaths, openKeyDatabase, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
+import { writeFileAtomic } from '../lib/state-file';
+import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
+import { untilSignal } from './signals';
+import { stateDirFrom } from './state-dir';
+
+const SERVE_FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'identity-port': { type: 'string' },
+  'master-key-file': { type: 'string' },
+  'pkcs11-module': { type: 'string' },
+  'pkcs11-token': { type: 'string' },
+  'pkcs11-pin-file': { type: 'string' },
+  'pkcs11-key-label': { type: 'string' },
+  'trusted-issuer': { type: 'string', multiple: true },
+  'issuer-ca': { type: 'string', multiple: true },
+  'default-roles': { type: 'string' },
+  'recoverable-days': { type: 'string' },
+} as const;
+
+/** The development default: the local identity's default principal manages keys and may release them. */
+const DEFAULT_ROLES = 'crypto-officer,crypto-service-release-user';
+
+type ServeFlags = ReturnType<typeof parseFlags<typeof SERVE_FLAGS>>;
+
+/** A PKCS#11 token when --pkcs11-module is given (PIN from a file or $SKR_PKCS11_PIN, never argv); else a 0600 file. */
+async function masterKeyConfig(flags: ServeFlags, stateDir: string): Promise<MasterKeyConfig> {
+  const module = flags['pkcs11-module'] as string | undefined;
+  if (!module) return { kind: 'file', path: resolve((flags['master-key-file'] as string | undefined) ?? kmsPaths(stateDir).masterKey) };
+  const tokenLabel = flags['pkcs11-token'] as string | undefined;
+  if (!tokenLabel) throw new InvalidArgument('--pkcs11-token (the token label) is required with --pkcs11-module');
+  const pinFile = flags['pkcs11-pin-file'] as string | undefined;
+  const pin = pinFile ? (await readInputFile(pinFile, 'pkcs11-pin-file')).toString('utf8').trim() : process.env.SKR_PKCS11_PIN;
+  if (!pin) throw new InvalidArgument('the token PIN is required: --pkcs11-pin-file F or $SKR_PKCS11_PIN');
+  return { kind: 'pkcs11', module, tokenLabel, pin, keyLabel: flags['pkcs11-key-label'] as string | undefined };
+}
+
+/**
+ * `skr kms`: the Key Vault-compatible KMS and the local identity endpoint, until SIGTERM/SIGINT.
+ * Once both listen, `<state-dir>/endpoints.json` = {kms, identity, caCertFile} is written atomically.
+ */
+export async function kmsServe(argv: string[]): Promise<unknown> {
+  const flags = parseFlags(argv, SERVE_FLAGS);
+  const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
+  const host = (flags.host as string | undefined) ?? '127.0.0.1';
+  const roles = ((flags['default-roles'] as string | undefined) ?? DEFAULT_ROLES).split(',').map((r) => r.trim()).filter((r) => r && r !== 'none');
+  const masterKey = await masterKeyConfig(flags, stateDir);
+  const issuerCa = await Promise.all(((flags['issuer-ca'] as string[] | undefined) ?? []).map(async (f) => (await readInputFile(f, 'issuer-ca')).toString('utf8')));
+
+  const identity = await startIdentity({
+    stateDir,
+    port: flags['identity-port'] === undefined ? 0 : parseInteger(flags['identity-port'] as string, 'identity-port', 0, 65535),
+  });
+  let kms;
+  try {
+    kms = await startKms({
+      stateDir,
+      host,
+      port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
+      masterKey,
+      trustedIssuers: [identity.issuer, ...((flags['trusted-issuer'] as string[] | undefined) ?? [])],
+      issuerCa,
+      recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
+      roleAssignments: roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role })),
+    });
+  } catch (error) {
+    await identity.close();
+    throw error;
+  }
+  const paths = kmsPaths(stateDir);
+  const caCertFile = resolve(paths.caCert);
+  await writeFileAtomic(resolve(stateDir, 'endpoints.json'), `${JSON.stringify({ kms: kms.url, identity: identity.url, caCertFile }, null, 2)}\n`, 0o644);
+  const running = kms;
+  untilSignal(async () => {
+    await running.close();
+    await identity.close();
+  });
+  return {
+    kms: {
+      url: kms.url,
+      identity: identity.url,
+      caCertFile,
+      stateDir,
+      masterKey: kms.masterKeyId,
+      adminTokenFile: paths.adminToken,
+      defaultPrincipal: { objectId: identity.defaultPrincipal.objectId, roles },
+    },
+  };
+}
+
+const ROLE_FLAGS = {
+  'state-dir': { type: 'string' },
+  principal: { type: 'string' },
+  role: { type: 'string' },
+  scope: { type: 'string' },
+  id: { type: 'string' },
+} as const;
+
+/** `skr kms role add|list|remove`: edits the role assignments a running KMS reads on every request. */
+export async function kmsRole(argv: string[]): Promise<unknown> {
+  const [action, ...rest] = argv;
+  const flags = parseFlags(rest, ROLE_FLAGS);
+  const db = openKeyDatabase(stateDirFrom(flags['state-dir'] as string | undefined));
+  try {
+    const roles = new RoleAssignments(db);
+    switch (action) {
+      case 'add':
+        if (!flags.principal || !flags.role) throw new InvalidArgument('usage: skr kms role add --principal ID --role ROLE [--scope /|/keys/NAME]');
+        return { added: roles.add(flags.principal as string, flags.role as string, flags.scope as string | undefined) };
+      case 'list':
+        return { assignments: roles.list(flags.principal as string | undefined) };
+      case 'remove': {
+        const removed = flags.id
+          ? roles.remove({ id: flags.id as string })
+          : flags.principal && flags.role
+            ? roles.remove({ principal: flags.principal as string, role: flags.role as string, scope: flags.scope as string | undefined })
+            : undefined;
+        if (removed === undefined) throw new InvalidArgument('usage: skr kms role remove --id ID | --principal ID --role ROLE [--scope S]');
+        if (!removed) throw new InvalidArgument('no such role assignment');
+        return { removed: true };
+      }
+      default:
+        throw new InvalidArgument('usage: skr kms role add|list|remove [--principal ID] [--role ROLE] [--scope /|/keys/NAME] [--id ID] [--state-dir D]');
+    }
+  } finally {
+    db.close();
+  }
+}
+
+const AUDIT_FLAGS = {
+  'state-dir': { type: 'string' },
+  key: { type: 'string' },
+  principal: { type: 'string' },
+  decision: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+/** `skr kms audit`: the newest audit entries, filtered by key, principal, decision and time. */
+export async function kmsAudit(argv: string[]): Promise<unknown> {
+  const flags = parseFlags(argv, AUDIT_FLAGS);
+  const decision = flags.decision as string | undefined;
+  if (decision !== undefined && !['allow', 'deny', 'error'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny or error');
+  const log = AuditLog.open(kmsPaths(stateDirFrom(flags['state-dir'] as string | undefined)).audit);
+  try {
+    return {
+      entries: log.query({
+        key: flags.key as string | undefined,
+        principal: flags.principal as string | undefined,
+        decision: decision as Decision | undefined,
+        since: flags.since === undefined ? undefined : Math.floor(parseInstant(flags.since as string, 'since').getTime() / 1000),
+        limit: flags.limit === undefined ? 100 : parseInteger(flags.limit as string, 'limit', 1, 10_000),
+      }),
+    };
+  } finally {
+    log.close();
+  }
+}

@@ -1,0 +1,123 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { loadSidecarConfig } from '../config/sidecar';
+import { startIdentity, type RunningIdentity } from '../identity';
+import { writeFileAtomic } from '../lib/state-file';
+import { startVerifier, type RunningVerifier } from '../maa/service/server';
+import { parseAppraisalPolicy } from '../maa/service/appraisal-policy';
+import { startKms, type RunningKms } from '../kms';
+import { parseReleasePolicy } from '../kms/policy';
+import { createRelease, releaseSignerFromPem } from '../kms/release';
+import { startSidecar, type RunningSidecar } from '../sidecar/server';
+import { loadOrCreateVirtualPki } from '../snp/virtual';
+import { loadOrCreateTls } from '../tls/certificates';
+import { ensureDemoKeys } from './demo-keys';
+import { choosePorts, savePorts } from './ports';
+
+export interface DevOptions {
+  port?: number;
+  stateDir?: string;
+  host?: string;
+}
+
+export interface Endpoints {
+  sidecar: string;
+  verifier: string;
+  kms: string;
+  identity: string;
+  caCertFile: string;
+}
+
+export interface RunningStack {
+  stateDir: string;
+  endpoints: Endpoints;
+  hostData: string;
+  sidecar: RunningSidecar;
+  verifier: RunningVerifier;
+  kms: RunningKms;
+  identity: RunningIdentity;
+  close(): Promise<void>;
+}
+
+/** `$XDG_DATA_HOME/skr/dev`, else `~/.local/share/skr/dev`. */
+export function defaultDevStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'skr', 'dev');
+}
+
+/**
+ * The whole system on one machine: the virtual SEV-SNP device, the verifier and the KMS over
+ * HTTPS under one generated CA, the identity endpoint, and the sidecar — the embedded default
+ * behind `npm start`. Everything persists in the state directory.
+ */
+export async function startDevStack(options: DevOptions = {}): Promise<RunningStack> {
+  const stateDir = resolve(options.stateDir ?? defaultDevStateDir());
+  const host = options.host ?? '127.0.0.1';
+  const sidecarPort = options.port ?? 8080;
+  const tlsDir = join(stateDir, 'tls');
+  const [tls, pki, ports] = await Promise.all([
+    loadOrCreateTls(tlsDir, { name: 'skr dev' }),
+    loadOrCreateVirtualPki(stateDir),
+    choosePorts(stateDir, sidecarPort, host),
+  ]);
+  const caCertFile = join(tlsDir, 'ca.pem');
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const verifier = await startVerifier({ stateDir, host, port: ports.verifier, tls, policy: parseAppraisalPolicy('{}'), trustedRoots: [pki.root] });
+    started.push(verifier);
+    const identity = await startIdentity({ stateDir, host, port: ports.identity });
+    started.push(identity);
+    const kms = await startKms({
+      stateDir,
+      host,
+      port: ports.kms,
+      tls,
+      trustedIssuers: [identity.issuer],
+      roleAssignments: [
+        { principal: identity.defaultPrincipal.objectId, role: 'crypto-officer' },
+        { principal: identity.defaultPrincipal.objectId, role: 'crypto-service-release-user' },
+      ],
+      validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
+      release: createRelease({
+        signer: releaseSignerFromPem(tls.keyPem, [tls.certPem, tls.caPem]),
+        trustedAuthorities: [verifier.issuer],
+        authorityCa: [tls.caPem],
+      }),
+    });
+    started.push(kms);
+
+    // @azure/identity reaches the local identity endpoint the way pod identity does.
+    process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = identity.url;
+    const credential = new ManagedIdentityCredential();
+    const hostData = pki.config.guest.hostData.toString('hex');
+    await ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, credential, caPem: tls.caPem });
+
+    const config = loadSidecarConfig({
+      flags: { port: String(sidecarPort), host, device: 'virtual', 'state-dir': stateDir, 'maa-endpoint': verifier.url, 'akv-endpoint': kms.url },
+      env: {},
+    });
+    config.caPems.push(tls.caPem);
+    const sidecar = await startSidecar(config, { credential, keepPrivileges: true });
+    started.push(sidecar);
+
+    const portOf = (url: string) => Number(new URL(url).port);
+    await savePorts(stateDir, { verifier: portOf(verifier.url), kms: portOf(kms.url), identity: portOf(identity.url) });
+    const endpoints: Endpoints = { sidecar: sidecar.url, verifier: verifier.url, kms: kms.url, identity: identity.url, caCertFile };
+    await writeFileAtomic(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, 0o644);
+    return {
+      stateDir,
+      endpoints,
+      hostData,
+      sidecar,
+      verifier,
+      kms,
+      identity,
+      close: async () => {
+        for (const service of started.reverse()) await service.close();
+      },
+    };
+  } catch (error) {
+    for (const service of started.reverse()) await service.close().catch(() => undefined);
+    throw error;
+  }
+}

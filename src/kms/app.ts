@@ -1,0 +1,93 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { KmsBadParameter, SkrError } from '../errors';
+import { challenge } from './auth/challenge';
+import type { Decision } from './audit';
+import { adminRouter } from './routes/admin';
+import { backupRouter } from './routes/backup';
+import type { KmsHttpContext } from './routes/context';
+import { cryptoRouter } from './routes/crypto';
+import { keysRouter } from './routes/keys';
+import { lifecycleRouter } from './routes/lifecycle';
+import type { AuditNote } from './routes/operation';
+import { releaseRouter } from './routes/release';
+import { rngRouter } from './routes/rng';
+import { checkApiVersion } from './wire/api-version';
+import { sendKvError } from './wire/envelope';
+
+function decisionFor(status: number): Decision {
+  if (status < 400) return 'allow';
+  return status === 401 || status === 403 ? 'deny' : 'error';
+}
+
+/**
+ * The KMS's HTTP surface in Key Vault's shape. Order matters: audit every request; the admin
+ * API (its own token); the challenge (401 before any body is read); api-version; then the
+ * body (size-limited JSON) and the routes.
+ */
+export function createKmsApp(ctx: KmsHttpContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const fail = (res: Response, error: unknown) => {
+    res.locals.error = error;
+    sendKvError(res, error);
+  };
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const note: AuditNote = { operation: `${req.method} ${req.path}` };
+    res.locals.audit = note;
+    res.on('finish', () => {
+      const error = res.locals.error instanceof SkrError ? (res.locals.error as SkrError) : undefined;
+      ctx.audit.record({
+        time: ctx.core.now(),
+        principal: note.principal,
+        operation: note.operation,
+        key: note.key,
+        version: note.version,
+        decision: decisionFor(res.statusCode),
+        status: res.statusCode,
+        reason: error ? `${error.code}: ${error.message}` : res.statusCode >= 400 ? 'internal error' : undefined,
+      });
+    });
+    next();
+  });
+
+  // The SDK asks for the latest version of a key with an empty segment (`/keys/k//encrypt`).
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    const q = req.url.indexOf('?');
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    if (path.includes('//')) req.url = path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : req.url.slice(q));
+    next();
+  });
+  app.use('/admin', express.json({ limit: ctx.bodyLimit, type: () => true }), adminRouter(ctx));
+  app.use(challenge(ctx, fail));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    try {
+      checkApiVersion(req.query['api-version']);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.use(express.json({ limit: ctx.bodyLimit, type: () => true }));
+  app.use(keysRouter(ctx));
+  app.use(lifecycleRouter(ctx));
+  app.use(cryptoRouter(ctx));
+  app.use(backupRouter(ctx));
+  app.use(releaseRouter(ctx));
+  app.use(rngRouter(ctx));
+
+  app.use((req: Request, res: Response) => {
+    fail(res, new SkrError('not_found', 404, `Method ${req.method} does not allow operation on ${req.path}`));
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const parseError = error as { type?: string };
+    if (parseError.type === 'entity.too.large') return fail(res, new SkrError('body_too_large', 413, `the request body exceeds ${ctx.bodyLimit}`));
+    if (parseError.type === 'entity.parse.failed' || parseError.type === 'encoding.unsupported' || parseError.type === 'charset.unsupported') {
+      return fail(res, new KmsBadParameter('the request body is not valid JSON'));
+    }
+    return fail(res, error);
+  });
+  return app;
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidArgument, KmsForbidden } from '../../errors';
+import type { Db } from '../store/database';
+import { findRole, normaliseScope, ROLES, type Action } from './roles';
+
+export interface RoleAssignment {
+  id: string;
+  principal: string;
+  role: string;
+  scope: string;
+  created: number;
+}
+
+/**
+ * Role assignments (principal → role at vault or key scope) in the key store's database, read
+ * on every request so that `skr kms role` changes apply to a running KMS at once. Deny by
+ * default: no assignment, no access.
+ */
+export class RoleAssignments {
+  constructor(private readonly db: Db) {}
+
+  add(principal: string, roleName: string, scopeText?: string): RoleAssignment {
+    if (!principal.trim() || principal.length > 256) throw new InvalidArgument('principal must be a non-empty id of at most 256 characters');
+    const role = findRole(roleName);
+    if (!role) throw new InvalidArgument(`unknown role "${roleName}"; one of ${ROLES.map((r) => r.id).join(', ')}`);
+    const scope = normaliseScope(scopeText);
+    if (!scope) throw new InvalidArgument('scope must be "/" (the vault) or "/keys/{name}"');
+    const existing = this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? AND role = ? AND scope = ?').get(principal, role.id, scope) as RoleAssignment | undefined;
+    if (existing) return existing;
+    const assignment: RoleAssignment = { id: randomUUID(), principal, role: role.id, scope, created: Math.floor(Date.now() / 1000) };
+    this.db.prepare('INSERT INTO role_assignments (id, principal, role, scope, created) VALUES (@id, @principal, @role, @scope, @created)').run(assignment);
+    return assignment;
+  }
+
+  list(principal?: string): RoleAssignment[] {
+    return (principal
+      ? this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? ORDER BY created, id').all(principal)
+      : this.db.prepare('SELECT * FROM role_assignments ORDER BY created, id').all()) as RoleAssignment[];
+  }
+
+  /** Removes by id, or by principal + role + scope; returns whether something was removed. */
+  remove(selector: { id: string } | { principal: string; role: string; scope?: string }): boolean {
+    if ('id' in selector) return this.db.prepare('DELETE FROM role_assignments WHERE id = ?').run(selector.id).changes > 0;
+    const role = findRole(selector.role);
+    const scope = normaliseScope(selector.scope);
+    if (!role || !scope) return false;
+    return this.db.prepare('DELETE FROM role_assignments WHERE principal = ? AND role = ? AND scope = ?').run(selector.principal, role.id, scope).changes > 0;
+  }
+
+  /**
+   * Throws KmsForbidden unless one of the principal's roles grants `action` at the vault scope
+   * or, for an operation on one key, at that key's scope.
+   */
+  authorize(principal: string, action: Action, keyName?: string): void {
+    const scopes = ['/', ...(keyName ? [`/keys/${keyName.toLowerCase()}`] : [])];
+    const granted = this.list(principal).some(
+      (a) => scopes.includes(a.scope.toLowerCase()) && (ROLES.find((r) => r.id === a.role)?.actions ?? []).includes(action),
+    );
+    if (!granted) {
+      throw new KmsForbidden(`Caller is not authorized to perform action on resource. Action: '${action}' Scope: '${scopes[scopes.length - 1]}'`, {
+        reason: 'rbac_denied',
+        principal,
+        action,
+        scope: scopes[scopes.length - 1],
+      });
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/** The Key Vault-compatible KMS: its only public door. */
+export { startKms, type KmsOptions, type RunningKms } from './server';
+export { kmsPaths, openKeyDatabase } from './paths';
+export { KeyStore, type KeySnapshot, type KeyVersionWithMaterial } from './store/key-store';
+export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './store/types';
+export { familyOf } from './store/types';
+export type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
+export { checkUsable } from './operations/crypto';
+export type { Caller } from './auth/bearer';
+export { RoleAssignments, type RoleAssignment } from './auth/rbac';
+export { ROLES, findRole, type Action, type RoleDefinition } from './auth/roles';
+export { AuditLog, type AuditEntry, type AuditQuery, type Decision } from './audit';
+export { keyBundle, keyId } from './wire/bundle';
+export { openMasterKey, type MasterKey, type MasterKeyConfig, type Pkcs11MasterKeyOptions } from './vault';

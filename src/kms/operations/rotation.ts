@@ -1,0 +1,75 @@
+import { KmsBadParameter } from '../../errors';
+import type { RotationLifetimeAction, RotationPolicy } from '../store/types';
+import { optionalObject, optionalString, type Body } from '../wire/fields';
+import type { KmsCore } from './core';
+import { rotateKey } from './keys';
+
+/** Key rotation policies (Key Vault's `rotationpolicy`) and the sweep that applies them. */
+
+const DAY = 86_400;
+const DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
+const UNITS = [365 * DAY, 30 * DAY, 7 * DAY, DAY, 3600, 60, 1];
+
+/** ISO 8601 duration in seconds (years and months counted as 365 and 30 days, as Key Vault does). */
+export function durationSeconds(value: string, field: string): number {
+  const match = DURATION.exec(value);
+  if (!match || value === 'P' || value.endsWith('T')) throw new KmsBadParameter(`${field} must be an ISO 8601 duration such as P90D`);
+  return UNITS.reduce((total, unit, i) => total + Number(match[i + 1] ?? 0) * unit, 0);
+}
+
+/** What GET answers for a key without a policy: Key Vault's default, notify 30 days before expiry. */
+export const DEFAULT_LIFETIME_ACTIONS: RotationLifetimeAction[] = [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'Notify' } }];
+
+function parseAction(raw: unknown): RotationLifetimeAction {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new KmsBadParameter('each lifetimeActions entry must be an object');
+  const trigger = optionalObject(raw as Body, 'trigger') ?? {};
+  const action = optionalObject(raw as Body, 'action') ?? {};
+  const after = optionalString(trigger, 'timeAfterCreate');
+  const before = optionalString(trigger, 'timeBeforeExpiry');
+  if ((after === undefined) === (before === undefined)) throw new KmsBadParameter('a trigger needs exactly one of timeAfterCreate and timeBeforeExpiry');
+  const type = optionalString(action, 'type')?.toLowerCase();
+  if (type !== 'rotate' && type !== 'notify') throw new KmsBadParameter('action.type must be Rotate or Notify');
+  if (after !== undefined && type === 'rotate' && durationSeconds(after, 'timeAfterCreate') < 7 * DAY) throw new KmsBadParameter('timeAfterCreate of a Rotate action must be at least 7 days');
+  if (before !== undefined) durationSeconds(before, 'timeBeforeExpiry');
+  return { trigger: after !== undefined ? { timeAfterCreate: after } : { timeBeforeExpiry: before }, action: { type: type === 'rotate' ? 'Rotate' : 'Notify' } };
+}
+
+export function getRotationPolicy(core: KmsCore, name: string): RotationPolicy | undefined {
+  return core.store.rotationPolicy(name);
+}
+
+export function setRotationPolicy(core: KmsCore, name: string, b: Body): RotationPolicy {
+  const raw = b.lifetimeActions ?? [];
+  if (!Array.isArray(raw)) throw new KmsBadParameter('lifetimeActions must be an array');
+  const lifetimeActions = raw.map(parseAction);
+  if (new Set(lifetimeActions.map((a) => a.action.type)).size !== lifetimeActions.length) throw new KmsBadParameter('at most one Rotate and one Notify action');
+  const expiryTime = optionalString(optionalObject(b, 'attributes') ?? {}, 'expiryTime');
+  if (expiryTime !== undefined && durationSeconds(expiryTime, 'expiryTime') < 28 * DAY) throw new KmsBadParameter('expiryTime must be at least 28 days');
+  const now = core.now();
+  const created = core.store.rotationPolicy(name)?.created ?? now;
+  return core.store.setRotationPolicy(name, { lifetimeActions, ...(expiryTime ? { expiryTime } : {}), created, updated: now });
+}
+
+/** `POST /keys/{name}/rotate`: a new version, expiring as the key's rotation policy says. */
+export function rotateNow(core: KmsCore, name: string) {
+  const policy = core.store.rotationPolicy(name);
+  return rotateKey(core, name, policy?.expiryTime ? durationSeconds(policy.expiryTime, 'expiryTime') : undefined);
+}
+
+/** Rotates every key whose Rotate action is due; returns the names rotated. */
+export async function rotateDueKeys(core: KmsCore): Promise<string[]> {
+  const now = core.now();
+  const rotated: string[] = [];
+  for (const { latest, policy } of core.store.keysWithRotationPolicy()) {
+    const rotate = policy.lifetimeActions.find((a) => a.action.type === 'Rotate');
+    if (!rotate) continue;
+    const { timeAfterCreate, timeBeforeExpiry } = rotate.trigger;
+    const due =
+      (timeAfterCreate !== undefined && now >= latest.attributes.created + durationSeconds(timeAfterCreate, 'timeAfterCreate')) ||
+      (timeBeforeExpiry !== undefined && latest.attributes.exp !== undefined && now >= latest.attributes.exp - durationSeconds(timeBeforeExpiry, 'timeBeforeExpiry'));
+    if (!due) continue;
+    await rotateNow(core, latest.name);
+    rotated.push(latest.name);
+  }
+  return rotated;
+}

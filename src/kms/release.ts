@@ -1,0 +1,127 @@
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { CompactSign, decodeJwt } from 'jose';
+import { KmsBadParameter, KmsForbidden, SkrError } from '../errors';
+import { encodeKeyHsm, isKeyWrapAlgorithm, wrapKeyMaterial, DEFAULT_KEY_WRAP, type KeyWrapAlgorithm } from '../keywrap';
+import { decodeBase64Url } from '../lib/base64url';
+import { TokenVerifier, trimSlash } from '../maa/token-verifier';
+import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied } from './policy';
+import type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
+import type { KeyVersion } from './store/types';
+import { materialBytes } from './keys/material';
+
+/**
+ * Secure key release (Key Vault's `POST /keys/{name}[/{version}]/release`): the key goes only
+ * to a TEE whose attestation token satisfies the key's release policy, wrapped to the RSA key
+ * that token carries, in a JWS signed with the service's TLS key and chain (as Key Vault signs
+ * with its own certificate). Knows nothing of HTTP.
+ */
+export interface ReleaseSigner {
+  key: KeyObject;
+  /** x5c: the signing certificate first, then its issuers (DER, standard base64). */
+  x5c: string[];
+  thumbprint: string;
+}
+
+export interface ReleaseOptions {
+  signer: ReleaseSigner;
+  /** Authorities the KMS will fetch keys from; any https authority a policy names when absent. */
+  trustedAuthorities?: string[];
+  /** CAs for fetching authorities' discovery documents (a self-hosted verifier). */
+  authorityCa?: string[];
+  now?: () => Date;
+}
+
+/** Builds the signer from PEMs: the TLS server key, its certificate and the CA that issued it. */
+export function releaseSignerFromPem(keyPem: string, certPems: string[]): ReleaseSigner {
+  const certs = certPems.map((p) => new X509Certificate(p));
+  return {
+    key: createPrivateKey(keyPem),
+    x5c: certs.map((c) => c.raw.toString('base64')),
+    thumbprint: createHash('sha256').update(certs[0]!.raw).digest('base64url'),
+  };
+}
+
+function parseRequest(r: ReleaseRequest): { target: string; enc: KeyWrapAlgorithm; nonce?: string } {
+  if (typeof r.target !== 'string' || r.target.length === 0 || r.target.length > 64 * 1024) throw new KmsBadParameter('target must be an attestation token');
+  if (r.enc !== undefined && r.enc !== null && !isKeyWrapAlgorithm(r.enc)) throw new KmsBadParameter(`enc ${String(r.enc)} is not supported`);
+  if (r.nonce !== undefined && r.nonce !== null && (typeof r.nonce !== 'string' || r.nonce.length > 1024)) throw new KmsBadParameter('nonce must be a string');
+  return { target: r.target, enc: (r.enc as KeyWrapAlgorithm | undefined) ?? DEFAULT_KEY_WRAP, nonce: r.nonce ?? undefined };
+}
+
+function checkReleasable(version: KeyVersion, now: Date): void {
+  const a = version.attributes;
+  const seconds = Math.floor(now.getTime() / 1000);
+  if (!a.enabled) throw new KmsForbidden('the key is disabled');
+  if ((a.nbf !== undefined && seconds < a.nbf) || (a.exp !== undefined && seconds > a.exp)) throw new KmsForbidden('the key is not valid now');
+  if (!a.exportable) throw new KmsBadParameter('the key is not exportable');
+  if (!version.releasePolicy) throw new KmsForbidden('the key has no release policy');
+}
+
+/** The first RSA encryption key the TEE put in its runtime data. */
+function runtimeKey(claims: Record<string, unknown>): { kid?: string; n: string; e: string } {
+  const keys = (claims['x-ms-runtime'] as { keys?: unknown } | undefined)?.keys;
+  if (Array.isArray(keys)) {
+    for (const k of keys as Record<string, unknown>[]) {
+      const ops = k.key_ops;
+      const encrypts = ops === undefined || (Array.isArray(ops) && (ops.includes('encrypt') || ops.includes('wrapKey')));
+      if (k.kty === 'RSA' && typeof k.n === 'string' && typeof k.e === 'string' && encrypts) {
+        return { kid: typeof k.kid === 'string' ? k.kid : undefined, n: k.n, e: k.e };
+      }
+    }
+  }
+  throw new KmsBadParameter('the attestation token carries no RSA encryption key in x-ms-runtime.keys');
+}
+
+/** The KMS's release function (its seam in `release-seam.ts`): token, policy, wrap, sign. */
+export function createRelease(options: ReleaseOptions): ReleaseFunction {
+  const tokens = new TokenVerifier({ trustedIssuers: options.trustedAuthorities, ca: options.authorityCa, now: options.now });
+  return (request, context) => releaseKey(request, context, options, tokens);
+}
+
+async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, tokens: TokenVerifier): Promise<ReleaseResult> {
+  const now = options.now?.() ?? new Date(ctx.now() * 1000);
+  const { target, enc, nonce } = parseRequest(request);
+  const { version, material } = await ctx.store.getWithMaterial(request.name, request.version);
+  checkReleasable(version, now);
+  const policyJson = decodeBase64Url(version.releasePolicy!.data);
+  if (!policyJson) throw new KmsForbidden('the stored release policy is unreadable');
+  const policy = parseReleasePolicy(policyJson);
+
+  // The issuer must be an authority the policy names before any of its keys are fetched,
+  // so a token cannot make the KMS call a host of the caller's choosing.
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(target).iss;
+  } catch {
+    throw new KmsBadParameter('target is not a JWT');
+  }
+  const first = evaluateReleasePolicy(policy, {}, typeof issuer === 'string' ? issuer : '');
+  if (first.reason === 'authority_not_in_policy') throw releaseDenied(first);
+  let claims: Record<string, unknown>;
+  try {
+    claims = (await tokens.verify(target)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof SkrError ? error.message : 'the attestation token does not verify';
+    throw new KmsForbidden(`the attestation token was refused: ${reason}`, { reason: 'token_invalid' });
+  }
+  const decision = evaluateReleasePolicy(policy, claims, String(claims.iss));
+  if (!decision.allowed) throw releaseDenied(decision);
+
+  const wrapping = runtimeKey(claims);
+  const ciphertext = await wrapKeyMaterial({ publicKey: { kty: 'RSA', n: wrapping.n, e: wrapping.e }, material: materialBytes(material), enc });
+  const kid = `${trimSlash(ctx.vaultUrl)}/keys/${version.name}/${version.version}`;
+  const payload = {
+    request: { 'api-version': request.apiVersion, enc, kid, ...(nonce !== undefined ? { nonce } : {}) },
+    response: {
+      key: {
+        attributes: version.attributes,
+        key: { kid, kty: version.kty, key_ops: version.keyOps, key_hsm: encodeKeyHsm({ kid: wrapping.kid ?? '', enc, ciphertext }) },
+        release_policy: { contentType: version.releasePolicy!.contentType, data: version.releasePolicy!.data, immutable: version.releasePolicy!.immutable },
+      },
+    },
+  };
+  const value = await new CompactSign(Buffer.from(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'RS256', kid: options.signer.thumbprint, x5c: options.signer.x5c, 'x5t#S256': options.signer.thumbprint })
+    .sign(options.signer.key);
+  return { value, version: version.version };
+}

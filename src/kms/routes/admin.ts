@@ -1,0 +1,53 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { RoleAssignmentNotFound, Unauthorized } from '../../errors';
+import type { Decision } from '../audit';
+import { body, optionalString, requiredString } from '../wire/fields';
+import type { KmsHttpContext } from './context';
+import type { AuditNote } from './operation';
+
+/**
+ * The admin API (role assignments, audit queries), authorized by the KMS's admin token
+ * (0600 in its state directory) rather than by a role: it is what grants roles.
+ */
+export function adminRouter(ctx: KmsHttpContext): Router {
+  const router = Router();
+  const expected = Buffer.from(`Bearer ${ctx.adminToken}`);
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    (res.locals.audit as AuditNote).operation = `admin ${req.method} ${req.path}`;
+    (res.locals.audit as AuditNote).principal = 'admin';
+    const given = Buffer.from(req.get('authorization') ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      next(new Unauthorized('the admin API needs the KMS admin token'));
+      return;
+    }
+    next();
+  });
+  router.get('/roles', (req, res) => {
+    res.json({ value: ctx.rbac.list(typeof req.query.principal === 'string' ? req.query.principal : undefined) });
+  });
+  router.post('/roles', (req, res) => {
+    const b = body(req.body);
+    res.status(201).json(ctx.rbac.add(requiredString(b, 'principal'), requiredString(b, 'role'), optionalString(b, 'scope')));
+  });
+  router.delete('/roles/:id', (req, res, next) => {
+    if (!ctx.rbac.remove({ id: req.params.id })) {
+      next(new RoleAssignmentNotFound(req.params.id));
+      return;
+    }
+    res.status(204).end();
+  });
+  router.get('/audit', (req, res) => {
+    const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+    res.json({
+      value: ctx.audit.query({
+        key: q('key'),
+        principal: q('principal'),
+        decision: q('decision') as Decision | undefined,
+        since: q('since') === undefined ? undefined : Number(q('since')),
+        limit: q('limit') === undefined ? undefined : Math.min(1000, Number(q('limit')) || 100),
+      }),
+    });
+  });
+  return router;
+}

@@ -1,0 +1,25 @@
+import type { AuditLog } from '../audit';
+import type { RoleAssignments } from '../auth/rbac';
+import type { TokenVerifier } from '../../maa/token-verifier';
+import type { KmsCore } from '../operations/core';
+import type { ReleaseFunction } from '../release-seam';
+import type { BundleContext } from '../wire/bundle';
+
+/** Everything the HTTP layer needs. */
+export interface KmsHttpContext {
+  core: KmsCore;
+  rbac: RoleAssignments;
+  audit: AuditLog;
+  verifier: TokenVerifier;
+  /** Token audiences accepted (Key Vault's and Managed HSM's by default). */
+  audiences: string[];
+  /** The `authorization` of the 401 challenge: where clients get tokens. */
+  authority: string;
+  /** The `resource` of the 401 challenge. */
+  resource: string;
+  bundle: BundleContext;
+  /** The admin API's bearer secret. */
+  adminToken: string;
+  bodyLimit: string;
+  release?: ReleaseFunction;
+}

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { readIfExists, writeFileAtomic } from '../lib/state-file';
+import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
+import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
+import { createKmsApp } from './app';
+import { AuditLog } from './audit';
+import { DEFAULT_AUDIENCES } from './auth/bearer';
+import { RoleAssignments } from './auth/rbac';
+import { purgeExpiredKeys } from './operations/lifecycle';
+import type { KmsCore } from './operations/core';
+import { rotateDueKeys } from './operations/rotation';
+import type { ReleaseFunction } from './release-seam';
+import { KeyStore } from './store/key-store';
+import { openKeyDatabase, kmsPaths } from './paths';
+import { openMasterKey, type MasterKeyConfig } from './vault';
+
+export interface KmsOptions {
+  /** State lives in `<stateDir>/kms/`: keys.sqlite, audit.sqlite, master.key, tls/, admin-token. */
+  stateDir: string;
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** A CA and server certificate to serve with (the embedded stack shares one CA); generated in `<stateDir>/kms/tls` otherwise. */
+  tls?: TlsMaterial;
+  /** Where the master key is held; a 0600 file in the state directory by default. */
+  masterKey?: MasterKeyConfig;
+  /** Issuers whose bearer tokens are accepted (OpenID discovery + JWKS); deny all when empty. */
+  trustedIssuers: string[];
+  /** Extra CA certificates (PEM) for fetching the issuers' discovery documents and keys. */
+  issuerCa?: string[];
+  /** Token audiences accepted; Key Vault's and Managed HSM's by default. */
+  audiences?: string[];
+  algorithms?: TokenAlgorithm[];
+  /** The challenge's `authorization`; the first trusted issuer by default. */
+  authority?: string;
+  /** The challenge's `resource`; https://vault.azure.net by default (https://managedhsm.azure.net for an HSM-shaped KMS). */
+  resource?: string;
+  /** The base URL in key ids; the listening URL by default. */
+  vaultUrl?: string;
+  /** Soft-delete retention in days (7..90; 90 by default, as Key Vault). */
+  recoverableDays?: number;
+  /** Request body limit (Express syntax); 1mb by default. */
+  bodyLimit?: string;
+  /** Role assignments ensured at start (idempotent), e.g. the development identity's. */
+  roleAssignments?: { principal: string; role: string; scope?: string }[];
+  /** Performs `POST /keys/{name}[/{version}]/release`; 501 NotImplemented when absent. */
+  release?: ReleaseFunction;
+  /** Checks release-policy JSON when it is set (the policy engine's grammar); any JSON object by default. */
+  validateReleasePolicy?: (policy: unknown) => void;
+  /** How often retention purges and rotation policies run; 60 s by default. */
+  sweepIntervalMs?: number;
+  now?: () => Date;
+}
+
+export interface RunningKms {
+  url: string;
+  /** PEM of the CA that issued the server certificate. */
+  caPem: string;
+  vaultUrl: string;
+  adminToken: string;
+  masterKeyId: string;
+  core: KmsCore;
+  store: KeyStore;
+  roles: RoleAssignments;
+  audit: AuditLog;
+  close(): Promise<void>;
+}
+
+async function loadAdminToken(path: string): Promise<string> {
+  const existing = (await readIfExists(path))?.toString().trim();
+  if (existing) return existing;
+  const token = randomBytes(32).toString('base64url');
+  await writeFileAtomic(path, `${token}\n`, 0o600);
+  return token;
+}
+
+/** Starts the Key Vault-compatible KMS over HTTPS. */
+export async function startKms(options: KmsOptions): Promise<RunningKms> {
+  const paths = kmsPaths(options.stateDir);
+  const host = options.host ?? '127.0.0.1';
+  const tls = options.tls ?? (await loadOrCreateTls(paths.tlsDir, { name: 'skr kms' }));
+  const master = await openMasterKey(options.masterKey ?? { kind: 'file', path: paths.masterKey });
+  const db = openKeyDatabase(options.stateDir);
+  const audit = AuditLog.open(paths.audit);
+  const clock = options.now ?? (() => new Date());
+  const recoverableDays = options.recoverableDays ?? 90;
+  const core: KmsCore = {
+    store: new KeyStore(db, master),
+    master,
+    now: () => Math.floor(clock().getTime() / 1000),
+    recoverableDays,
+    validateReleasePolicy: options.validateReleasePolicy ?? (() => undefined),
+  };
+  const roles = new RoleAssignments(db);
+  for (const a of options.roleAssignments ?? []) roles.add(a.principal, a.role, a.scope);
+
+  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+  } catch (error) {
+    db.close();
+    audit.close();
+    await master.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  // The generated certificate names localhost; a loopback bind is reached by that name.
+  const url = `https://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+  const vaultUrl = trimSlash(options.vaultUrl ?? url);
+  const adminToken = await loadAdminToken(paths.adminToken);
+  const trustedIssuers = options.trustedIssuers.map(trimSlash);
+
+  server.on(
+    'request',
+    createKmsApp({
+      core,
+      rbac: roles,
+      audit,
+      verifier: new TokenVerifier({ trustedIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
+      audiences: options.audiences ?? DEFAULT_AUDIENCES,
+      authority: options.authority ?? trustedIssuers[0] ?? url,
+      resource: options.resource ?? DEFAULT_AUDIENCES[0]!,
+      bundle: { vaultUrl, recoverableDays },
+      adminToken,
+      bodyLimit: options.bodyLimit ?? '1mb',
+      release: options.release,
+    }),
+  );
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    purgeExpiredKeys(core);
+    rotateDueKeys(core)
+      .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+
+  return {
+    url,
+    caPem: tls.caPem,
+    vaultUrl,
+    adminToken,
+    masterKeyId: master.id,
+    core,
+    store: core.store,
+    roles,
+    audit,
+    close: async () => {
+      clearInterval(sweeper);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      db.close();
+      audit.close();
+      await master.close();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { Migration } from './database';
+
+/**
+ * The key store's schema, one step per entry; never edit a released step, append a new one.
+ * Names compare case-insensitively as in Key Vault (`name_key` is the lower-cased name).
+ */
+export const KEY_STORE_MIGRATIONS: Migration[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE keys (
+        name_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        managed INTEGER NOT NULL DEFAULT 0,
+        rotation_policy TEXT,
+        deleted_date INTEGER,
+        scheduled_purge_date INTEGER
+      );
+      CREATE TABLE key_versions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL REFERENCES keys(name_key) ON DELETE CASCADE,
+        version TEXT NOT NULL,
+        kty TEXT NOT NULL,
+        key_ops TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        release_policy TEXT,
+        master_key_id TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        UNIQUE (name_key, version)
+      );
+      CREATE INDEX key_versions_by_key ON key_versions (name_key, seq);
+      CREATE TABLE role_assignments (
+        id TEXT PRIMARY KEY,
+        principal TEXT NOT NULL,
+        role TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        UNIQUE (principal, role, scope)
+      );
+    `),
+];
+
+/** The audit log lives in its own file: appended on every request, it must not slow key writes. */
+export const AUDIT_MIGRATIONS: Migration[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        principal TEXT,
+        operation TEXT NOT NULL,
+        key_name TEXT,
+        version TEXT,
+        decision TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX audit_by_time ON audit (time);
+      CREATE INDEX audit_by_key ON audit (key_name, time);
+      CREATE INDEX audit_by_principal ON audit (principal, time);
+    `),
+];

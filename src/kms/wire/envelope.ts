@@ -1,0 +1,38 @@
+import type { Response } from 'express';
+import { SkrError } from '../../errors';
+
+/** Key Vault's error codes for ours; anything else is named by its status as Key Vault would. */
+const KV_CODES: Record<string, string> = {
+  key_not_found: 'KeyNotFound',
+  bad_parameter: 'BadParameter',
+  invalid_request: 'BadParameter',
+  sealed_data_invalid: 'BadParameter',
+  forbidden: 'Forbidden',
+  conflict: 'Conflict',
+  not_implemented: 'NotImplemented',
+  unauthorized: 'Unauthorized',
+  token_invalid: 'Unauthorized',
+  body_too_large: 'RequestEntityTooLarge',
+};
+
+const BY_STATUS: Record<number, string> = { 400: 'BadParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'RequestEntityTooLarge', 501: 'NotImplemented' };
+
+export function kvCode(error: SkrError): string {
+  return KV_CODES[error.code] ?? BY_STATUS[error.status] ?? (error.status >= 500 ? 'InternalServerError' : 'BadParameter');
+}
+
+/**
+ * Answers in Key Vault's envelope `{"error":{"code","message","innererror"}}`; our own stable
+ * code rides in `innererror.code` and, for refusals (403), the structured reason in
+ * `innererror.details` (a release denial's explanation). Unexpected errors say nothing more.
+ */
+export function sendKvError(res: Response, error: unknown): void {
+  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  res.status(skr.status).json({
+    error: {
+      code: kvCode(skr),
+      message: skr.message,
+      innererror: { code: skr.code, ...(skr.status === 403 && skr.details ? { details: skr.details } : {}) },
+    },
+  });
+}

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface Endpoints {
+  kms: string;
+  identity: string;
+  caCertFile: string;
+}
+
+const REGISTER = join(__dirname, 'fixtures', 'ts-register.js');
+const SERVE = join(__dirname, 'fixtures', 'kms-serve.ts');
+
+/** Starts `skr kms --state-dir D` in a child process and waits for its endpoints.json. */
+export async function spawnKms(stateDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; endpoints: Endpoints; stdout: () => string }> {
+  const endpointsFile = join(stateDir, 'endpoints.json');
+  const previous = await readFile(endpointsFile, 'utf8').catch(() => undefined);
+  const child = spawn(process.execPath, ['-r', REGISTER, SERVE, '--state-dir', stateDir, ...extraArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = await readFile(endpointsFile, 'utf8').catch(() => undefined);
+    if (text && text !== previous && stdout.includes('\n')) return { child, endpoints: JSON.parse(text) as Endpoints, stdout: () => stdout };
+    if (child.exitCode !== null) throw new Error(`skr kms exited ${child.exitCode}: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`skr kms did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** A token for the identity endpoint's default principal, fetched as IMDS clients do. */
+export async function imdsToken(identity: string, resource = 'https://vault.azure.net'): Promise<string> {
+  const res = await fetch(`${identity}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`, { headers: { Metadata: 'true' } });
+  if (!res.ok) throw new Error(`identity endpoint answered ${res.status}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
