@@ -2,6 +2,7 @@ import { InvalidArgument } from '../errors';
 import { devServe } from './dev';
 import { exitCodeOf } from './exit-code';
 import { keyCreate, keyImport } from './key';
+import { kmsAudit, kmsRole, kmsServe } from './kms';
 import { printError, printJson } from './output';
 import { policyCreate, policyHostdata, policyLint } from './policy';
 import { templateValidate } from './template';
@@ -29,6 +30,9 @@ const COMMANDS: Record<string, Command> = {
   verifier: verifierServe,
   sidecar: sidecarServe,
   dev: devServe,
+  'kms role': kmsRole,
+  'kms audit': kmsAudit,
+  kms: kmsServe,
 };
 
 const USAGE = `usage: skr <command> [flags]
@@ -49,6 +53,8 @@ const USAGE = `usage: skr <command> [flags]
   key create    --vault URL --name N --kty oct-HSM|RSA-HSM|EC-HSM [--size N | --curve C] [--ops a,b]
                 --policy F [--exportable] [--immutable-policy] [--allow-weak-policy]
   key import    --vault URL --name N --kty ... --key FILE(PEM|JWK) --policy F [--exportable] [--immutable-policy]
+  kms           --port P --state-dir D [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file F]
+  kms role      add|list|remove ...      kms audit [--key N] [--since ISO8601]
   verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
 

@@ -4,8 +4,8 @@ import { readIfExists, writeFileAtomic } from '../lib/state-file';
 
 /**
  * The embedded stack's ports: the sidecar's is given; the others are derived from it
- * (sidecar+1 verifier, +2 KMS, +3 identity) and kept in the state directory, falling back to a
- * free port when one is taken. endpoints.json, written once everything listens, is the truth.
+ * (sidecar+1 verifier, +2 KMS, +3 identity) and kept in the state directory, so a restart
+ * keeps its URLs (and the key policies naming them); a taken port falls back to a free one. endpoints.json, written once everything listens, is the truth.
  */
 export type ServiceName = 'verifier' | 'kms' | 'identity';
 const OFFSETS: Record<ServiceName, number> = { verifier: 1, kms: 2, identity: 3 };
@@ -25,7 +25,7 @@ export async function choosePorts(stateDir: string, sidecarPort: number, host: s
   const previous = saved ? (JSON.parse(saved.toString()) as Partial<Record<ServiceName, number>>) : {};
   const chosen = {} as Record<ServiceName, number>;
   for (const name of Object.keys(OFFSETS) as ServiceName[]) {
-    const wanted = sidecarPort === 0 ? 0 : (previous[name] ?? sidecarPort + OFFSETS[name]);
+    const wanted = previous[name] ?? (sidecarPort === 0 ? 0 : sidecarPort + OFFSETS[name]);
     chosen[name] = wanted !== 0 && (await isFree(wanted, host)) ? wanted : 0;
   }
   return chosen;

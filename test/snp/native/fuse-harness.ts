@@ -124,11 +124,12 @@ async function terminate(child: ChildProcess, mount: string): Promise<void> {
   await run('umount', ['-l', mount]).catch(() => undefined);
 }
 
-export async function startFuseSev(): Promise<FuseSev> {
+/** Serves a FUSE sev-guest signing with the virtual PKI of `sharedStateDir` (a fresh one when absent). */
+export async function startFuseSev(sharedStateDir?: string): Promise<FuseSev> {
   await ensureAddon();
   const root = await mkdtemp(join(tmpdir(), 'skr-fuse-sev-'));
   const mount = join(root, 'mnt');
-  const stateDir = join(root, 'state');
+  const stateDir = sharedStateDir ?? join(root, 'state');
   await mkdir(mount);
   const state = await writeVirtualState(stateDir);
   let current = serve(mount, stateDir);
