@@ -72,27 +72,32 @@ async function callKeyService(
   token: string,
   options: { version?: string; enc: KeyWrapAlgorithm; timeoutMs: number },
 ): Promise<string> {
+  // The SDK's error keeps only the message and code; the raw body carries a denial's explanation.
+  let body: string | undefined;
   try {
     const result = await client.releaseKey(name, token, {
       version: options.version,
       algorithm: options.enc,
       abortSignal: AbortSignal.timeout(options.timeoutMs),
+      onResponse: (raw) => {
+        body = raw.bodyAsText ?? undefined;
+      },
     });
     return result.value;
   } catch (error) {
-    throw mapKeyServiceError(error, name, options.version);
+    throw mapKeyServiceError(error, name, options.version, body);
   }
 }
 
 /** Honest statuses: the key service's decision passes through, its failures become 502/504. */
-function mapKeyServiceError(error: unknown, name: string, version?: string): SkrError {
+function mapKeyServiceError(error: unknown, name: string, version: string | undefined, body: string | undefined): SkrError {
   if (error instanceof SkrError) return error;
-  const e = error as { name?: string; statusCode?: number; code?: string; message?: string; details?: { error?: { innererror?: unknown } } };
+  const e = error as { name?: string; statusCode?: number; code?: string; message?: string };
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return new UpstreamFailed('kms', 'the key service timed out', 504);
   const message = typeof e.message === 'string' ? e.message.slice(0, 4000) : 'the key service failed';
   switch (e.statusCode) {
     case 403:
-      return new ReleaseDenied(message, { upstreamCode: e.code, explanation: e.details?.error?.innererror });
+      return new ReleaseDenied(message, { upstreamCode: e.code, explanation: denialExplanation(body) });
     case 404:
       return new KeyNotFound(name, version);
     case 400:
@@ -103,5 +108,15 @@ function mapKeyServiceError(error: unknown, name: string, version?: string): Skr
       return new UpstreamFailed('kms', 'the key service cannot be reached');
     default:
       return new UpstreamFailed('kms', `HTTP ${e.statusCode}`, 502, { upstreamStatus: e.statusCode, upstreamCode: e.code });
+  }
+}
+
+/** The claim-by-claim explanation a skr KMS puts in Key Vault's `innererror` (absent from Azure's). */
+function denialExplanation(body: string | undefined): unknown {
+  try {
+    const inner = (JSON.parse(body ?? '') as { error?: { innererror?: { details?: { explanation?: unknown } } } }).error?.innererror;
+    return inner?.details?.explanation;
+  } catch {
+    return undefined;
   }
 }

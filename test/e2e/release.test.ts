@@ -54,6 +54,8 @@ describe('end to end: sidecar → verifier → KMS over real sockets', () => {
     expect(res.body.error).toContain('x-ms-sevsnpvm-hostdata');
     expect(res.body.error).toContain('f'.repeat(64));
     expect(res.body.error).toContain(stack.hostData);
+    const failed = res.body.details.explanation.branches[0].failed[0];
+    expect(failed).toMatchObject({ claim: 'x-ms-sevsnpvm-hostdata', expected: 'f'.repeat(64), actual: stack.hostData });
   });
 
   test("Microsoft's request shapes: endpoints given explicitly, a specific version, the caller's access_token", async () => {
