@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { InvalidArgument } from '../errors';
-import { readIfExists, writeFileAtomic } from '../lib/state-file';
+import { loadOrCreateSecret } from '../lib/state-file';
 import { SigningKeyRing } from '../maa/service/signing-keys';
 import { APP_SERVICE_TOKEN_PATH, createIdentityApp } from './app';
 import type { IdentityContext } from './grant';
@@ -43,15 +42,6 @@ export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
 /** Entra's access tokens live at most a day; a longer one would outlive any revocation. */
 const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 
-async function loadIdentityHeader(dir: string): Promise<string> {
-  const path = join(dir, 'identity-header');
-  const existing = (await readIfExists(path))?.toString().trim();
-  if (existing) return existing;
-  const secret = randomBytes(32).toString('base64url');
-  await writeFileAtomic(path, `${secret}\n`, 0o600);
-  return secret;
-}
-
 /** Starts the plain-HTTP identity endpoint; state (signing key, default principal, secret) lives in `<stateDir>/identity/`. */
 export async function startIdentity(options: IdentityOptions): Promise<RunningIdentity> {
   const lifetime = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
@@ -60,7 +50,7 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
   }
   const dir = join(options.stateDir, 'identity');
   const principals = await loadPrincipals(dir, options.principals);
-  const identityHeader = options.identityHeader ?? (await loadIdentityHeader(dir));
+  const identityHeader = options.identityHeader ?? (await loadOrCreateSecret(join(dir, 'identity-header')));
   const now = options.now ?? (() => new Date());
 
   const server = http.createServer();

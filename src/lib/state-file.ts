@@ -34,3 +34,12 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
     throw error;
   }
 }
+
+/** A random secret (admin token, identity header) generated once and kept 0600 at `path`. */
+export async function loadOrCreateSecret(path: string): Promise<string> {
+  const existing = (await readIfExists(path))?.toString().trim();
+  if (existing) return existing;
+  const secret = randomBytes(32).toString('base64url');
+  await writeFileAtomic(path, `${secret}\n`, 0o600);
+  return secret;
+}

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { readIfExists, writeFileAtomic } from '../../lib/state-file';
+import { loadOrCreateSecret } from '../../lib/state-file';
 import type { TrustedRoot } from '../../snp/roots';
 import { loadOrCreateTls, type TlsMaterial } from '../../tls/certificates';
 import { createVerifierApp, type VerifierContext } from './app';
@@ -41,16 +40,6 @@ export interface RunningVerifier {
 
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 3600;
 
-/** The admin token is generated once and kept 0600 in the state directory. */
-async function loadAdminToken(dir: string): Promise<string> {
-  const path = join(dir, 'admin-token');
-  const existing = await readIfExists(path);
-  if (existing && existing.toString().trim()) return existing.toString().trim();
-  const token = randomBytes(32).toString('base64url');
-  await writeFileAtomic(path, `${token}\n`, 0o600);
-  return token;
-}
-
 export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
   const dir = join(options.stateDir, 'verifier');
   const host = options.host ?? '127.0.0.1';
@@ -75,7 +64,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     references: new ReferenceValueStore(join(dir, 'reference-values.json')),
     challenges: new ChallengeStore({ ttlMs: (options.challengeTtlSeconds ?? 300) * 1000, maxOutstanding: 100_000, now: () => now().getTime() }),
     trustedRoots: options.trustedRoots ?? [],
-    adminToken: await loadAdminToken(dir),
+    adminToken: await loadOrCreateSecret(join(dir, 'admin-token')),
   };
   server.on('request', createVerifierApp(context));
   const sweeper = setInterval(() => {
