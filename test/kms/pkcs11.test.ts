@@ -1,14 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as pkcs11js from 'pkcs11js';
-import { SealedDataInvalid } from '../../src/errors';
-import { openMasterKey, type MasterKeyConfig } from '../../src/kms';
-import { issuerCredential, startStack, tempDir } from './harness';
+import type { AccessToken } from '@azure/identity';
+import { KeyClient } from '@azure/keyvault-keys';
+import { exited, imdsToken, spawnKms } from './child';
+import { tempDir } from './harness';
 
 /**
  * The master key in a PKCS#11 token (SoftHSM 2). Outside CI these tests skip when SoftHSM is
- * not installed; in CI ($CI set) a missing SoftHSM is a failure.
+ * not installed; in CI ($CI set) a missing SoftHSM is a failure. SoftHSM reads SOFTHSM2_CONF
+ * from the real environment, so the token-using code runs in child processes.
  */
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const available = spawnSync('softhsm2-util', ['--version']).status === 0;
@@ -26,76 +27,57 @@ if (!available) {
 
 describeHsm('PKCS#11 master key (SoftHSM)', () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
-  let config: MasterKeyConfig & { kind: 'pkcs11' };
-  const savedConf = process.env.SOFTHSM2_CONF;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     temp = await tempDir('skr-softhsm-');
     await mkdir(join(temp.dir, 'tokens'));
     const conf = join(temp.dir, 'softhsm2.conf');
     await writeFile(conf, `directories.tokendir = ${join(temp.dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    process.env.SOFTHSM2_CONF = conf;
-    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'skr-test', '--so-pin', '12345678', '--pin', '1234'], { env: process.env, stdio: 'ignore' });
-    config = { kind: 'pkcs11', module: MODULE, tokenLabel: 'skr-test', pin: '1234' };
-  });
-
-  afterAll(async () => {
-    if (savedConf === undefined) delete process.env.SOFTHSM2_CONF;
-    else process.env.SOFTHSM2_CONF = savedConf;
-    await temp.remove();
-  });
-
-  test('generates a non-extractable, sensitive AES-256 key in the token and seals with AES-GCM inside it', async () => {
-    const key = await openMasterKey(config);
-    const sealed = await key.seal(Buffer.from('material'), Buffer.from('aad'));
-    expect((await key.open(sealed, Buffer.from('aad'))).toString()).toBe('material');
-    await expect(key.open(sealed, Buffer.from('other'))).rejects.toBeInstanceOf(SealedDataInvalid);
-    const id = key.id;
-    await key.close();
-
-    const again = await openMasterKey(config);
-    expect(again.id).toBe(id);
-    expect((await again.open(sealed, Buffer.from('aad'))).toString()).toBe('material');
-    await again.close();
-
-    const p11 = new pkcs11js.PKCS11();
-    p11.load(MODULE);
-    p11.C_Initialize();
-    try {
-      const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === 'skr-test')!;
-      const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-      p11.C_Login(session, pkcs11js.CKU_USER, '1234');
-      p11.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: 'skr-kms-master' }]);
-      const [handle] = p11.C_FindObjects(session, 2);
-      p11.C_FindObjectsFinal(session);
-      const attrs = p11.C_GetAttributeValue(session, handle!, [{ type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_VALUE_LEN }]);
-      expect(attrs.map((a) => (a.value as Buffer).readUIntLE(0, (a.value as Buffer).length))).toEqual([0, 1, 32]);
-      expect(() => p11.C_GetAttributeValue(session, handle!, [{ type: pkcs11js.CKA_VALUE }])).toThrow();
-    } finally {
-      p11.C_Finalize();
+    env = { ...process.env, SOFTHSM2_CONF: conf };
+    for (const label of ['skr-test', 'skr-kms']) {
+      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--so-pin', '12345678', '--pin', '1234'], { env, stdio: 'ignore' });
     }
   });
 
-  test('a wrong PIN or an unknown token is refused at start', async () => {
-    await expect(openMasterKey({ ...config, pin: '0000' })).rejects.toMatchObject({ code: 'master_key_unavailable' });
-    await expect(openMasterKey({ ...config, tokenLabel: 'absent' })).rejects.toMatchObject({ code: 'master_key_unavailable' });
+  afterAll(async () => {
+    await temp.remove();
   });
 
-  test('the KMS runs on the token-held master key: keys, crypto and backup/restore through the SDK', async () => {
-    const stack = await startStack({ masterKey: config });
+  test('generates a non-extractable, sensitive AES-256 key in the token, seals with AES-GCM inside it and refuses a wrong PIN', () => {
+    const script = join(__dirname, 'fixtures', 'master-key-check.ts');
+    const out = execFileSync(process.execPath, ['-r', join(__dirname, 'fixtures', 'ts-register.js'), '-e', `require(${JSON.stringify(script)})`, MODULE, 'skr-test', '1234'], { env, encoding: 'utf8', timeout: 30_000 });
+    const report = JSON.parse(out);
+    expect(report).toEqual({
+      id: expect.stringMatching(/^pkcs11:skr-test:skr-kms-master:[0-9a-f]{32}$/),
+      roundTrip: 'material',
+      wrongAad: 'sealed_data_invalid',
+      reopened: { sameId: true, opens: 'material' },
+      attributes: [0, 1, 32],
+      valueReadable: false,
+      wrongPin: 'master_key_unavailable',
+      unknownToken: 'master_key_unavailable',
+    });
+  });
+
+  test('skr kms runs on the token-held master key (PIN from a file): keys, material and backup/restore through the SDK', async () => {
+    const state = join(temp.dir, 'state');
+    const pinFile = join(temp.dir, 'pin');
+    await writeFile(pinFile, '1234\n', { mode: 0o600 });
+    const { child, endpoints, stdout } = await spawnKms(state, ['--pkcs11-module', MODULE, '--pkcs11-token', 'skr-kms', '--pkcs11-pin-file', pinFile], env);
     try {
-      expect(stack.kms.masterKeyId).toMatch(/^pkcs11:skr-test:skr-kms-master:[0-9a-f]{32}$/);
-      const client = stack.client(issuerCredential(stack.issuer, stack.officer));
+      expect(JSON.parse(stdout()).kms.masterKey).toMatch(/^pkcs11:skr-kms:skr-kms-master:/);
+      const credential = { getToken: async (): Promise<AccessToken> => ({ token: await imdsToken(endpoints.identity), expiresOnTimestamp: Date.now() + 600_000 }) };
+      const client = new KeyClient(endpoints.kms, credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: await readFile(endpoints.caCertFile, 'utf8') } });
       const key = await client.createRsaKey('hsm-backed', { hsm: true });
       expect((await client.getKey('hsm-backed')).id).toBe(key.id);
-      const { material } = await stack.kms.store.getWithMaterial('hsm-backed');
-      expect(material.kind).toBe('RSA');
       const blob = await client.backupKey('hsm-backed');
       await (await client.beginDeleteKey('hsm-backed')).pollUntilDone();
       await client.purgeDeletedKey('hsm-backed');
       expect((await client.restoreKeyBackup(blob!)).id).toBe(key.id);
     } finally {
-      await stack.close();
+      child.kill('SIGTERM');
+      await exited(child);
     }
   });
 });

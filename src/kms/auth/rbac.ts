@@ -34,8 +34,8 @@ export class RoleAssignments {
 
   list(principal?: string): RoleAssignment[] {
     return (principal
-      ? this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? ORDER BY created, id').all(principal)
-      : this.db.prepare('SELECT * FROM role_assignments ORDER BY created, id').all()) as RoleAssignment[];
+      ? this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? ORDER BY rowid').all(principal)
+      : this.db.prepare('SELECT * FROM role_assignments ORDER BY rowid').all()) as RoleAssignment[];
   }
 
   /** Removes by id, or by principal + role + scope; returns whether something was removed. */
