@@ -84,7 +84,13 @@ export class MaaClient {
       token = undefined;
     }
     if (typeof token !== 'string' || token.length === 0) throw new UpstreamFailed('verifier', 'the response carries no token');
-    const claims = await this.options.verifier.verify(token);
+    let claims: JWTPayload;
+    try {
+      claims = await this.options.verifier.verify(token);
+    } catch (error) {
+      // A token that does not verify is the verifier's failure, not the caller's: never a 401.
+      throw new UpstreamFailed('verifier', `its token was refused: ${error instanceof Error ? error.message : 'invalid'}`);
+    }
     return { token, claims };
   }
 

@@ -2,6 +2,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { EndpointNotAllowed, InvalidArgument, InvalidRequest, SkrError } from '../errors';
 import { isKeyWrapAlgorithm, type KeyWrapAlgorithm } from '../keywrap';
 import { normaliseEndpoint } from '../lib/endpoint';
+import { clientErrorOf } from '../lib/http-errors';
+import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../lib/json-depth';
 import type { MaaClient } from '../maa/client';
 import type { EvidenceCollector } from './evidence';
 import type { Observability } from './observability';
@@ -103,8 +105,8 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     } catch {
       parsed = undefined;
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new InvalidRequest('runtime_data must decode to a JSON object (it is sent as JSON runtime data)', { field: 'runtime_data' });
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || nestsDeeperThan(parsed, MAX_RUNTIME_DEPTH)) {
+      throw new InvalidRequest('runtime_data must decode to a JSON object of sane depth (it is sent as JSON runtime data)', { field: 'runtime_data' });
     }
     const { token } = await ctx.maa.attest(maa, parsed as Record<string, unknown>, async (data) => {
       const evidence = await ctx.evidence.collect(reportDataFor(data));
@@ -155,7 +157,7 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     if (parse.type === 'entity.parse.failed' || parse.type === 'encoding.unsupported' || parse.type === 'charset.unsupported') {
       return sendError(res, new InvalidRequest('the request body is not JSON'));
     }
-    return sendError(res, error);
+    return sendError(res, clientErrorOf(error));
   });
   return app;
 }

@@ -30,8 +30,11 @@ export class KeyClients {
   }
 
   private create(origin: string, credential: TokenCredential): KeyClient {
+    const loopback = isLoopback(new URL(origin).hostname);
     return new KeyClient(origin, credential, {
-      disableChallengeResourceVerification: isLoopback(new URL(origin).hostname),
+      disableChallengeResourceVerification: loopback,
+      // Plain http passes the endpoint check only on loopback (a KMS beside the sidecar).
+      allowInsecureConnection: loopback && origin.startsWith('http:'),
       retryOptions: { maxRetries: this.options.maxRetries },
       ...(this.options.ca?.length ? { tlsOptions: { ca: this.options.ca.join('\n') } } : {}),
     });

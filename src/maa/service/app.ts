@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { InvalidRequest, SkrError, Unauthorized } from '../../errors';
+import { clientErrorOf } from '../../lib/http-errors';
 import { decodeAttestRequest } from '../request';
 import { appraiseEvidence, type AttestContext } from './attest';
 import type { ReferenceValueStore } from './reference-values';
@@ -109,7 +110,7 @@ export function createVerifierApp(ctx: VerifierContext): express.Express {
     const parseError = error as { type?: string; status?: number };
     if (parseError.type === 'entity.too.large') return sendError(res, new SkrError('body_too_large', 413, `request body exceeds ${BODY_LIMIT}`));
     if (parseError.type === 'entity.parse.failed') return sendError(res, new InvalidRequest('the request body is not JSON'));
-    return sendError(res, error);
+    return sendError(res, clientErrorOf(error));
   });
   return app;
 }

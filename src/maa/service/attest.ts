@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EvidenceBindingFailed, InvalidRequest, NonceRejected, ReportNotAcceptable, type SkrError } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
+import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import type { TrustedRoot } from '../../snp/roots';
 import { checkReport } from '../../snp/validate';
 import { verifyReport, type VerifiedReport } from '../../snp/verify';
@@ -46,6 +47,7 @@ function runtimeClaims(request: AttestRequest): { claim?: unknown; nonce?: strin
   } catch {
     throw new InvalidRequest('runtimeData is declared JSON but does not parse', { field: 'runtimeData.data' });
   }
+  if (nestsDeeperThan(parsed, MAX_RUNTIME_DEPTH)) throw new InvalidRequest('runtimeData nests too deeply', { field: 'runtimeData.data' });
   const nonce = typeof parsed === 'object' && parsed !== null && typeof (parsed as { nonce?: unknown }).nonce === 'string'
     ? (parsed as { nonce: string }).nonce
     : undefined;
@@ -93,11 +95,14 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
   };
   if (runtime.claim !== undefined) claims['x-ms-runtime'] = runtime.claim;
   if (request.initTimeData?.dataType === 'JSON') {
+    let inittime: unknown;
     try {
-      claims['x-ms-inittime'] = JSON.parse(request.initTimeData.data.toString('utf8'));
+      inittime = JSON.parse(request.initTimeData.data.toString('utf8'));
     } catch {
       throw new InvalidRequest('initTimeData is declared JSON but does not parse', { field: 'initTimeData.data' });
     }
+    if (nestsDeeperThan(inittime, MAX_RUNTIME_DEPTH)) throw new InvalidRequest('initTimeData nests too deeply', { field: 'initTimeData.data' });
+    claims['x-ms-inittime'] = inittime;
   }
   if (runtime.nonce !== undefined) claims['x-skr-challenge-verified'] = true;
   if (request.nonce !== undefined) claims.nonce = request.nonce;

@@ -1,0 +1,72 @@
+import http from 'node:http';
+
+/**
+ * A small closed-loop load generator for loopback HTTP services: `concurrency` callers, each
+ * sending its next request as soon as the previous answer is read, over keep-alive sockets.
+ * Bounded both by request count and by time, so a stalled server cannot hang a run.
+ */
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  body?: string;
+  concurrency: number;
+  /** Stop after this many requests in total. */
+  requests: number;
+  /** Or after this long, whichever comes first. */
+  maxDurationMs: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  /** Answers other than 2xx, and transport failures. */
+  errors: number;
+  statuses: Record<string, number>;
+  elapsedMs: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function once(agent: http.Agent, url: URL, method: string, body: Buffer | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request(url, { agent, method, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const url = new URL(options.url);
+  const body = options.body === undefined ? undefined : Buffer.from(options.body);
+  const method = options.method ?? (body ? 'POST' : 'GET');
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let issued = 0;
+  const started = performance.now();
+  const deadline = started + options.maxDurationMs;
+  const caller = async () => {
+    while (issued < options.requests && performance.now() < deadline) {
+      issued++;
+      const t0 = performance.now();
+      const status = await once(agent, url, method, body);
+      latencies.push(performance.now() - t0);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, caller));
+  const elapsedMs = performance.now() - started;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const errors = Object.entries(statuses).reduce((n, [s, count]) => (Number(s) >= 200 && Number(s) < 300 ? n : n + count), 0);
+  return { requests: latencies.length, errors, statuses, elapsedMs, rps: (latencies.length / elapsedMs) * 1000, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
