@@ -1,0 +1,66 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import type { KeyClient } from '@azure/keyvault-keys';
+import type { RunningStack } from '../../src/dev/stack';
+import { decodeKeyHsm, unwrapKeyMaterial } from '../../src/keywrap';
+import { startTestStack } from './stack';
+
+/**
+ * The KMS's release endpoint driven by the SDK directly: a genuine token for a TEE key the test
+ * holds, then forgeries whose claims would satisfy the policy — every one refused.
+ */
+describe('KMS release through the SDK', () => {
+  let stack: RunningStack;
+  let keys: KeyClient;
+  let token: string;
+  const tee = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = tee.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+
+  beforeAll(async () => {
+    ({ stack, keys } = await startTestStack());
+    const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'tee', key_ops: ['encrypt'], n: jwk.n, e: jwk.e }] }));
+    const res = await request(stack.endpoints.sidecar).post('/attest/maa').send({ runtime_data: runtime.toString('base64') });
+    token = res.body.token;
+  });
+  afterAll(() => stack?.close());
+
+  const payload = () => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+  const header = () => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
+
+  test.each(['CKM_RSA_AES_KEY_WRAP', 'RSA_AES_KEY_WRAP_256', 'RSA_AES_KEY_WRAP_384'] as const)('a genuine token releases the demo key wrapped with %s', async (enc) => {
+    const { value } = await keys.releaseKey('demo', token, { algorithm: enc });
+    const body = JSON.parse(Buffer.from(value.split('.')[1]!, 'base64url').toString());
+    expect(body.request.enc).toBe(enc);
+    const { ciphertext } = decodeKeyHsm(body.response.key.key.key_hsm);
+    expect(await unwrapKeyMaterial({ privateKey: tee.privateKey, ciphertext, enc })).toHaveLength(32);
+  });
+
+  test('forged tokens whose claims satisfy the policy are all refused', async () => {
+    const claims = payload();
+    const foreign = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const [h, , s] = token.split('.');
+    const forgeries: [string, string][] = [
+      ['alg none', `${Buffer.from(JSON.stringify({ alg: 'none', kid: header().kid })).toString('base64url')}.${token.split('.')[1]}.`],
+      ['HS256 keyed with a public value', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: header().kid }).sign(Buffer.from(jwk.n))],
+      ['signed by an untrusted key', await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: header().kid }).sign(foreign)],
+      ['expired', await new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) - 3600 }).setProtectedHeader({ alg: 'RS256', kid: header().kid }).sign(foreign)],
+      ['an issuer not in the policy', await new SignJWT({ ...claims, iss: 'https://attacker.example' }).setProtectedHeader({ alg: 'RS256', kid: 'x' }).sign(foreign)],
+      ['a tampered payload', `${h}.${Buffer.from(JSON.stringify({ ...claims, 'x-ms-sevsnpvm-vmpl': 0, tampered: true })).toString('base64url')}.${s}`],
+    ];
+    for (const [name, forged] of forgeries) {
+      const error = await keys.releaseKey('demo', forged).catch((e: { statusCode: number }) => e);
+      expect([name, (error as { statusCode: number }).statusCode]).toEqual([name, 403]);
+    }
+  });
+
+  test('releases per second through the SDK (printed, not asserted)', async () => {
+    const n = 200;
+    const started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < n / 8; i++) await keys.releaseKey('demo', token);
+    }));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    console.log(`KMS releases through the SDK: ${n} in ${seconds.toFixed(2)} s = ${Math.round(n / seconds)}/s (8 callers)`);
+  });
+});
