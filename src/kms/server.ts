@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { readIfExists, writeFileAtomic } from '../lib/state-file';
+import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
 import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
@@ -68,14 +67,6 @@ export interface RunningKms {
   close(): Promise<void>;
 }
 
-async function loadAdminToken(path: string): Promise<string> {
-  const existing = (await readIfExists(path))?.toString().trim();
-  if (existing) return existing;
-  const token = randomBytes(32).toString('base64url');
-  await writeFileAtomic(path, `${token}\n`, 0o600);
-  return token;
-}
-
 /** Starts the Key Vault-compatible KMS over HTTPS. */
 export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const paths = kmsPaths(options.stateDir);
@@ -112,7 +103,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   // The generated certificate names localhost; a loopback bind is reached by that name.
   const url = `https://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`;
   const vaultUrl = trimSlash(options.vaultUrl ?? url);
-  const adminToken = await loadAdminToken(paths.adminToken);
+  const adminToken = await loadOrCreateSecret(paths.adminToken);
   const trustedIssuers = options.trustedIssuers.map(trimSlash);
 
   server.on(

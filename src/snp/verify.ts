@@ -163,7 +163,7 @@ function chainToRoot(
   }
   for (const intermediate of issuers) {
     if (commonName(intermediate.subject) !== intermediateName || !intermediate.ca) continue;
-    const root = roots.find((r) => intermediate.issuer === r.ark.subject && r.ark.verify(r.ark.publicKey) && intermediate.verify(r.ark.publicKey));
+    const root = roots.find((r) => intermediate.issuer === r.ark.subject && intermediate.verify(r.ark.publicKey));
     if (root) return { root, intermediate };
   }
   throw new IntermediateSignatureInvalid(`the ${intermediateName} that signed the ${vek.kind} is not signed by a trusted ${product} ARK`);

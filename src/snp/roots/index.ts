@@ -3,7 +3,10 @@ import { PRODUCTS, type Product } from '../abi/product';
 import { loadCertificate, splitPem, toDer } from '../x509/vek';
 import { AMD_ROOTS } from './amd';
 
-/** One trust anchor: an ARK and the intermediates it signed (ASK for VCEKs, ASVK for VLEKs). */
+/**
+ * One trust anchor: an ARK and the intermediates it signed (ASK for VCEKs, ASVK for VLEKs).
+ * Make roots with amdRoots() or configuredRoot(), which check the ARK's self-signature once.
+ */
 export interface TrustedRoot {
   product: Product;
   ark: X509Certificate;
@@ -24,9 +27,11 @@ export function amdRoots(): TrustedRoot[] {
       if (createHash('sha256').update(arkDer).digest('hex') !== pems.arkSha256) {
         throw new Error(`embedded ${product} ARK does not match its pin`);
       }
+      const ark = loadCertificate(arkDer);
+      if (!ark.verify(ark.publicKey)) throw new Error(`embedded ${product} ARK is not self-signed`);
       return {
         product,
-        ark: loadCertificate(arkDer),
+        ark,
         ask: loadCertificate(toDer(pems.ask)),
         asvk: loadCertificate(toDer(pems.asvk)),
         genuine: true,
@@ -45,7 +50,8 @@ export function configuredRoot(pem: string | Uint8Array, product?: Product): Tru
   const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('latin1');
   const certs = (text.includes('-----BEGIN') ? splitPem(text) : [toDer(pem)]).map(loadCertificate);
   const cnOf = (c: X509Certificate) => /(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1] ?? '';
-  const ark = certs.find((c) => c.subject === c.issuer && cnOf(c).startsWith('ARK-'));
+  // The self-signature is checked here, once, so verification need not repeat it per report.
+  const ark = certs.find((c) => c.subject === c.issuer && cnOf(c).startsWith('ARK-') && c.verify(c.publicKey));
   if (!ark) throw new Error('the trust root holds no self-signed ARK certificate');
   const resolved = product ?? (PRODUCTS as readonly string[]).find((p) => `ARK-${p}` === cnOf(ark));
   if (!resolved) throw new Error(`cannot tell the product of trust root "${ark.subject.replace(/\n/g, ', ')}"; name it`);
