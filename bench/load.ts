@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 
 /**
  * A small closed-loop load generator for loopback HTTP services: `concurrency` callers, each
@@ -14,6 +15,8 @@ export interface LoadOptions {
   requests: number;
   /** Or after this long, whichever comes first. */
   maxDurationMs: number;
+  /** Trusted CA (PEM) for an https URL. */
+  ca?: string;
 }
 
 export interface LoadResult {
@@ -34,7 +37,7 @@ function percentile(sorted: number[], p: number): number {
 
 function once(agent: http.Agent, url: URL, method: string, body: Buffer | undefined): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.request(url, { agent, method, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
+    const req = (url.protocol === 'https:' ? https : http).request(url, { agent, method, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', () => resolve(0));
@@ -45,8 +48,9 @@ function once(agent: http.Agent, url: URL, method: string, body: Buffer | undefi
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const url = new URL(options.url);
+  const agentOptions = { keepAlive: true, maxSockets: options.concurrency };
+  const agent = url.protocol === 'https:' ? new https.Agent({ ...agentOptions, ca: options.ca }) : new http.Agent(agentOptions);
   const body = options.body === undefined ? undefined : Buffer.from(options.body);
   const method = options.method ?? (body ? 'POST' : 'GET');
   const latencies: number[] = [];

@@ -4,19 +4,23 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { encodeAttestRequest } from '../src/maa/request';
 import { openVirtualDevice } from '../src/snp/device/virtual';
+import { benchKms, type KmsFigures } from './kms';
 import { runLoad, type LoadResult } from './load';
 import type { StackUrls } from './stack';
+import { benchStart } from './start';
 
 /**
- * `npm run bench`: figures and ratios against the targets of issue 9; `-- --json` prints one
- * JSON object and nothing else on stdout. Figures not measurable yet (they need the KMS and the
- * embedded `skr dev` stack) are null.
+ * `npm run bench`: the figures of issue 9 with their targets and ratios, all from one run;
+ * `-- --json` prints one JSON object and nothing else on stdout.
  */
-const TARGET_ATTEST_RAW_RPS_C32 = 1_500;
+const TARGETS = { warmP50Ms: 3, speedup: 50, attestRawRpsC32: 1_500, kmsReleasesPerS: 1_000, coldStartMs: 6_000, restartMs: 1_500 };
 const CALLERS = [1, 8, 32] as const;
+const KMS_CALLERS = [8, 32];
 /** Each point runs until this many requests or this long, whichever is first. */
 const POINT_REQUESTS = 6_000;
 const POINT_MS = 4_000;
+const WARM_RELEASES = 2_000;
+const REFERENCE_RELEASES = 40;
 const VERIFIER_SAMPLES = 300;
 
 const runtimeData = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'bench', n: 'AQAB', e: 'AQAB' }] }));
@@ -29,69 +33,107 @@ function startStack(): Promise<{ urls: StackUrls; stop(): void }> {
   });
 }
 
+function checked(what: string, result: LoadResult): LoadResult {
+  if (result.errors > 0) throw new Error(`${what}: ${JSON.stringify(result.statuses)}`);
+  return result;
+}
+
+/** Warm /key/release (TEE key and token reused) against the reference pipeline, one caller each. */
+async function release(urls: StackUrls): Promise<{ warm: LoadResult; warm32: LoadResult; reference: LoadResult }> {
+  const body = JSON.stringify({ kid: 'demo' });
+  await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 4, requests: 400, maxDurationMs: 5_000 });
+  const warm = checked('warm release', await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 1, requests: WARM_RELEASES, maxDurationMs: 20_000 }));
+  const warm32 = checked('warm release, 32 callers', await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 32, requests: POINT_REQUESTS, maxDurationMs: POINT_MS }));
+  await runLoad({ url: `${urls.reference}/key/release`, body, concurrency: 1, requests: 3, maxDurationMs: 10_000 });
+  const reference = checked('reference release', await runLoad({ url: `${urls.reference}/key/release`, body, concurrency: 1, requests: REFERENCE_RELEASES, maxDurationMs: 30_000 }));
+  return { warm, warm32, reference };
+}
+
 async function attestRaw(sidecar: string): Promise<Record<number, LoadResult>> {
   const url = `${sidecar}/attest/raw`;
   const body = JSON.stringify({ runtime_data: runtimeData.toString('base64') });
   await runLoad({ url, body, concurrency: 8, requests: 1_000, maxDurationMs: 3_000 });
   const results: Record<number, LoadResult> = {};
   for (const concurrency of CALLERS) {
-    results[concurrency] = await runLoad({ url, body, concurrency, requests: POINT_REQUESTS, maxDurationMs: POINT_MS });
-    if (results[concurrency]!.errors > 0) throw new Error(`/attest/raw at ${concurrency} callers: ${JSON.stringify(results[concurrency]!.statuses)}`);
+    results[concurrency] = checked(`/attest/raw at ${concurrency} callers`, await runLoad({ url, body, concurrency, requests: POINT_REQUESTS, maxDurationMs: POINT_MS }));
   }
   return results;
 }
 
 /** The verifier's SEV-SNP attest, one caller, the same genuine (virtual) evidence each time. */
-async function verifierAttest(verifier: string, stateDir: string): Promise<LoadResult> {
-  const device = await openVirtualDevice(stateDir);
+async function verifierAttest(urls: StackUrls): Promise<LoadResult> {
+  const device = await openVirtualDevice(urls.stateDir);
   const reportData = Buffer.concat([createHash('sha256').update(runtimeData).digest(), Buffer.alloc(32)]);
   const { report } = await device.getReport({ reportData });
   const chain = device.pki.vcek.pem + device.pki.ask.pem + device.pki.ark.pem;
   const body = JSON.stringify(encodeAttestRequest({ report, vcekCertChain: chain, runtimeData: { data: runtimeData, dataType: 'JSON' } }));
-  const url = `${verifier}/attest/SevSnpVm?api-version=2022-08-01`;
-  await runLoad({ url, body, concurrency: 1, requests: 30, maxDurationMs: 5_000 });
-  const result = await runLoad({ url, body, concurrency: 1, requests: VERIFIER_SAMPLES, maxDurationMs: 20_000 });
-  if (result.errors > 0) throw new Error(`verifier attest: ${JSON.stringify(result.statuses)}`);
-  return result;
+  const url = `${urls.verifier}/attest/SevSnpVm?api-version=2022-08-01`;
+  await runLoad({ url, body, concurrency: 1, requests: 30, maxDurationMs: 5_000, ca: urls.caPem });
+  return checked('verifier attest', await runLoad({ url, body, concurrency: 1, requests: VERIFIER_SAMPLES, maxDurationMs: 20_000, ca: urls.caPem }));
 }
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+const ratio = (figure: number, target: number) => `${(figure / target).toFixed(2)}x the target`;
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
+  // Starts first, while nothing else runs.
+  const start = await benchStart();
   const stack = await startStack();
+  let rel: Awaited<ReturnType<typeof release>>;
+  let raw: Record<number, LoadResult>;
+  let kms: KmsFigures;
+  let verifier: LoadResult;
   try {
-    const raw = await attestRaw(stack.urls.sidecar);
-    const verifier = await verifierAttest(stack.urls.verifier, stack.urls.stateDir);
-    const figures = {
-      cores: availableParallelism(),
-      release: { warm_p50_ms: null, warm_p99_ms: null, reference_p50_ms: null, speedup: null },
-      attest_raw: { rps_c1: round(raw[1]!.rps, 0), rps_c8: round(raw[8]!.rps, 0), rps_c32: round(raw[32]!.rps, 0), p50_ms: round(raw[1]!.p50Ms, 3) },
-      kms: { releases_per_s: null, creates_per_s: null },
-      cold_start_ms: null,
-      restart_ms: null,
-      verifier: { attest_p50_ms: round(verifier.p50Ms, 3), attest_p99_ms: round(verifier.p99Ms, 3) },
-    };
-    if (json) {
-      process.stdout.write(`${JSON.stringify(figures)}\n`);
-      return;
-    }
-    const lines = [
-      `skr benchmarks on ${figures.cores} cores (loopback; the sidecar and verifier in one child process, the load generator in this one)`,
-      '',
-      '/attest/raw through the sidecar, virtual device:',
-      ...CALLERS.map((c) => `  ${String(c).padStart(2)} callers: ${raw[c]!.rps.toFixed(0).padStart(6)} req/s   p50 ${raw[c]!.p50Ms.toFixed(2)} ms   p99 ${raw[c]!.p99Ms.toFixed(2)} ms   (${raw[c]!.requests} requests)`),
-      `  32 callers vs target ${TARGET_ATTEST_RAW_RPS_C32} req/s: ${(raw[32]!.rps / TARGET_ATTEST_RAW_RPS_C32).toFixed(2)}x`,
-      `  scaling 32 vs 1 caller: ${(raw[32]!.rps / raw[1]!.rps).toFixed(2)}x`,
-      '',
-      `verifier POST /attest/SevSnpVm (virtual evidence, 1 caller): p50 ${verifier.p50Ms.toFixed(2)} ms, p99 ${verifier.p99Ms.toFixed(2)} ms, ${verifier.rps.toFixed(0)} tokens/s`,
-      '',
-      'not measured yet (need the KMS and `skr dev`): warm /key/release vs reference pipeline, KMS releases/s and creates/s, cold start, restart',
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    rel = await release(stack.urls);
+    raw = await attestRaw(stack.urls.sidecar);
+    kms = await benchKms(stack.urls, { pointMs: POINT_MS, callers: KMS_CALLERS });
+    verifier = await verifierAttest(stack.urls);
   } finally {
     stack.stop();
   }
+  const bestKms = (figures: Record<number, number>) => Math.max(...Object.values(figures));
+  const figures = {
+    cores: availableParallelism(),
+    release: {
+      warm_p50_ms: round(rel.warm.p50Ms, 3),
+      warm_p99_ms: round(rel.warm.p99Ms, 3),
+      reference_p50_ms: round(rel.reference.p50Ms, 3),
+      speedup: round(rel.reference.p50Ms / rel.warm.p50Ms, 1),
+    },
+    attest_raw: { rps_c1: round(raw[1]!.rps, 0), rps_c8: round(raw[8]!.rps, 0), rps_c32: round(raw[32]!.rps, 0), p50_ms: round(raw[1]!.p50Ms, 3) },
+    kms: { releases_per_s: bestKms(kms.releases_per_s), creates_per_s: bestKms(kms.creates_per_s) },
+    cold_start_ms: Math.round(start.coldMs),
+    restart_ms: Math.round(start.restartMs),
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    return;
+  }
+  const ms = (n: number) => `${n.toFixed(2)} ms`;
+  const lines = [
+    `skr benchmarks on ${figures.cores} cores, one run (loopback; the embedded stack in one child process, the load generator in this one)`,
+    '',
+    'warm /key/release (demo key: TEE key and token reused, release policy checked, key wrapped, JWS verified, unwrapped):',
+    `  1 caller:   p50 ${ms(rel.warm.p50Ms)}  p99 ${ms(rel.warm.p99Ms)}  (${rel.warm.requests} releases)   p50 vs target ${TARGETS.warmP50Ms} ms: ${(rel.warm.p50Ms / TARGETS.warmP50Ms).toFixed(2)}x`,
+    `  32 callers: ${rel.warm32.rps.toFixed(0)} releases/s  p50 ${ms(rel.warm32.p50Ms)}  p99 ${ms(rel.warm32.p99Ms)}`,
+    `  reference pipeline (new RSA-2048 TEE key, report and token per release): p50 ${ms(rel.reference.p50Ms)}  p99 ${ms(rel.reference.p99Ms)}  (${rel.reference.requests} releases)`,
+    `  speed-up: ${figures.release.speedup}x (target ${TARGETS.speedup}x)`,
+    '',
+    '/attest/raw through the sidecar, virtual device:',
+    ...CALLERS.map((c) => `  ${String(c).padStart(2)} callers: ${raw[c]!.rps.toFixed(0).padStart(6)} req/s   p50 ${ms(raw[c]!.p50Ms)}   p99 ${ms(raw[c]!.p99Ms)}   (${raw[c]!.requests} requests)`),
+    `  32 callers: ${ratio(raw[32]!.rps, TARGETS.attestRawRpsC32)} (${TARGETS.attestRawRpsC32} req/s); scaling 32 vs 1 caller ${(raw[32]!.rps / raw[1]!.rps).toFixed(2)}x`,
+    '',
+    'KMS through @azure/keyvault-keys over HTTPS:',
+    ...KMS_CALLERS.map((c) => `  ${String(c).padStart(2)} callers: ${String(kms.releases_per_s[c]).padStart(5)} releases/s   ${String(kms.creates_per_s[c]).padStart(5)} oct-HSM creates/s`),
+    `  best releases/s: ${ratio(figures.kms.releases_per_s, TARGETS.kmsReleasesPerS)} (${TARGETS.kmsReleasesPerS}/s)`,
+    '',
+    `npm start, empty state to first release: ${figures.cold_start_ms} ms (${ratio(figures.cold_start_ms, TARGETS.coldStartMs)} of ${TARGETS.coldStartMs} ms)`,
+    `npm start, restart to first release: ${figures.restart_ms} ms (${ratio(figures.restart_ms, TARGETS.restartMs)} of ${TARGETS.restartMs} ms)`,
+    '',
+    `verifier POST /attest/SevSnpVm over HTTPS (virtual evidence, 1 caller): p50 ${ms(verifier.p50Ms)}, p99 ${ms(verifier.p99Ms)}, ${verifier.rps.toFixed(0)} tokens/s`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 void main().catch((error) => {

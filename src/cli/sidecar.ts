@@ -16,6 +16,7 @@ const FLAGS = {
   'ca-file': { type: 'string', multiple: true },
   'tee-key-bits': { type: 'string' },
   'tee-key-ttl': { type: 'string' },
+  'fresh-per-release': { type: 'string' },
   'client-id': { type: 'string' },
   'skr-args': { type: 'string' },
   product: { type: 'string' },

@@ -17,6 +17,12 @@ export interface SidecarConfig {
   allowedEndpoints: Set<string>;
   teeKeyBits: 2048 | 3072;
   teeKeyTtlSeconds: number;
+  /**
+   * Microsoft's sidecar's pipeline: a new TEE key, report and token for every release, nothing
+   * reused. Many times slower; for comparison (the benchmark's reference) or for a deployment
+   * that wants no key to outlive one release.
+   */
+  freshPerRelease: boolean;
   /** Managed identity client id (SkrSideCarArgs identity.client_id or AZURE_CLIENT_ID). */
   identityClientId?: string;
   /** Extra CA certificates (PEM text) trusted for the verifier, the key service and the release JWS. */
@@ -31,6 +37,12 @@ export interface SidecarConfig {
   thimUrl?: string;
   /** Whether AMD KDS may be asked for a VCEK the platform did not provide. */
   useKds: boolean;
+}
+
+function boolean(value: string | undefined, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value !== 'true' && value !== 'false') throw new InvalidArgument(`${name} must be true or false`);
+  return value === 'true';
 }
 
 export interface SidecarInputs {
@@ -96,6 +108,7 @@ export function loadSidecarConfig({ flags, env }: SidecarInputs): SidecarConfig 
     allowedEndpoints: allowed,
     teeKeyBits: bits,
     teeKeyTtlSeconds: integer(pick(flags, env, 'tee-key-ttl', 'SKR_TEE_KEY_TTL'), 'tee key ttl', 60, 7 * 86400, 3600),
+    freshPerRelease: boolean(pick(flags, env, 'fresh-per-release', 'SKR_FRESH_PER_RELEASE'), 'fresh per release', false),
     identityClientId: pick(flags, env, 'client-id', 'AZURE_CLIENT_ID') ?? skrArgs.clientId,
     caPems: [],
     timeoutMs: integer(pick(flags, env, 'timeout-ms', 'SKR_TIMEOUT_MS'), 'timeout', 100, 120_000, 10_000),

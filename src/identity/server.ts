@@ -8,6 +8,7 @@ import { APP_SERVICE_TOKEN_PATH, createIdentityApp } from './app';
 import type { IdentityContext } from './grant';
 import { loadPrincipals, type PrincipalConfig } from './principals';
 import { DEFAULT_RESOURCES } from './token';
+import { gracefulCloser } from '../lib/graceful-close';
 
 export interface IdentityOptions {
   stateDir: string;
@@ -54,6 +55,7 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
   const now = options.now ?? (() => new Date());
 
   const server = http.createServer();
+  const closeServer = gracefulCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
@@ -81,10 +83,6 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
     defaultPrincipal: { objectId: principals.defaultPrincipal.objectId, clientId: principals.defaultPrincipal.clientId },
     appService: { endpoint: `${url}${APP_SERVICE_TOKEN_PATH}`, header: identityHeader },
     context,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(),
   };
 }

@@ -10,17 +10,18 @@ export type KeyWrapAlgorithm = (typeof KEY_WRAP_ALGORITHMS)[number];
 /** What Key Vault uses when a release request names no `enc`. */
 export const DEFAULT_KEY_WRAP: KeyWrapAlgorithm = 'CKM_RSA_AES_KEY_WRAP';
 
-const OAEP_HASH: Record<KeyWrapAlgorithm, 'SHA-1' | 'SHA-256' | 'SHA-384'> = {
-  CKM_RSA_AES_KEY_WRAP: 'SHA-1',
-  RSA_AES_KEY_WRAP_256: 'SHA-256',
-  RSA_AES_KEY_WRAP_384: 'SHA-384',
+/** OpenSSL's digest names. */
+const OAEP_HASH: Record<KeyWrapAlgorithm, 'sha1' | 'sha256' | 'sha384'> = {
+  CKM_RSA_AES_KEY_WRAP: 'sha1',
+  RSA_AES_KEY_WRAP_256: 'sha256',
+  RSA_AES_KEY_WRAP_384: 'sha384',
 };
 
 export function isKeyWrapAlgorithm(value: unknown): value is KeyWrapAlgorithm {
   return typeof value === 'string' && (KEY_WRAP_ALGORITHMS as readonly string[]).includes(value);
 }
 
-export function oaepHash(enc: KeyWrapAlgorithm): 'SHA-1' | 'SHA-256' | 'SHA-384' {
+export function oaepHash(enc: KeyWrapAlgorithm): 'sha1' | 'sha256' | 'sha384' {
   return OAEP_HASH[enc];
 }
 

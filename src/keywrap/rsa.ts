@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
+import { rsaPublicKeyFromJwk } from './public-keys';
 
 /** An RSA key as callers hold it: a KeyObject, or a JWK (the token's `x-ms-runtime` key, a stored key). */
 export type RsaKeyInput = KeyObject | JsonWebKey;
@@ -7,7 +8,7 @@ export type RsaKeyInput = KeyObject | JsonWebKey;
 export function toRsaPublicKey(input: RsaKeyInput): KeyObject | string {
   let key: KeyObject;
   try {
-    key = input instanceof KeyObject ? (input.type === 'public' ? input : createPublicKey(input)) : createPublicKey({ key: publicJwk(input), format: 'jwk' });
+    key = input instanceof KeyObject ? (input.type === 'public' ? input : createPublicKey(input)) : publicKeyOfJwk(input);
   } catch (error) {
     return `not a usable public key (${(error as Error).message})`;
   }
@@ -31,8 +32,9 @@ export function modulusBytes(key: KeyObject): number {
   return Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
 }
 
-/** Key Vault's `RSA-HSM` and a JWK's private members would make node refuse or misread a public JWK. */
-function publicJwk(jwk: JsonWebKey): JsonWebKey {
+/** Only n and e: Key Vault's `RSA-HSM` and a JWK's private members would make node refuse or misread a public JWK. */
+function publicKeyOfJwk(jwk: JsonWebKey): KeyObject {
   if (jwk.kty !== 'RSA' && jwk.kty !== 'RSA-HSM') throw new Error(`kty ${String(jwk.kty)} is not RSA`);
-  return { kty: 'RSA', n: jwk.n, e: jwk.e };
+  if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw new Error('n and e must be strings');
+  return rsaPublicKeyFromJwk(jwk.n, jwk.e);
 }

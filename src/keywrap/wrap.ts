@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes, webcrypto } from 'node:crypto';
+import { constants, createCipheriv, publicEncrypt, randomBytes } from 'node:crypto';
 import { KeyWrapError } from '../errors';
 import { DEFAULT_KEY_WRAP, isKeyWrapAlgorithm, KEK_BYTES, KWP_CIPHER, KWP_IV, oaepHash, type KeyWrapAlgorithm } from './algorithms';
 import { toRsaPublicKey, type RsaKeyInput } from './rsa';
@@ -26,16 +26,15 @@ export async function wrapKeyMaterial({ publicKey, material, enc = DEFAULT_KEY_W
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_WRAPPING_KEY_BITS) throw new KeyWrapError(`wrapping key is RSA-${bits}; at least RSA-${MIN_WRAPPING_KEY_BITS} is required`, { modulusBits: bits });
 
-  // WebCrypto runs the RSA operation off the event loop; the AES wrap is a few microseconds.
-  let oaepKey: webcrypto.CryptoKey;
-  try {
-    oaepKey = await webcrypto.subtle.importKey('spki', key.export({ type: 'spki', format: 'der' }), { name: 'RSA-OAEP', hash: oaepHash(enc) }, false, ['encrypt']);
-  } catch (error) {
-    throw new KeyWrapError(`wrapping key cannot be used for RSA-OAEP (${(error as Error).message})`);
-  }
   const kek = randomBytes(KEK_BYTES);
   try {
-    const wrappedKek = Buffer.from(await webcrypto.subtle.encrypt({ name: 'RSA-OAEP' }, oaepKey, kek));
+    let wrappedKek: Buffer;
+    try {
+      // Synchronous: an RSA public operation takes microseconds, less than a hop to the thread pool.
+      wrappedKek = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(enc) }, kek);
+    } catch (error) {
+      throw new KeyWrapError(`wrapping key cannot be used for RSA-OAEP (${(error as Error).message})`);
+    }
     const cipher = createCipheriv(KWP_CIPHER, kek, KWP_IV);
     return Buffer.concat([wrappedKek, cipher.update(material), cipher.final()]);
   } finally {

@@ -1,8 +1,9 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { CompactSign, decodeJwt } from 'jose';
+import { decodeJwt } from 'jose';
 import { KmsBadParameter, KmsForbidden, SkrError } from '../errors';
 import { encodeKeyHsm, isKeyWrapAlgorithm, wrapKeyMaterial, DEFAULT_KEY_WRAP, type KeyWrapAlgorithm } from '../keywrap';
 import { decodeBase64Url } from '../lib/base64url';
+import { signCompactJws } from '../lib/jws';
 import { TokenVerifier, trimSlash } from '../maa/token-verifier';
 import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied } from './policy';
 import type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
@@ -120,8 +121,7 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
       },
     },
   };
-  const value = await new CompactSign(Buffer.from(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: 'RS256', kid: options.signer.thumbprint, x5c: options.signer.x5c, 'x5t#S256': options.signer.thumbprint })
-    .sign(options.signer.key);
+  const header = { alg: 'RS256' as const, kid: options.signer.thumbprint, x5c: options.signer.x5c, 'x5t#S256': options.signer.thumbprint };
+  const value = signCompactJws(header, Buffer.from(JSON.stringify(payload)), options.signer.key);
   return { value, version: version.version };
 }

@@ -14,6 +14,7 @@ import type { ReleaseFunction } from './release-seam';
 import { KeyStore } from './store/key-store';
 import { openKeyDatabase, kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
+import { gracefulCloser } from '../lib/graceful-close';
 
 export interface KmsOptions {
   /** State lives in `<stateDir>/kms/`: keys.sqlite, audit.sqlite, master.key, tls/, admin-token. */
@@ -88,6 +89,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   for (const a of options.roleAssignments ?? []) roles.add(a.principal, a.role, a.scope);
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
+  const closeServer = gracefulCloser(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -148,10 +150,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     audit,
     close: async () => {
       clearInterval(sweeper);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer();
       db.close();
       audit.close();
       await master.close();

@@ -19,6 +19,8 @@ export interface MaaClientOptions {
   apiVersion?: string;
   /** A cached token is reused until this long before its exp. */
   refreshMarginSeconds?: number;
+  /** False: every attest call gets a new token (`freshPerRelease`). */
+  cacheTokens?: boolean;
   now?: () => Date;
 }
 
@@ -34,6 +36,8 @@ interface Discovery {
   challengeEndpoint?: string;
   fetchedAt: number;
 }
+
+const MAX_CACHED_TOKENS = 256;
 
 export class MaaClient {
   private readonly tokens = new Map<string, AttestationToken>();
@@ -52,17 +56,31 @@ export class MaaClient {
   async attest(endpoint: string, runtime: Record<string, unknown>, evidence: EvidenceSource): Promise<AttestationToken> {
     const origin = normaliseEndpoint(endpoint, 'maa_endpoint');
     const key = `${origin} ${createHash('sha256').update(JSON.stringify(runtime)).digest('hex')}`;
+    if (this.options.cacheTokens === false) return this.fetchToken(origin, runtime, evidence);
     const cached = this.tokens.get(key);
-    const margin = (this.options.refreshMarginSeconds ?? 300) * 1000;
-    if (cached && typeof cached.claims.exp === 'number' && cached.claims.exp * 1000 - margin > this.now().getTime()) return cached;
+    if (cached && this.fresh(cached)) return cached;
     // Concurrent callers for the same key share one attestation.
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const run = this.fetchToken(origin, runtime, evidence).finally(() => this.inflight.delete(key));
     this.inflight.set(key, run);
     const token = await run;
-    this.tokens.set(key, token);
+    this.remember(key, token);
     return token;
+  }
+
+  private fresh(token: AttestationToken): boolean {
+    const margin = (this.options.refreshMarginSeconds ?? 300) * 1000;
+    return typeof token.claims.exp === 'number' && token.claims.exp * 1000 - margin > this.now().getTime();
+  }
+
+  /** Callers choose the runtime data of /attest/maa, so the cache is bounded: stale tokens go first, then the oldest. */
+  private remember(key: string, token: AttestationToken): void {
+    if (this.tokens.size >= MAX_CACHED_TOKENS) {
+      for (const [k, t] of this.tokens) if (!this.fresh(t)) this.tokens.delete(k);
+      if (this.tokens.size >= MAX_CACHED_TOKENS) this.tokens.delete(this.tokens.keys().next().value!);
+    }
+    this.tokens.set(key, token);
   }
 
   /** Forgets cached tokens (e.g. after the TEE key rotated). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, importX509, jwtVerify, type JWTPayload, type KeyLike } from 'jose';
 import { TokenInvalid } from '../errors';
 import { httpRequestWithRetry, type RetryPolicy } from '../lib/http';
@@ -36,22 +37,77 @@ interface JwksEntry {
 interface IssuerKeys {
   fetchedAt: number;
   keys: JwksEntry[];
+  /** Keys already imported, by algorithm and kid; dropped with the document they came from. */
+  imported: Map<string, Promise<KeyLike | Uint8Array>>;
+}
+
+async function importPublishedKey(entry: JwksEntry, alg: TokenAlgorithm): Promise<KeyLike | Uint8Array> {
+  try {
+    if (entry.x5c?.[0]) {
+      const pem = `-----BEGIN CERTIFICATE-----\n${entry.x5c[0].replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----`;
+      return await importX509(pem, alg);
+    }
+    if (entry.kty === 'RSA' && entry.n && entry.e) return await importJWK({ kty: 'RSA', n: entry.n, e: entry.e }, alg);
+  } catch {
+    throw new TokenInvalid('the issuer published an unusable key', { kid: entry.kid });
+  }
+  throw new TokenInvalid('the issuer published a key that is neither x5c nor RSA', { kid: entry.kid });
+}
+
+interface VerifiedToken {
+  payload: JWTPayload;
+  verifiedAt: number;
+  keepUntil: number;
+}
+
+/** Verified tokens remembered; the oldest is dropped past the bound. */
+const MAX_VERIFIED_TOKENS = 4096;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 export const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
 export class TokenVerifier {
   private readonly cache = new Map<string, IssuerKeys>();
+  private readonly verified = new Map<string, VerifiedToken>();
   private readonly algorithms: TokenAlgorithm[];
   private readonly now: () => Date;
+  private readonly clockTolerance: number;
+  private readonly keyCacheMs: number;
 
   constructor(private readonly options: TokenVerifierOptions = {}) {
     this.algorithms = options.algorithms ?? ['RS256', 'PS256'];
     this.now = options.now ?? (() => new Date());
+    this.clockTolerance = options.clockToleranceSeconds ?? 60;
+    this.keyCacheMs = options.keyCacheMs ?? 10 * 60_000;
   }
 
+  /**
+   * The token's verified claims. A token that verified is remembered (by its hash) until it
+   * expires or its issuer's keys are due for a refetch, whichever is first: the same MAA token
+   * and access token come with every release, and verifying costs more than the release itself.
+   * The claims returned are frozen, as they are shared between callers.
+   */
   async verify(token: string): Promise<JWTPayload> {
     if (typeof token !== 'string' || token.length > 64 * 1024 || token.split('.').length !== 3) throw new TokenInvalid('not a compact JWS');
+    const id = createHash('sha256').update(token).digest('base64url');
+    const now = this.now().getTime();
+    const hit = this.verified.get(id);
+    if (hit && hit.verifiedAt <= now && now < hit.keepUntil) return hit.payload;
+    const payload = deepFreeze(await this.verifyAfresh(token));
+    const expiry = typeof payload.exp === 'number' ? (payload.exp + this.clockTolerance) * 1000 : Infinity;
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(id, { payload, verifiedAt: now, keepUntil: Math.min(expiry, now + this.keyCacheMs) });
+    return payload;
+  }
+
+  private async verifyAfresh(token: string): Promise<JWTPayload> {
     let alg: string | undefined;
     let kid: string | undefined;
     let iss: unknown;
@@ -68,7 +124,7 @@ export class TokenVerifier {
     try {
       const { payload } = await jwtVerify(token, key, {
         algorithms: this.algorithms,
-        clockTolerance: this.options.clockToleranceSeconds ?? 60,
+        clockTolerance: this.clockTolerance,
         currentDate: this.now(),
       });
       if (trimSlash(String(payload.iss)) !== issuer) throw new TokenInvalid('issuer changed');
@@ -100,37 +156,35 @@ export class TokenVerifier {
 
   private async keyFor(issuer: string, kid: string | undefined, alg: TokenAlgorithm): Promise<KeyLike | Uint8Array> {
     let keys = await this.issuerKeys(issuer, false);
-    let entry = keys.find((k) => k.kid === kid);
+    let entry = keys.keys.find((k) => k.kid === kid);
     if (!entry) {
       // An unknown kid may be a freshly rotated key: refetch once.
       keys = await this.issuerKeys(issuer, true);
-      entry = keys.find((k) => k.kid === kid);
+      entry = keys.keys.find((k) => k.kid === kid);
     }
     if (!entry) throw new TokenInvalid('the token key is not published by its issuer', { kid });
-    try {
-      if (entry.x5c?.[0]) {
-        const pem = `-----BEGIN CERTIFICATE-----\n${entry.x5c[0].replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----`;
-        return await importX509(pem, alg);
-      }
-      if (entry.kty === 'RSA' && entry.n && entry.e) return await importJWK({ kty: 'RSA', n: entry.n, e: entry.e }, alg);
-    } catch {
-      throw new TokenInvalid('the issuer published an unusable key', { kid });
+    // Importing parses a certificate and costs more than verifying the signature: once per key.
+    const slot = `${alg} ${kid ?? ''}`;
+    let key = keys.imported.get(slot);
+    if (!key) {
+      key = importPublishedKey(entry, alg);
+      keys.imported.set(slot, key);
+      key.catch(() => keys.imported.delete(slot));
     }
-    throw new TokenInvalid('the issuer published a key that is neither x5c nor RSA', { kid });
+    return key;
   }
 
-  private async issuerKeys(issuer: string, refresh: boolean): Promise<JwksEntry[]> {
+  private async issuerKeys(issuer: string, refresh: boolean): Promise<IssuerKeys> {
     const cached = this.cache.get(issuer);
-    const ttl = this.options.keyCacheMs ?? 10 * 60_000;
-    if (cached && !refresh && this.now().getTime() - cached.fetchedAt < ttl) return cached.keys;
+    if (cached && !refresh && this.now().getTime() - cached.fetchedAt < this.keyCacheMs) return cached;
     const discovery = await this.getJson(`${issuer}/.well-known/openid-configuration`);
     const jwksUri = typeof discovery.jwks_uri === 'string' ? discovery.jwks_uri : undefined;
     // Keys must come from the issuer's own origin, never a URL an attacker-chosen document names elsewhere.
     if (!jwksUri || new URL(jwksUri).origin !== new URL(issuer).origin) throw new TokenInvalid('the issuer discovery document has no usable jwks_uri');
     const jwks = await this.getJson(jwksUri);
     if (!Array.isArray(jwks.keys)) throw new TokenInvalid('the issuer JWKS has no keys');
-    const keys = jwks.keys as JwksEntry[];
-    this.cache.set(issuer, { fetchedAt: this.now().getTime(), keys });
+    const keys: IssuerKeys = { fetchedAt: this.now().getTime(), keys: jwks.keys as JwksEntry[], imported: new Map() };
+    this.cache.set(issuer, keys);
     return keys;
   }
 

@@ -14,19 +14,33 @@ export interface KeyClientOptions {
   maxRetries: number;
 }
 
+interface SharedClient {
+  client: KeyClient;
+  /** Settles when the client's first call has: until then the client is not shared. */
+  firstCall: Promise<void>;
+}
+
 export class KeyClients {
-  private readonly clients = new Map<string, KeyClient>();
+  private readonly clients = new Map<string, SharedClient>();
 
   constructor(private readonly options: KeyClientOptions) {}
 
-  get(origin: string, accessToken?: string): KeyClient {
-    if (accessToken !== undefined) return this.create(origin, callerCredential(accessToken));
-    let client = this.clients.get(origin);
-    if (!client) {
-      client = this.create(origin, this.options.credential);
-      this.clients.set(origin, client);
+  /**
+   * Runs `call` with the client for `origin`. A client's first call goes alone: the SDK's
+   * challenge policy sends that call's body only after a 401, and loses it when a concurrent
+   * call completes the challenge first (the key service then sees a release without a target).
+   */
+  async use<T>(origin: string, accessToken: string | undefined, call: (client: KeyClient) => Promise<T>): Promise<T> {
+    if (accessToken !== undefined) return call(this.create(origin, callerCredential(accessToken)));
+    const shared = this.clients.get(origin);
+    if (shared) {
+      await shared.firstCall;
+      return call(shared.client);
     }
-    return client;
+    const client = this.create(origin, this.options.credential);
+    const first = call(client);
+    this.clients.set(origin, { client, firstCall: first.then(() => undefined, () => undefined) });
+    return first;
   }
 
   private create(origin: string, credential: TokenCredential): KeyClient {

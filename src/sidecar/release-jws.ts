@@ -1,7 +1,7 @@
 import { rootCertificates } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
-import { compactVerify } from 'jose';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { ReleaseResponseInvalid } from '../errors';
+import { verifyCompactJws, type JwsAlgorithm } from '../lib/jws';
 
 /**
  * Verifies the JWS a key service returns from a release, as Microsoft's sidecar does not: the
@@ -9,7 +9,9 @@ import { ReleaseResponseInvalid } from '../errors';
  * trusted root (the system's, plus configured CAs for a self-hosted KMS), every certificate be
  * valid now, and the signing certificate must name the host that was called.
  */
-const ALGORITHMS = ['RS256', 'PS256'];
+const ALGORITHMS: JwsAlgorithm[] = ['RS256', 'PS256'];
+/** Verified chains kept; a sidecar talks to one or a few key services. */
+const MAX_CHAINS = 16;
 
 export interface ReleaseJwsOptions {
   /** Extra trusted CA certificates (PEM), e.g. the embedded stack's CA. */
@@ -20,6 +22,7 @@ export interface ReleaseJwsOptions {
 export class ReleaseJwsVerifier {
   private readonly anchors: X509Certificate[];
   private readonly now: () => Date;
+  private readonly chains = new Map<string, TrustedChain>();
 
   constructor(options: ReleaseJwsOptions = {}) {
     this.anchors = [...rootCertificates, ...(options.ca ?? [])].flatMap((pem) => {
@@ -34,43 +37,69 @@ export class ReleaseJwsVerifier {
 
   async verify(jws: string, host: string): Promise<unknown> {
     if (typeof jws !== 'string' || jws.split('.').length !== 3) throw new ReleaseResponseInvalid('the release response is not a compact JWS');
-    let header: { alg?: unknown; x5c?: unknown };
+    let header: { alg?: unknown; x5c?: unknown; crit?: unknown };
     try {
       header = JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString('utf8')) as typeof header;
     } catch {
       throw new ReleaseResponseInvalid('the release JWS header is not JSON');
     }
-    if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg)) throw new ReleaseResponseInvalid(`release JWS algorithm ${String(header.alg)} is not allowed`);
+    if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg as JwsAlgorithm)) throw new ReleaseResponseInvalid(`release JWS algorithm ${String(header.alg)} is not allowed`);
+    // No extension is understood, so none that is marked critical may be ignored (RFC 7515 §4.1.11).
+    if (header.crit !== undefined) throw new ReleaseResponseInvalid('the release JWS names critical extensions');
     if (!Array.isArray(header.x5c) || header.x5c.length === 0 || header.x5c.length > 8) throw new ReleaseResponseInvalid('the release JWS carries no x5c chain');
-    let chain: X509Certificate[];
+    const chain = this.trustedChain(header.x5c.map(String));
+    const now = this.now();
+    if (now < chain.notBefore || now > chain.notAfter) throw new ReleaseResponseInvalid('a release JWS certificate is not valid now');
+    const leaf = chain.certificates[0]!;
+    if (!leaf.checkHost(host) && !leaf.checkIP(host)) throw new ReleaseResponseInvalid(`the release JWS signer is not certified for ${host}`);
+    const payload = verifyCompactJws(jws, header.alg as JwsAlgorithm, chain.signingKey);
+    if (!payload) throw new ReleaseResponseInvalid('the release JWS signature does not verify');
     try {
-      chain = header.x5c.map((c) => new X509Certificate(Buffer.from(String(c), 'base64')));
+      return JSON.parse(payload.toString('utf8'));
     } catch {
-      throw new ReleaseResponseInvalid('the release JWS x5c chain does not parse');
-    }
-    this.checkChain(chain, host);
-    try {
-      const { payload } = await compactVerify(jws, chain[0]!.publicKey, { algorithms: ALGORITHMS });
-      return JSON.parse(Buffer.from(payload).toString('utf8'));
-    } catch {
-      throw new ReleaseResponseInvalid('the release JWS signature does not verify');
+      throw new ReleaseResponseInvalid('the release JWS payload is not JSON');
     }
   }
 
-  private checkChain(chain: X509Certificate[], host: string): void {
-    const now = this.now();
-    for (const cert of chain) {
-      if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) throw new ReleaseResponseInvalid('a release JWS certificate is not valid now');
+  /**
+   * The x5c chain, linked and anchored. A key service signs every release with the same chain,
+   * so a chain that checked out is kept (its validity and host are still checked per call).
+   */
+  private trustedChain(x5c: string[]): TrustedChain {
+    const id = x5c.join('.');
+    const cached = this.chains.get(id);
+    if (cached) return cached;
+    let certificates: X509Certificate[];
+    try {
+      certificates = x5c.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+    } catch {
+      throw new ReleaseResponseInvalid('the release JWS x5c chain does not parse');
     }
-    for (let i = 0; i + 1 < chain.length; i++) {
-      if (!chain[i]!.checkIssued(chain[i + 1]!) || !chain[i]!.verify(chain[i + 1]!.publicKey)) {
+    for (let i = 0; i + 1 < certificates.length; i++) {
+      if (!certificates[i]!.checkIssued(certificates[i + 1]!) || !certificates[i]!.verify(certificates[i + 1]!.publicKey)) {
         throw new ReleaseResponseInvalid('the release JWS x5c chain is broken');
       }
     }
-    const last = chain[chain.length - 1]!;
+    const last = certificates[certificates.length - 1]!;
     const anchored = this.anchors.some((a) => a.raw.equals(last.raw) || (last.checkIssued(a) && last.verify(a.publicKey)));
     if (!anchored) throw new ReleaseResponseInvalid('the release JWS chain does not lead to a trusted root');
-    if (chain[0]!.publicKey.asymmetricKeyType !== 'rsa') throw new ReleaseResponseInvalid('the release JWS signer is not an RSA key');
-    if (!chain[0]!.checkHost(host) && !chain[0]!.checkIP(host)) throw new ReleaseResponseInvalid(`the release JWS signer is not certified for ${host}`);
+    if (certificates[0]!.publicKey.asymmetricKeyType !== 'rsa') throw new ReleaseResponseInvalid('the release JWS signer is not an RSA key');
+    const chain: TrustedChain = {
+      certificates,
+      signingKey: certificates[0]!.publicKey,
+      notBefore: new Date(Math.max(...certificates.map((c) => new Date(c.validFrom).getTime()))),
+      notAfter: new Date(Math.min(...certificates.map((c) => new Date(c.validTo).getTime()))),
+    };
+    if (this.chains.size >= MAX_CHAINS) this.chains.delete(this.chains.keys().next().value!);
+    this.chains.set(id, chain);
+    return chain;
   }
+}
+
+interface TrustedChain {
+  certificates: X509Certificate[];
+  signingKey: KeyObject;
+  /** The window in which every certificate of the chain is valid. */
+  notBefore: Date;
+  notAfter: Date;
 }

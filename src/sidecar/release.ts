@@ -48,9 +48,10 @@ export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Pr
     const evidence = await deps.evidence.collect(reportDataFor(runtimeData));
     return { report: evidence.report, vcekCertChain: evidence.vcekCertChain, uvmEndorsements: evidence.uvmEndorsements ? [evidence.uvmEndorsements] : undefined };
   });
-  const client = deps.keyClients.get(request.akvOrigin, request.accessToken);
   const enc = request.enc ?? 'CKM_RSA_AES_KEY_WRAP';
-  const released = await callKeyService(client, name, attestation.token, { version, enc, timeoutMs: deps.timeoutMs });
+  const released = await deps.keyClients.use(request.akvOrigin, request.accessToken, (client) =>
+    callKeyService(client, name, attestation.token, { version, enc, timeoutMs: deps.timeoutMs }),
+  );
   const payload = (await deps.jws.verify(released, new URL(request.akvOrigin).hostname)) as ReleasePayload;
   const key = payload?.response?.key?.key;
   if (!key || typeof key.kty !== 'string' || typeof key.key_hsm !== 'string') throw new ReleaseResponseInvalid('the release payload carries no key_hsm');

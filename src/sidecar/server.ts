@@ -15,6 +15,7 @@ import { createObservability } from './observability';
 import { dropPrivileges } from './privileges';
 import { ReleaseJwsVerifier } from './release-jws';
 import { TeeKeyHolder } from './tee-key';
+import { gracefulCloser } from '../lib/graceful-close';
 
 export interface SidecarOverrides {
   /** The credential for the key service; managed or workload identity otherwise. */
@@ -44,13 +45,13 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     cacheDir: join(config.stateDir, 'vcek-cache'),
     http: { timeoutMs: config.timeoutMs },
   });
-  const teeKeys = new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000 });
+  const teeKeys = new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
   // The first key is made at start, so no caller waits for a keygen.
   await teeKeys.get();
   const verifier = new TokenVerifier({ trustedIssuers: [...config.allowedEndpoints], ca: config.caPems, timeoutMs: config.timeoutMs });
   const context: SidecarContext = {
     evidence: new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency }),
-    maa: new MaaClient({ verifier, ca: config.caPems, timeoutMs: config.timeoutMs }),
+    maa: new MaaClient({ verifier, ca: config.caPems, timeoutMs: config.timeoutMs, cacheTokens: !config.freshPerRelease }),
     teeKeys,
     keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),
     jws: new ReleaseJwsVerifier({ ca: config.caPems }),
@@ -71,6 +72,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     },
   };
   const server = http.createServer(createSidecarApp(context));
+  const closeServer = gracefulCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -81,10 +83,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     context,
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer();
       await device.close();
     },
   };

@@ -21,6 +21,8 @@ export interface TeeKey {
 export interface TeeKeyOptions {
   modulusLength: 2048 | 3072;
   ttlMs: number;
+  /** A new key for every get, none reused (Microsoft's sidecar; `freshPerRelease`). */
+  fresh?: boolean;
   now?: () => number;
 }
 
@@ -43,6 +45,7 @@ export class TeeKeyHolder {
 
   /** The live key; past its TTL a replacement is generated in the background while this one still serves. */
   async get(): Promise<TeeKey> {
+    if (this.options.fresh) return createTeeKey(this.options.modulusLength, this.now());
     if (!this.current) this.current = createTeeKey(this.options.modulusLength, this.now());
     const key = await this.current.catch((error: unknown) => {
       this.current = undefined;

@@ -14,6 +14,21 @@ export interface OpenOptions {
 }
 
 /**
+ * Every query is prepared once per connection: preparing costs more than running the small
+ * lookups each request makes. (A statement is only unsafe to share while it is iterated, and
+ * nothing iterates.)
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const statements = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = prepare(sql)));
+    return statement;
+  }) as Db['prepare'];
+}
+
+/**
  * Opens (creating) an SQLite database in WAL mode and brings its schema up to date. Each
  * migration runs in its own transaction together with the version bump, so a crash leaves
  * the schema at a step boundary. A database newer than this code is refused, not guessed at.
@@ -21,6 +36,7 @@ export interface OpenOptions {
 export function openDatabase(path: string, options: OpenOptions): Db {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
+  cacheStatements(db);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous}`);

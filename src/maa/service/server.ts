@@ -10,6 +10,7 @@ import type { AppraisalPolicy } from './appraisal-policy';
 import { ChallengeStore } from './challenges';
 import { ReferenceValueStore } from './reference-values';
 import { SigningKeyRing } from './signing-keys';
+import { gracefulCloser } from '../../lib/graceful-close';
 
 export interface VerifierOptions {
   stateDir: string;
@@ -45,6 +46,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   const host = options.host ?? '127.0.0.1';
   const tls = options.http ? undefined : (options.tls ?? (await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' })));
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();
+  const closeServer = gracefulCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -79,11 +81,9 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     caPem: tls?.caPem,
     adminToken: context.adminToken,
     context,
-    close: () =>
-      new Promise<void>((resolve) => {
-        clearInterval(sweeper);
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      clearInterval(sweeper);
+      return closeServer();
+    },
   };
 }
