@@ -16,7 +16,9 @@ function npmStart(stateDir: string): ChildProcess {
   // Under `npm run`, npm_execpath is npm's own script; run it with this node, as npm would.
   const npm = process.env.npm_execpath;
   const args = ['start', '--silent', '--', '--port', '0', '--state-dir', stateDir];
-  return npm ? spawn(process.execPath, [npm, ...args], { cwd: ROOT, stdio: 'ignore' }) : spawn('npm', args, { cwd: ROOT, stdio: 'ignore' });
+  // Its own process group, so stopping it reaches the shell and node that npm starts.
+  const options = { cwd: ROOT, stdio: 'ignore' as const, detached: true };
+  return npm ? spawn(process.execPath, [npm, ...args], options) : spawn('npm', args, options);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,9 +44,12 @@ async function firstRelease(stateDir: string, child: ChildProcess): Promise<void
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
+  const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    // The group is gone already.
+  }
   await exited;
 }
 

@@ -40,13 +40,19 @@ interface Row {
 /**
  * The audit log: one row per request the KMS answered. It has its own SQLite file with
  * synchronous=NORMAL in WAL mode — an entry survives a crash of the process (not of the
- * machine) and appending it does not cost a key write's fsync.
+ * machine) and appending it does not cost a key write's fsync. Entries recorded in one turn
+ * of the event loop are written in one transaction at its end: a commit per entry cost more
+ * than the release it audits, and a crash could already lose the entry of an answer just sent.
  */
 export class AuditLog {
-  private readonly insert;
+  private readonly insertAll: (entries: AuditEntry[]) => void;
+  private pending: AuditEntry[] = [];
 
   private constructor(private readonly db: Db) {
-    this.insert = db.prepare('INSERT INTO audit (time, principal, operation, key_name, version, decision, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = db.prepare('INSERT INTO audit (time, principal, operation, key_name, version, decision, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertAll = db.transaction((entries: AuditEntry[]) => {
+      for (const e of entries) insert.run(e.time, e.principal ?? null, e.operation, e.key ?? null, e.version ?? null, e.decision, e.status, e.reason ?? null);
+    });
   }
 
   static open(path: string): AuditLog {
@@ -54,11 +60,22 @@ export class AuditLog {
   }
 
   record(entry: AuditEntry): void {
-    this.insert.run(entry.time, entry.principal ?? null, entry.operation, entry.key ?? null, entry.version ?? null, entry.decision, entry.status, entry.reason ?? null);
+    if (this.pending.length === 0) setImmediate(() => this.flush());
+    this.pending.push(entry);
+  }
+
+  /** Writes the entries recorded so far. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const entries = this.pending;
+    this.pending = [];
+    if (this.db.open) this.insertAll(entries);
+    else process.stderr.write(`skr kms: ${entries.length} audit entries came after the log was closed and are not kept\n`);
   }
 
   /** Newest first. */
   query(q: AuditQuery = {}): (AuditEntry & { id: number })[] {
+    this.flush();
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (q.key) where.push('key_name = ? COLLATE NOCASE') && args.push(q.key);
@@ -80,6 +97,7 @@ export class AuditLog {
   }
 
   close(): void {
+    this.flush();
     this.db.close();
   }
 }

@@ -3,9 +3,9 @@ import { decodeJwt } from 'jose';
 import { KmsBadParameter, KmsForbidden, SkrError } from '../errors';
 import { encodeKeyHsm, isKeyWrapAlgorithm, wrapKeyMaterial, DEFAULT_KEY_WRAP, type KeyWrapAlgorithm } from '../keywrap';
 import { decodeBase64Url } from '../lib/base64url';
-import { signCompactJws } from '../lib/jws';
+import { CompactJwsSigner } from '../lib/jws';
 import { TokenVerifier, trimSlash } from '../maa/token-verifier';
-import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied } from './policy';
+import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied, type ReleasePolicy } from './policy';
 import type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
 import type { KeyVersion } from './store/types';
 import { materialBytes } from './keys/material';
@@ -73,20 +73,43 @@ function runtimeKey(claims: Record<string, unknown>): { kid?: string; n: string;
   throw new KmsBadParameter('the attestation token carries no RSA encryption key in x-ms-runtime.keys');
 }
 
-/** The KMS's release function (its seam in `release-seam.ts`): token, policy, wrap, sign. */
-export function createRelease(options: ReleaseOptions): ReleaseFunction {
-  const tokens = new TokenVerifier({ trustedIssuers: options.trustedAuthorities, ca: options.authorityCa, now: options.now });
-  return (request, context) => releaseKey(request, context, options, tokens);
+/** Parsed policies by their stored (base64url) text: every release of a key reads the same one. */
+const MAX_POLICIES = 256;
+const policies = new Map<string, ReleasePolicy>();
+
+function storedPolicy(data: string): ReleasePolicy {
+  let policy = policies.get(data);
+  if (!policy) {
+    const json = decodeBase64Url(data);
+    if (!json) throw new KmsForbidden('the stored release policy is unreadable');
+    policy = parseReleasePolicy(json);
+    if (policies.size >= MAX_POLICIES) policies.delete(policies.keys().next().value!);
+    policies.set(data, policy);
+  }
+  return policy;
 }
 
-async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, tokens: TokenVerifier): Promise<ReleaseResult> {
+/** The KMS's release function (its seam in `release-seam.ts`): token, policy, wrap, sign. */
+export function createRelease(options: ReleaseOptions): ReleaseFunction {
+  const { signer } = options;
+  const tools: ReleaseTools = {
+    tokens: new TokenVerifier({ trustedIssuers: options.trustedAuthorities, ca: options.authorityCa, now: options.now }),
+    jws: new CompactJwsSigner({ alg: 'RS256', kid: signer.thumbprint, x5c: signer.x5c, 'x5t#S256': signer.thumbprint }, signer.key),
+  };
+  return (request, context) => releaseKey(request, context, options, tools);
+}
+
+interface ReleaseTools {
+  tokens: TokenVerifier;
+  jws: CompactJwsSigner;
+}
+
+async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws }: ReleaseTools): Promise<ReleaseResult> {
   const now = options.now?.() ?? new Date(ctx.now() * 1000);
   const { target, enc, nonce } = parseRequest(request);
   const { version, material } = await ctx.store.getWithMaterial(request.name, request.version);
   checkReleasable(version, now);
-  const policyJson = decodeBase64Url(version.releasePolicy!.data);
-  if (!policyJson) throw new KmsForbidden('the stored release policy is unreadable');
-  const policy = parseReleasePolicy(policyJson);
+  const policy = storedPolicy(version.releasePolicy!.data);
 
   // The issuer must be an authority the policy names before any of its keys are fetched,
   // so a token cannot make the KMS call a host of the caller's choosing.
@@ -121,7 +144,6 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
       },
     },
   };
-  const header = { alg: 'RS256' as const, kid: options.signer.thumbprint, x5c: options.signer.x5c, 'x5t#S256': options.signer.thumbprint };
-  const value = signCompactJws(header, Buffer.from(JSON.stringify(payload)), options.signer.key);
+  const value = await jws.sign(Buffer.from(JSON.stringify(payload)));
   return { value, version: version.version };
 }

@@ -1,10 +1,11 @@
 import { constants, sign, verify, type KeyObject } from 'node:crypto';
 
 /**
- * Compact JWS with RS256 or PS256, signed and verified synchronously. An RSA public operation
- * takes tens of microseconds and a private one a fraction of a millisecond; jose runs both on
- * the thread pool, and the hop there and back costs more than the operation on a release's
- * hot path. Callers choose the key and check the header; this module only frames and signs.
+ * Compact JWS with RS256 or PS256. Verifying (an RSA public operation, tens of microseconds)
+ * is synchronous: a hop to the thread pool would cost more. Signing (a fraction of a
+ * millisecond) runs on the thread pool, so a busy service signs on every core while its event
+ * loop goes on; jose does the same with more overhead per call. Callers choose the key and
+ * check the header; this module only frames, signs and verifies.
  */
 export type JwsAlgorithm = 'RS256' | 'PS256';
 
@@ -13,9 +14,22 @@ function options(alg: JwsAlgorithm, key: KeyObject) {
   return alg === 'PS256' ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : { key, padding: constants.RSA_PKCS1_PADDING };
 }
 
-export function signCompactJws(header: Record<string, unknown> & { alg: JwsAlgorithm }, payload: Uint8Array, key: KeyObject): string {
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
-  return `${input}.${sign('sha256', Buffer.from(input), options(header.alg, key)).toString('base64url')}`;
+/** Signs payloads under one protected header, encoded once (with an x5c chain it is kilobytes). */
+export class CompactJwsSigner {
+  private readonly encodedHeader: string;
+  private readonly signOptions;
+
+  constructor(header: Record<string, unknown> & { alg: JwsAlgorithm }, key: KeyObject) {
+    this.encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
+    this.signOptions = options(header.alg, key);
+  }
+
+  sign(payload: Uint8Array): Promise<string> {
+    const input = `${this.encodedHeader}.${Buffer.from(payload).toString('base64url')}`;
+    return new Promise((resolve, reject) => {
+      sign('sha256', Buffer.from(input), this.signOptions, (error, signature) => (error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`)));
+    });
+  }
 }
 
 /** The payload bytes when the signature verifies under `key` with `alg`; undefined otherwise. */

@@ -12,11 +12,19 @@ export interface RoleAssignment {
 }
 
 /**
- * Role assignments (principal → role at vault or key scope) in the key store's database, read
- * on every request so that `skr kms role` changes apply to a running KMS at once. Deny by
- * default: no assignment, no access.
+ * Role assignments (principal → role at vault or key scope) in the key store's database. A
+ * principal's assignments are kept in memory until the database changes: SQLite's
+ * data_version moves when another connection (the `skr kms role` CLI) commits, and this
+ * connection's own changes clear the cache, so a change applies to a running KMS at once.
+ * Deny by default: no assignment, no access.
  */
+/** Principals whose assignments are kept; past it the cache starts over. */
+const MAX_CACHED_PRINCIPALS = 1024;
+
 export class RoleAssignments {
+  private readonly cache = new Map<string, RoleAssignment[]>();
+  private dataVersion = -1;
+
   constructor(private readonly db: Db) {}
 
   add(principal: string, roleName: string, scopeText?: string): RoleAssignment {
@@ -29,17 +37,29 @@ export class RoleAssignments {
     if (existing) return existing;
     const assignment: RoleAssignment = { id: randomUUID(), principal, role: role.id, scope, created: Math.floor(Date.now() / 1000) };
     this.db.prepare('INSERT INTO role_assignments (id, principal, role, scope, created) VALUES (@id, @principal, @role, @scope, @created)').run(assignment);
+    this.cache.clear();
     return assignment;
   }
 
   list(principal?: string): RoleAssignment[] {
-    return (principal
-      ? this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? ORDER BY rowid').all(principal)
-      : this.db.prepare('SELECT * FROM role_assignments ORDER BY rowid').all()) as RoleAssignment[];
+    if (principal === undefined) return this.db.prepare('SELECT * FROM role_assignments ORDER BY rowid').all() as RoleAssignment[];
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version !== this.dataVersion) {
+      this.cache.clear();
+      this.dataVersion = version;
+    }
+    let assignments = this.cache.get(principal);
+    if (!assignments) {
+      assignments = this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? ORDER BY rowid').all(principal) as RoleAssignment[];
+      if (this.cache.size >= MAX_CACHED_PRINCIPALS) this.cache.clear();
+      this.cache.set(principal, assignments);
+    }
+    return assignments;
   }
 
   /** Removes by id, or by principal + role + scope; returns whether something was removed. */
   remove(selector: { id: string } | { principal: string; role: string; scope?: string }): boolean {
+    this.cache.clear();
     if ('id' in selector) return this.db.prepare('DELETE FROM role_assignments WHERE id = ?').run(selector.id).changes > 0;
     const role = findRole(selector.role);
     const scope = normaliseScope(selector.scope);
