@@ -17,6 +17,8 @@ export interface LoadOptions {
   maxDurationMs: number;
   /** Trusted CA (PEM) for an https URL. */
   ca?: string;
+  /** Sees every answer's status and body (bodies are only read when this is given). */
+  inspect?: (status: number, body: Buffer) => void;
 }
 
 export interface LoadResult {
@@ -35,11 +37,16 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function once(agent: http.Agent, url: URL, method: string, body: Buffer | undefined): Promise<number> {
+function once(agent: http.Agent, url: URL, method: string, body: Buffer | undefined, inspect: LoadOptions['inspect']): Promise<number> {
   return new Promise((resolve) => {
     const req = (url.protocol === 'https:' ? https : http).request(url, { agent, method, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      const chunks: Buffer[] = [];
+      if (inspect) res.on('data', (c: Buffer) => chunks.push(c));
+      else res.resume();
+      res.on('end', () => {
+        inspect?.(res.statusCode ?? 0, Buffer.concat(chunks));
+        resolve(res.statusCode ?? 0);
+      });
       res.on('error', () => resolve(0));
     });
     req.on('error', () => resolve(0));
@@ -62,7 +69,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     while (issued < options.requests && performance.now() < deadline) {
       issued++;
       const t0 = performance.now();
-      const status = await once(agent, url, method, body);
+      const status = await once(agent, url, method, body, options.inspect);
       latencies.push(performance.now() - t0);
       statuses[status] = (statuses[status] ?? 0) + 1;
     }

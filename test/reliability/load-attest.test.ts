@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { runLoad } from '../../bench/load';
 import { send, startAttestStack, type AttestStack } from './harness';
+import { memoryMiB } from './memory';
 
 /**
  * Many concurrent callers on /attest/raw through the sidecar (virtual device): no errors, and
@@ -16,18 +15,6 @@ beforeAll(async () => {
   stack = await startAttestStack();
 });
 afterAll(() => stack.close());
-
-/**
- * A full collection before each reading, so the numbers are what is retained, not garbage the
- * collector has not reached yet. Jest's sandbox has no `gc`; the flag exposes it to a new context.
- */
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const memoryMiB = () => {
-  gc();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { rss: rss / 2 ** 20, heap: heapUsed / 2 ** 20 };
-};
 
 test(`${REQUESTS} /attest/raw requests by ${CALLERS} callers: zero errors, bounded RSS growth`, async () => {
   // A warm-up run, so one-time allocations (JIT, sockets, the prom-client registry) are not counted as growth.
