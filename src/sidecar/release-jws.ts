@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { ReleaseResponseInvalid } from '../errors';
@@ -51,7 +52,9 @@ export class ReleaseJwsVerifier {
     const now = this.now();
     if (now < chain.notBefore || now > chain.notAfter) throw new ReleaseResponseInvalid('a release JWS certificate is not valid now');
     const leaf = chain.certificates[0]!;
-    if (!leaf.checkHost(host) && !leaf.checkIP(host)) throw new ReleaseResponseInvalid(`the release JWS signer is not certified for ${host}`);
+    // checkIP throws on a name; checkHost does not match an IP address against IP SANs.
+    const certified = isIP(host) ? leaf.checkIP(host) : leaf.checkHost(host);
+    if (!certified) throw new ReleaseResponseInvalid(`the release JWS signer is not certified for ${host}`);
     const payload = verifyCompactJws(jws, header.alg as JwsAlgorithm, chain.signingKey);
     if (!payload) throw new ReleaseResponseInvalid('the release JWS signature does not verify');
     try {

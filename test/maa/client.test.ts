@@ -65,6 +65,28 @@ describe('MaaClient', () => {
     expect(counter.n).toBe(2);
   });
 
+  test('without token caching (freshPerRelease) every call attests afresh', async () => {
+    const maa = new MaaClient({ verifier: new TokenVerifier({ trustedIssuers: [verifier.issuer] }), retry: noWait, cacheTokens: false });
+    const counter = { n: 0 };
+    const runtime = { keys: [{ kid: 'fresh' }] };
+    const tokens = [];
+    for (let i = 0; i < 3; i++) tokens.push((await maa.attest(verifier.url, runtime, evidenceSource(counter))).token);
+    expect(counter.n).toBe(3);
+    expect(new Set(tokens).size).toBe(3);
+  });
+
+  test('the token cache is bounded: callers choose the runtime data of /attest/maa', async () => {
+    const maa = client();
+    const counter = { n: 0 };
+    for (let i = 0; i < 300; i++) await maa.attest(verifier.url, { app: i }, evidenceSource(counter));
+    expect(counter.n).toBe(300);
+    // The newest are kept, the oldest went: asking for the first again attests again, the last does not.
+    await maa.attest(verifier.url, { app: 299 }, evidenceSource(counter));
+    expect(counter.n).toBe(300);
+    await maa.attest(verifier.url, { app: 0 }, evidenceSource(counter));
+    expect(counter.n).toBe(301);
+  });
+
   test('concurrent callers for the same runtime data share one attestation', async () => {
     const maa = client();
     const counter = { n: 0 };
@@ -164,6 +186,20 @@ describe('TokenVerifier refuses forged tokens', () => {
     }],
   ])('%s', async (_name, forge) => {
     await expect(tokens().verify(forge())).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  test('a verified token is remembered, frozen, and still refused once it expires', async () => {
+    let now = Date.now();
+    const remembering = new TokenVerifier({ trustedIssuers: [verifier.issuer], now: () => new Date(now) });
+    const claims = await remembering.verify(genuineToken);
+    expect(Object.isFrozen(claims)).toBe(true);
+    expect(Object.isFrozen(claims['x-ms-runtime'])).toBe(true);
+    await expect(remembering.verify(genuineToken)).resolves.toBe(claims);
+    // A changed byte is another token: verified afresh, and refused.
+    const [h, p, s] = genuineToken.split('.');
+    await expect(remembering.verify(`${h}.${p}.${s!.startsWith('A') ? 'B' : 'A'}${s!.slice(1)}`)).rejects.toMatchObject({ code: 'token_invalid' });
+    now = ((claims.exp as number) + 61) * 1000;
+    await expect(remembering.verify(genuineToken)).rejects.toMatchObject({ code: 'token_invalid', message: expect.stringContaining('expired') });
   });
 
   test('HS256 keyed with the public certificate, a foreign key with the same kid, an expired token, an untrusted issuer', async () => {
