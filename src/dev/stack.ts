@@ -15,6 +15,10 @@ import { loadOrCreateTls } from '../tls/certificates';
 import { ensureDemoKeys } from './demo-keys';
 import { choosePorts, savePorts } from './ports';
 
+function isService(value: unknown): value is { close(): Promise<void> } {
+  return typeof value === 'object' && value !== null && typeof (value as { close?: unknown }).close === 'function';
+}
+
 export interface DevOptions {
   port?: number;
   stateDir?: string;
@@ -62,11 +66,20 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
   ]);
   const caCertFile = join(tlsDir, 'ca.pem');
   const started: { close(): Promise<void> }[] = [];
+  // Services that do not need each other start side by side; each one that started is closed
+  // if another fails.
+  const together = async <T extends unknown[]>(...starting: { [K in keyof T]: Promise<T[K]> }): Promise<T> => {
+    const settled = await Promise.allSettled(starting);
+    for (const s of settled) if (s.status === 'fulfilled' && isService(s.value)) started.push(s.value);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+  };
   try {
-    const verifier = await startVerifier({ stateDir, host, port: ports.verifier, tls, policy: parseAppraisalPolicy('{}'), trustedRoots: [pki.root] });
-    started.push(verifier);
-    const identity = await startIdentity({ stateDir, host, port: ports.identity });
-    started.push(identity);
+    const [verifier, identity] = await together<[RunningVerifier, RunningIdentity]>(
+      startVerifier({ stateDir, host, port: ports.verifier, tls, policy: parseAppraisalPolicy('{}'), trustedRoots: [pki.root] }),
+      startIdentity({ stateDir, host, port: ports.identity }),
+    );
     const kms = await startKms({
       stateDir,
       host,
@@ -90,15 +103,16 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
     process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = identity.url;
     const credential = new ManagedIdentityCredential();
     const hostData = pki.config.guest.hostData.toString('hex');
-    await ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, credential, caPem: tls.caPem });
-
     const config = loadSidecarConfig({
       flags: { port: String(sidecarPort), host, device: 'virtual', 'state-dir': stateDir, 'maa-endpoint': verifier.url, 'akv-endpoint': kms.url },
       env: {},
     });
     config.caPems.push(tls.caPem);
-    const sidecar = await startSidecar(config, { credential, keepPrivileges: true });
-    started.push(sidecar);
+    // The sidecar's TEE key is generated while the demo keys are being made.
+    const [sidecar] = await together<[RunningSidecar, void]>(
+      startSidecar(config, { credential, keepPrivileges: true }),
+      ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, credential, caPem: tls.caPem }),
+    );
 
     const portOf = (url: string) => Number(new URL(url).port);
     await savePorts(stateDir, { verifier: portOf(verifier.url), kms: portOf(kms.url), identity: portOf(identity.url) });

@@ -3,11 +3,11 @@ import type { KeyClient } from '@azure/keyvault-keys';
 import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected } from '../errors';
 import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
 import { reportDataFor } from './runtime-data';
-import type { MaaClient } from '../maa/client';
+import type { AttestationToken, MaaClient } from '../maa/client';
 import type { EvidenceCollector } from './evidence';
 import type { KeyClients } from './key-clients';
 import type { ReleaseJwsVerifier } from './release-jws';
-import type { TeeKeyHolder } from './tee-key';
+import type { TeeKey, TeeKeyHolder } from './tee-key';
 
 export interface ReleaseRequest {
   /** Origins, already normalised and checked against the allow-list. */
@@ -43,11 +43,7 @@ export function parseKid(kid: unknown): { name: string; version?: string } {
  */
 export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
   const { name, version } = parseKid(request.kid);
-  const teeKey = await deps.teeKeys.get();
-  const attestation = await deps.maa.attest(request.maaOrigin, teeKey.jwks, async (runtimeData) => {
-    const evidence = await deps.evidence.collect(reportDataFor(runtimeData));
-    return { report: evidence.report, vcekCertChain: evidence.vcekCertChain, uvmEndorsements: evidence.uvmEndorsements ? [evidence.uvmEndorsements] : undefined };
-  });
+  const { teeKey, attestation } = await attestTeeKey(deps, request.maaOrigin);
   const enc = request.enc ?? 'CKM_RSA_AES_KEY_WRAP';
   const released = await deps.keyClients.use(request.akvOrigin, request.accessToken, (client) =>
     callKeyService(client, name, attestation.token, { version, enc, timeoutMs: deps.timeoutMs }),
@@ -60,6 +56,16 @@ export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Pr
   const { ciphertext } = decodeKeyHsm(key.key_hsm);
   const material = await unwrapKeyMaterial({ privateKey: teeKey.privateKey, ciphertext, enc: signedEnc });
   return materialToJwk(key.kty, material, Array.isArray(key.key_ops) ? key.key_ops : undefined);
+}
+
+/** The live TEE key and a token for it (cached while the key lives, unless freshPerRelease). */
+export async function attestTeeKey(deps: Pick<ReleaseDeps, 'teeKeys' | 'maa' | 'evidence'>, maaOrigin: string): Promise<{ teeKey: TeeKey; attestation: AttestationToken }> {
+  const teeKey = await deps.teeKeys.get();
+  const attestation = await deps.maa.attest(maaOrigin, teeKey.jwks, async (runtimeData) => {
+    const evidence = await deps.evidence.collect(reportDataFor(runtimeData));
+    return { report: evidence.report, vcekCertChain: evidence.vcekCertChain, uvmEndorsements: evidence.uvmEndorsements ? [evidence.uvmEndorsements] : undefined };
+  });
+  return { teeKey, attestation };
 }
 
 interface ReleasePayload {

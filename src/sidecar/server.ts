@@ -13,6 +13,7 @@ import { EvidenceCollector } from './evidence';
 import { KeyClients } from './key-clients';
 import { createObservability } from './observability';
 import { dropPrivileges } from './privileges';
+import { attestTeeKey } from './release';
 import { ReleaseJwsVerifier } from './release-jws';
 import { TeeKeyHolder } from './tee-key';
 import { gracefulCloser } from '../lib/graceful-close';
@@ -46,8 +47,9 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     http: { timeoutMs: config.timeoutMs },
   });
   const teeKeys = new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
-  // The first key is made at start, so no caller waits for a keygen.
-  await teeKeys.get();
+  // The first key is generated while the rest starts (a keygen takes 50–250 ms); a release
+  // that comes sooner waits for that same keygen. A failure is retried by the next get.
+  if (!config.freshPerRelease) teeKeys.get().catch(() => undefined);
   const verifier = new TokenVerifier({ trustedIssuers: [...config.allowedEndpoints], ca: config.caPems, timeoutMs: config.timeoutMs });
   const context: SidecarContext = {
     evidence: new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency }),
@@ -78,6 +80,13 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     server.listen(config.port, config.host, () => resolve());
   });
   if (!overrides.keepPrivileges && config.user) await dropPrivileges(config.user);
+  // The first release need not wait for an attestation: get the TEE key's token now. A failure
+  // is only logged; the first release tries again and reports it.
+  if (config.maaEndpoint && !config.freshPerRelease) {
+    attestTeeKey(context, config.maaEndpoint).catch((error: unknown) =>
+      context.observability.logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'attestation at start failed'),
+    );
+  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
