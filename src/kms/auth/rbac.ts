@@ -43,7 +43,7 @@ export class RoleAssignments {
 
   list(principal?: string): RoleAssignment[] {
     if (principal === undefined) return this.db.prepare('SELECT * FROM role_assignments ORDER BY rowid').all() as RoleAssignment[];
-    const version = this.db.pragma('data_version', { simple: true }) as number;
+    const version = (this.db.prepare('PRAGMA data_version').get() as { data_version: number }).data_version;
     if (version !== this.dataVersion) {
       this.cache.clear();
       this.dataVersion = version;
