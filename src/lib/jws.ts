@@ -1,12 +1,11 @@
 import { constants, sign, verify, type KeyObject } from 'node:crypto';
-import { eventLoopBusy } from './loop-load';
 
 /**
  * Compact JWS with RS256 or PS256. Verifying (an RSA public operation, tens of microseconds)
  * is synchronous: a hop to the thread pool would cost more. Signing (a fraction of a
- * millisecond) is inline while the event loop is idle, for the lowest latency, and on the
- * thread pool while it is busy, so a loaded service signs on every core (jose always hops,
- * with more overhead per call). Callers choose the key and check the header; this module only
+ * millisecond) runs on the thread pool, so a busy service signs on every core while its event
+ * loop goes on (jose does the same with more overhead per call; signing inline measured no
+ * faster for one caller). Callers choose the key and check the header; this module only
  * frames, signs and verifies.
  */
 export type JwsAlgorithm = 'RS256' | 'PS256';
@@ -28,7 +27,6 @@ export class CompactJwsSigner {
 
   sign(payload: Uint8Array): Promise<string> {
     const input = `${this.encodedHeader}.${Buffer.from(payload).toString('base64url')}`;
-    if (!eventLoopBusy()) return Promise.resolve(`${input}.${sign('sha256', Buffer.from(input), this.signOptions).toString('base64url')}`);
     return new Promise((resolve, reject) => {
       sign('sha256', Buffer.from(input), this.signOptions, (error, signature) => (error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`)));
     });
