@@ -40,13 +40,18 @@ interface Row {
 /**
  * The audit log: one row per request the KMS answered. It has its own SQLite file with
  * synchronous=NORMAL in WAL mode — an entry survives a crash of the process (not of the
- * machine) and appending it does not cost a key write's fsync. Entries recorded in one turn
- * of the event loop are written in one transaction at its end: a commit per entry cost more
- * than the release it audits, and a crash could already lose the entry of an answer just sent.
+ * machine) and appending it does not cost a key write's fsync. Entries are written in one
+ * transaction every FLUSH_MS (sooner when many are waiting): a commit per entry cost as much as
+ * the release it audits. An entry is recorded once its answer is sent, so a crash of the
+ * process can lose the entries of the answers of its last FLUSH_MS, and no more.
  */
+const FLUSH_MS = 25;
+const FLUSH_ENTRIES = 256;
+
 export class AuditLog {
   private readonly insertAll: (entries: AuditEntry[]) => void;
   private pending: AuditEntry[] = [];
+  private timer?: NodeJS.Timeout;
 
   private constructor(private readonly db: Db) {
     const insert = db.prepare('INSERT INTO audit (time, principal, operation, key_name, version, decision, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -60,12 +65,15 @@ export class AuditLog {
   }
 
   record(entry: AuditEntry): void {
-    if (this.pending.length === 0) setImmediate(() => this.flush());
     this.pending.push(entry);
+    if (this.pending.length >= FLUSH_ENTRIES) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   /** Writes the entries recorded so far. */
   flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length === 0) return;
     const entries = this.pending;
     this.pending = [];

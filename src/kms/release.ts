@@ -89,6 +89,26 @@ function storedPolicy(data: string): ReleasePolicy {
   return policy;
 }
 
+/** Verifies a token not seen before, once its issuer is known to be one the policy names. */
+async function verifyTarget(target: string, policy: ReleasePolicy, tokens: TokenVerifier): Promise<Record<string, unknown>> {
+  // The issuer must be an authority the policy names before any of its keys are fetched,
+  // so a token cannot make the KMS call a host of the caller's choosing.
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(target).iss;
+  } catch {
+    throw new KmsBadParameter('target is not a JWT');
+  }
+  const first = evaluateReleasePolicy(policy, {}, typeof issuer === 'string' ? issuer : '');
+  if (first.reason === 'authority_not_in_policy') throw releaseDenied(first);
+  try {
+    return (await tokens.verify(target)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof SkrError ? error.message : 'the attestation token does not verify';
+    throw new KmsForbidden(`the attestation token was refused: ${reason}`, { reason: 'token_invalid' });
+  }
+}
+
 /** The KMS's release function (its seam in `release-seam.ts`): token, policy, wrap, sign. */
 export function createRelease(options: ReleaseOptions): ReleaseFunction {
   const { signer } = options;
@@ -111,23 +131,7 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
   checkReleasable(version, now);
   const policy = storedPolicy(version.releasePolicy!.data);
 
-  // The issuer must be an authority the policy names before any of its keys are fetched,
-  // so a token cannot make the KMS call a host of the caller's choosing.
-  let issuer: unknown;
-  try {
-    issuer = decodeJwt(target).iss;
-  } catch {
-    throw new KmsBadParameter('target is not a JWT');
-  }
-  const first = evaluateReleasePolicy(policy, {}, typeof issuer === 'string' ? issuer : '');
-  if (first.reason === 'authority_not_in_policy') throw releaseDenied(first);
-  let claims: Record<string, unknown>;
-  try {
-    claims = (await tokens.verify(target)) as Record<string, unknown>;
-  } catch (error) {
-    const reason = error instanceof SkrError ? error.message : 'the attestation token does not verify';
-    throw new KmsForbidden(`the attestation token was refused: ${reason}`, { reason: 'token_invalid' });
-  }
+  const claims = tokens.remembered(target) ?? (await verifyTarget(target, policy, tokens));
   const decision = evaluateReleasePolicy(policy, claims, String(claims.iss));
   if (!decision.allowed) throw releaseDenied(decision);
 

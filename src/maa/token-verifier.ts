@@ -63,6 +63,8 @@ interface VerifiedToken {
 /** Verified tokens remembered; the oldest is dropped past the bound. */
 const MAX_VERIFIED_TOKENS = 4096;
 
+const tokenId = (token: string) => createHash('sha256').update(token).digest('base64url');
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -96,15 +98,23 @@ export class TokenVerifier {
    */
   async verify(token: string): Promise<JWTPayload> {
     if (typeof token !== 'string' || token.length > 64 * 1024 || token.split('.').length !== 3) throw new TokenInvalid('not a compact JWS');
-    const id = createHash('sha256').update(token).digest('base64url');
+    const remembered = this.remembered(token);
+    if (remembered) return remembered;
     const now = this.now().getTime();
-    const hit = this.verified.get(id);
-    if (hit && hit.verifiedAt <= now && now < hit.keepUntil) return hit.payload;
+    const id = tokenId(token);
     const payload = deepFreeze(await this.verifyAfresh(token));
     const expiry = typeof payload.exp === 'number' ? (payload.exp + this.clockTolerance) * 1000 : Infinity;
     if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(id, { payload, verifiedAt: now, keepUntil: Math.min(expiry, now + this.keyCacheMs) });
     return payload;
+  }
+
+  /** The claims of a token that verified and is still remembered; undefined otherwise (then call verify). */
+  remembered(token: string): JWTPayload | undefined {
+    if (typeof token !== 'string' || token.length > 64 * 1024) return undefined;
+    const now = this.now().getTime();
+    const hit = this.verified.get(tokenId(token));
+    return hit && hit.verifiedAt <= now && now < hit.keepUntil ? hit.payload : undefined;
   }
 
   private async verifyAfresh(token: string): Promise<JWTPayload> {
