@@ -1,38 +1,31 @@
 import { InvalidArgument } from '../errors';
-import { devServe } from './dev';
 import { exitCodeOf } from './exit-code';
-import { keyCreate, keyImport } from './key';
-import { kmsAudit, kmsRole, kmsServe } from './kms';
 import { printError, printJson } from './output';
-import { policyCreate, policyHostdata, policyLint } from './policy';
-import { templateValidate } from './template';
-import { policyExplain } from './policy-explain';
-import { reportGet } from './report-get';
-import { reportVerify } from './report-verify';
-import { sidecarServe } from './sidecar';
-import { verifierRefs, verifierServe } from './verifier';
-import { virtualInitCommand } from './virtual-init';
 
 type Command = (argv: string[]) => Promise<unknown>;
 
-const COMMANDS: Record<string, Command> = {
-  'key create': keyCreate,
-  'key import': keyImport,
-  'policy create': policyCreate,
-  'policy explain': policyExplain,
-  'policy hostdata': policyHostdata,
-  'policy lint': policyLint,
-  'template validate': templateValidate,
-  'report get': reportGet,
-  'report verify': reportVerify,
-  'virtual init': virtualInitCommand,
-  'verifier refs': verifierRefs,
-  verifier: verifierServe,
-  sidecar: sidecarServe,
-  dev: devServe,
-  'kms role': kmsRole,
-  'kms audit': kmsAudit,
-  kms: kmsServe,
+/**
+ * Each command's module is loaded when it runs: a server start (`skr dev`, `skr sidecar`)
+ * then does not pay for the template validator, the deploy schemas or the other commands.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'key create': async () => (await import('./key')).keyCreate,
+  'key import': async () => (await import('./key')).keyImport,
+  'policy create': async () => (await import('./policy')).policyCreate,
+  'policy explain': async () => (await import('./policy-explain')).policyExplain,
+  'policy hostdata': async () => (await import('./policy')).policyHostdata,
+  'policy lint': async () => (await import('./policy')).policyLint,
+  'template validate': async () => (await import('./template')).templateValidate,
+  'report get': async () => (await import('./report-get')).reportGet,
+  'report verify': async () => (await import('./report-verify')).reportVerify,
+  'virtual init': async () => (await import('./virtual-init')).virtualInitCommand,
+  'verifier refs': async () => (await import('./verifier')).verifierRefs,
+  verifier: async () => (await import('./verifier')).verifierServe,
+  sidecar: async () => (await import('./sidecar')).sidecarServe,
+  dev: async () => (await import('./dev')).devServe,
+  'kms role': async () => (await import('./kms')).kmsRole,
+  'kms audit': async () => (await import('./kms')).kmsAudit,
+  kms: async () => (await import('./kms')).kmsServe,
 };
 
 const USAGE = `usage: skr <command> [flags]
@@ -68,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`${USAGE}\n`);
       throw new InvalidArgument(`unknown command "${argv.slice(0, 2).join(' ')}"`);
     }
-    const result = await command(rest);
+    const result = await (await command())(rest);
     printJson(result);
     process.exitCode = exitCodeOf(result);
   } catch (error) {
