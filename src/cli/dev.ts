@@ -1,4 +1,4 @@
-import { defaultDevStateDir, startDevStack } from '../dev/stack';
+import { TeeKeyHolder } from '../sidecar/tee-key';
 import { parseFlags, parseInteger } from './args';
 import { untilSignal } from './signals';
 
@@ -11,9 +11,15 @@ const FLAGS = {
 export async function devServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, FLAGS);
   const started = Date.now();
+  // The sidecar's TEE key (the defaults: RSA-2048, an hour) is generated on the thread pool
+  // while the stack's modules load, which takes as long.
+  const teeKeys = new TeeKeyHolder({ modulusLength: 2048, ttlMs: 3_600_000 });
+  teeKeys.get().catch(() => undefined);
+  const { defaultDevStateDir, startDevStack } = await import('../dev/stack');
   const stack = await startDevStack({
     port: flags.port === undefined ? 8080 : parseInteger(flags.port as string, 'port', 0, 65535),
     stateDir: (flags['state-dir'] as string | undefined) ?? defaultDevStateDir(),
+    teeKeys,
   });
   untilSignal(() => stack.close());
   const s = stack.endpoints.sidecar;

@@ -10,6 +10,7 @@ import { startKms, type RunningKms } from '../kms';
 import { parseReleasePolicy } from '../kms/policy';
 import { createRelease, releaseSignerFromPem } from '../kms/release';
 import { startSidecar, type RunningSidecar } from '../sidecar/server';
+import type { TeeKeyHolder } from '../sidecar/tee-key';
 import { loadOrCreateVirtualPki } from '../snp/virtual';
 import { loadOrCreateTls } from '../tls/certificates';
 import { ensureDemoKeys } from './demo-keys';
@@ -23,6 +24,8 @@ export interface DevOptions {
   port?: number;
   stateDir?: string;
   host?: string;
+  /** The sidecar's TEE key holder, when the caller started its keygen early. */
+  teeKeys?: TeeKeyHolder;
 }
 
 export interface Endpoints {
@@ -110,7 +113,7 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
     config.caPems.push(tls.caPem);
     // The sidecar's TEE key is generated while the demo keys are being made.
     const [sidecar] = await together<[RunningSidecar, void]>(
-      startSidecar(config, { credential, keepPrivileges: true }),
+      startSidecar(config, { credential, keepPrivileges: true, teeKeys: options.teeKeys }),
       ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, credential, caPem: tls.caPem }),
     );
 

@@ -23,6 +23,8 @@ export interface SidecarOverrides {
   credential?: TokenCredential;
   /** Keep root (the embedded `skr dev` stack, tests). */
   keepPrivileges?: boolean;
+  /** A holder whose first key is already being generated (`skr dev` starts it before loading the stack). */
+  teeKeys?: TeeKeyHolder;
 }
 
 export interface RunningSidecar {
@@ -46,7 +48,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     cacheDir: join(config.stateDir, 'vcek-cache'),
     http: { timeoutMs: config.timeoutMs },
   });
-  const teeKeys = new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
+  const teeKeys = overrides.teeKeys ?? new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
   // The first key is generated while the rest starts (a keygen takes 50–250 ms); a release
   // that comes sooner waits for that same keygen. A failure is retried by the next get.
   if (!config.freshPerRelease) teeKeys.get().catch(() => undefined);
