@@ -9,6 +9,7 @@ import { parseAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { startKms, type RunningKms } from '../kms';
 import { parseReleasePolicy } from '../kms/policy';
 import { createRelease, releaseSignerFromPem } from '../kms/release';
+import { attestTeeKey } from '../sidecar/release';
 import { startSidecar, type RunningSidecar } from '../sidecar/server';
 import type { TeeKeyHolder } from '../sidecar/tee-key';
 import { loadOrCreateVirtualPki } from '../snp/virtual';
@@ -117,6 +118,9 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, credential, caPem: tls.caPem }),
     );
 
+    // The first release need not wait for an attestation: the TEE key's token is fetched now
+    // (a failure here is left for that release to report).
+    attestTeeKey(sidecar.context, verifier.url).catch(() => undefined);
     const portOf = (url: string) => Number(new URL(url).port);
     await savePorts(stateDir, { verifier: portOf(verifier.url), kms: portOf(kms.url), identity: portOf(identity.url) });
     const endpoints: Endpoints = { sidecar: sidecar.url, verifier: verifier.url, kms: kms.url, identity: identity.url, caCertFile };

@@ -13,7 +13,6 @@ import { EvidenceCollector } from './evidence';
 import { KeyClients } from './key-clients';
 import { createObservability } from './observability';
 import { dropPrivileges } from './privileges';
-import { attestTeeKey } from './release';
 import { ReleaseJwsVerifier } from './release-jws';
 import { TeeKeyHolder } from './tee-key';
 import { gracefulCloser } from '../lib/graceful-close';
@@ -82,13 +81,6 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     server.listen(config.port, config.host, () => resolve());
   });
   if (!overrides.keepPrivileges && config.user) await dropPrivileges(config.user);
-  // The first release need not wait for an attestation: get the TEE key's token now. A failure
-  // is only logged; the first release tries again and reports it.
-  if (config.maaEndpoint && !config.freshPerRelease) {
-    attestTeeKey(context, config.maaEndpoint).catch((error: unknown) =>
-      context.observability.logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'attestation at start failed'),
-    );
-  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
