@@ -96,11 +96,16 @@ async function callKeyService(
   }
 }
 
+const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
+
 /** Honest statuses: the key service's decision passes through, its failures become 502/504. */
 function mapKeyServiceError(error: unknown, name: string, version: string | undefined, body: string | undefined): SkrError {
   if (error instanceof SkrError) return error;
   const e = error as { name?: string; statusCode?: number; code?: string; message?: string };
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return new UpstreamFailed('kms', 'the key service timed out', 504);
+  // @azure/identity's errors: the token for the key service could not be had (its message may
+  // name endpoints and tenants, so it is not passed on).
+  if (e.name !== undefined && CREDENTIAL_ERRORS.has(e.name)) return new UpstreamFailed('identity', 'no access token for the key service could be obtained', 502, { reason: e.name });
   const message = typeof e.message === 'string' ? e.message.slice(0, 4000) : 'the key service failed';
   switch (e.statusCode) {
     case 403:

@@ -156,9 +156,10 @@ export interface FaultProxy {
 
 /**
  * A loopback proxy whose behaviour tests change between requests: slow, failing, dropping or
- * rewriting answers. It counts requests by path so a test can see what was retried.
+ * rewriting answers. It counts requests by path so a test can see what was retried. It listens
+ * on plain http; its target may be https (the KMS), trusted through `targetCa`.
  */
-export async function startFaultProxy(): Promise<FaultProxy> {
+export async function startFaultProxy(targetCa?: string): Promise<FaultProxy> {
   let decide: (path: string) => Fault = () => ({ kind: 'forward' });
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
@@ -180,13 +181,19 @@ export async function startFaultProxy(): Promise<FaultProxy> {
           res.end(fault.body ?? JSON.stringify({ error: { code: 'InjectedFault', message: `injected ${fault.status}` } }));
           return;
         }
-        const upstream = http.request(new URL(req.url ?? '/', proxy.target), { method: req.method, headers: { ...req.headers, host: new URL(proxy.target).host } }, (up) => {
+        const target = new URL(req.url ?? '/', proxy.target);
+        const client = target.protocol === 'https:' ? https : http;
+        const upstream = client.request(target, { method: req.method, headers: { ...req.headers, host: target.host }, ...(targetCa ? { ca: targetCa } : {}) }, (up) => {
           const body: Buffer[] = [];
           up.on('data', (c: Buffer) => body.push(c));
           up.on('end', () => {
             const text = Buffer.concat(body).toString('utf8');
             const out = fault.rewrite ? fault.rewrite(text) : text;
-            res.writeHead(up.statusCode ?? 502, { 'content-type': up.headers['content-type'] ?? 'application/json' });
+            res.writeHead(up.statusCode ?? 502, {
+              'content-type': up.headers['content-type'] ?? 'application/json',
+              // The Key Vault SDK learns its challenge from this header.
+              ...(up.headers['www-authenticate'] ? { 'www-authenticate': up.headers['www-authenticate'] } : {}),
+            });
             res.end(out);
           });
         });
