@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { KmsBadParameter, SkrError } from '../errors';
+import { clientErrorOf } from '../lib/http-errors';
 import { challenge } from './auth/challenge';
 import type { Decision } from './audit';
 import { adminRouter } from './routes/admin';
@@ -87,7 +88,8 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
     if (parseError.type === 'entity.parse.failed' || parseError.type === 'encoding.unsupported' || parseError.type === 'charset.unsupported') {
       return fail(res, new KmsBadParameter('the request body is not valid JSON'));
     }
-    return fail(res, error);
+    // Other errors Express raises with a 4xx (a body that does not inflate, say) are the client's.
+    return fail(res, clientErrorOf(error));
   });
   return app;
 }

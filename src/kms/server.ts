@@ -15,6 +15,7 @@ import { KeyStore } from './store/key-store';
 import { openKeyDatabase, kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
 import { gracefulCloser } from '../lib/graceful-close';
+import { answerUnparsableRequests } from '../lib/http-errors';
 
 export interface KmsOptions {
   /** State lives in `<stateDir>/kms/`: keys.sqlite, audit.sqlite, master.key, tls/, admin-token. */
@@ -90,6 +91,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
   const closeServer = gracefulCloser(server);
+  answerUnparsableRequests(server, (status, message) => ({ error: { code: status === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadParameter', message, innererror: { code: status === 431 ? 'headers_too_large' : 'invalid_request' } } }));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,3 +1,5 @@
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { InvalidRequest, SkrError } from '../errors';
 
 /**
@@ -12,4 +14,23 @@ export function clientErrorOf(error: unknown): unknown {
   if (status === 413) return new SkrError('body_too_large', 413, 'the request body is too large');
   if (status === 415) return new SkrError('unsupported_media_type', 415, 'the request body encoding or charset is not supported');
   return new InvalidRequest('the request cannot be read');
+}
+
+/**
+ * Answers what Node's HTTP parser refuses before any route sees it — headers over the size
+ * limit, a malformed request line — in the service's own JSON envelope instead of a bare
+ * status line. `envelope` builds the body from the status and a message.
+ */
+export function answerUnparsableRequests(server: Server, envelope: (status: 400 | 431, message: string) => unknown): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify(envelope(status, status === 431 ? 'the request headers are too large' : 'the request cannot be parsed'));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 }

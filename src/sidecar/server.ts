@@ -16,6 +16,7 @@ import { dropPrivileges } from './privileges';
 import { ReleaseJwsVerifier } from './release-jws';
 import { TeeKeyHolder } from './tee-key';
 import { gracefulCloser } from '../lib/graceful-close';
+import { answerUnparsableRequests } from '../lib/http-errors';
 
 export interface SidecarOverrides {
   /** The credential for the key service; managed or workload identity otherwise. */
@@ -76,6 +77,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
   };
   const server = http.createServer(createSidecarApp(context));
   const closeServer = gracefulCloser(server);
+  answerUnparsableRequests(server, (status, message) => ({ error: message, code: status === 431 ? 'headers_too_large' : 'invalid_request' }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

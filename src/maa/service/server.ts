@@ -11,6 +11,7 @@ import { ChallengeStore } from './challenges';
 import { ReferenceValueStore } from './reference-values';
 import { SigningKeyRing } from './signing-keys';
 import { gracefulCloser } from '../../lib/graceful-close';
+import { answerUnparsableRequests } from '../../lib/http-errors';
 
 export interface VerifierOptions {
   stateDir: string;
@@ -47,6 +48,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   const tls = options.http ? undefined : (options.tls ?? (await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' })));
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();
   const closeServer = gracefulCloser(server);
+  answerUnparsableRequests(server, (status, message) => ({ error: { code: status === 431 ? 'headers_too_large' : 'invalid_request', message } }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());

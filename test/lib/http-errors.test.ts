@@ -1,0 +1,37 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { answerUnparsableRequests } from '../../src/lib/http-errors';
+
+async function server() {
+  const s = http.createServer((_req, res) => res.end('routed'));
+  answerUnparsableRequests(s, (status, message) => ({ error: message, code: status === 431 ? 'headers_too_large' : 'invalid_request' }));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return { port: (s.address() as AddressInfo).port, close: () => new Promise((r) => s.close(r)) };
+}
+
+/** Sends raw bytes and reads the whole answer. */
+function exchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+test('headers over the limit: 431 in the service\'s JSON envelope; a malformed request line: 400', async () => {
+  const s = await server();
+  try {
+    const huge = await exchange(s.port, `GET / HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${'A'.repeat(70_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(huge.split('\r\n\r\n')[1]!)).toEqual({ error: 'the request headers are too large', code: 'headers_too_large' });
+    const garbled = await exchange(s.port, 'NOT A REQUEST\r\n\r\n');
+    expect(garbled).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbled.split('\r\n\r\n')[1]!)).toEqual({ error: 'the request cannot be parsed', code: 'invalid_request' });
+    expect(await exchange(s.port, 'GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).toMatch(/routed$/);
+  } finally {
+    await s.close();
+  }
+});
