@@ -505,3 +505,15 @@ export class RoleAssignmentNotFound extends SkrError {
     super('role_assignment_not_found', 404, `no role assignment has the id ${id}`, { id });
   }
 }
+
+// ---- Upstream throttling (src/sidecar/release.ts) ------------------------------------------
+
+/**
+ * The upstream kept answering 429 through the retries: it is overloaded, not broken, so this is
+ * a 503 the caller may retry later (`details.retryAfter` when the upstream said when), not a 502.
+ */
+export class UpstreamThrottled extends SkrError {
+  constructor(service: string, details?: ErrorDetails) {
+    super('upstream_throttled', 503, `${service}: throttled (HTTP 429) through every retry`, { service, upstreamStatus: 429, ...details });
+  }
+}

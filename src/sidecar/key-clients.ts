@@ -1,5 +1,6 @@
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { KeyClient } from '@azure/keyvault-keys';
+import { UpstreamFailed } from '../errors';
 import { isLoopback } from '../lib/endpoint';
 
 /**
@@ -23,7 +24,11 @@ interface SharedClient {
 export class KeyClients {
   private readonly clients = new Map<string, SharedClient>();
 
-  constructor(private readonly options: KeyClientOptions) {}
+  private readonly credential: TokenCredential;
+
+  constructor(private readonly options: KeyClientOptions) {
+    this.credential = boundedCredential(options.credential);
+  }
 
   /**
    * Runs `call` with the client for `origin`. A client's first call goes alone: the SDK's
@@ -37,7 +42,7 @@ export class KeyClients {
       await shared.firstCall;
       return call(shared.client);
     }
-    const client = this.create(origin, this.options.credential);
+    const client = this.create(origin, this.credential);
     const first = call(client);
     this.clients.set(origin, { client, firstCall: first.then(() => undefined, () => undefined) });
     return first;
@@ -53,6 +58,32 @@ export class KeyClients {
       ...(this.options.ca?.length ? { tlsOptions: { ca: this.options.ca.join('\n') } } : {}),
     });
   }
+}
+
+/**
+ * The credential, its token bounded by the release's deadline. ManagedIdentityCredential hands
+ * the request to MSAL without the abort signal the Key Vault SDK passes it, so an identity
+ * endpoint that does not answer would hold a release past --timeout-ms (and be blamed on the key
+ * service once the token came): the release ends at its deadline as the identity's timeout.
+ * The token request itself cannot be cancelled; a late token is still cached by MSAL.
+ */
+export function boundedCredential(inner: TokenCredential): TokenCredential {
+  return {
+    getToken: (scopes: string | string[], options?: GetTokenOptions) => {
+      const signal = options?.abortSignal;
+      // The Key Vault SDK's background refresh retries with the signal of the release that
+      // started it, long aborted: that call serves no waiting release, so it is not bounded.
+      if (!signal || signal.aborted) return inner.getToken(scopes, { ...options, abortSignal: undefined });
+      return new Promise<AccessToken | null>((resolve, reject) => {
+        const onAbort = () => reject(new UpstreamFailed('identity', 'the identity endpoint did not answer in time', 504));
+        signal.addEventListener('abort', onAbort, { once: true });
+        inner
+          .getToken(scopes, options)
+          .then(resolve, reject)
+          .finally(() => signal.removeEventListener('abort', onAbort));
+      });
+    },
+  };
 }
 
 /** The caller's bearer token, used as given (Microsoft's sidecar's `access_token`). */

@@ -67,7 +67,7 @@ export const OPENAPI = {
             },
           },
         },
-        responses: { 200: json({ key: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, ['key']), 400: error, 403: error, 404: error, 502: error, 504: error },
+        responses: { 200: json({ key: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, ['key']), 400: error, 403: error, 404: error, 502: error, 503: error, 504: error },
       },
     },
     '/metrics': { get: { responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
-import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected } from '../errors';
+import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled } from '../errors';
 import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
 import { reportDataFor } from './runtime-data';
 import type { AttestationToken, MaaClient } from '../maa/client';
@@ -96,15 +96,29 @@ async function callKeyService(
   }
 }
 
+/** @azure/identity's error names: the credential could not produce a token (see mapKeyServiceError). */
 const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
 
-/** Honest statuses: the key service's decision passes through, its failures become 502/504. */
-function mapKeyServiceError(error: unknown, name: string, version: string | undefined, body: string | undefined): SkrError {
+/** The parts of an SDK error (RestError, AbortError, @azure/identity's errors) the mapping reads. */
+interface SdkError {
+  name?: string;
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  response?: { headers?: { get(name: string): string | undefined } };
+}
+
+/**
+ * Honest statuses: the key service's decision passes through, its failures become 502/504, its
+ * throttling a 503. A failure to get the sidecar's own token is the identity's, not the key
+ * service's. Exported for its unit test.
+ */
+export function mapKeyServiceError(error: unknown, name: string, version: string | undefined, body: string | undefined): SkrError {
   if (error instanceof SkrError) return error;
-  const e = error as { name?: string; statusCode?: number; code?: string; message?: string };
+  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkError;
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return new UpstreamFailed('kms', 'the key service timed out', 504);
-  // @azure/identity's errors: the token for the key service could not be had (its message may
-  // name endpoints and tenants, so it is not passed on).
+  // The SDK asks the credential for a token inside its pipeline, so an identity endpoint that is
+  // down surfaces here; its message may name endpoints and tenants, so it is not passed on.
   if (e.name !== undefined && CREDENTIAL_ERRORS.has(e.name)) return new UpstreamFailed('identity', 'no access token for the key service could be obtained', 502, { reason: e.name });
   const message = typeof e.message === 'string' ? e.message.slice(0, 4000) : 'the key service failed';
   switch (e.statusCode) {
@@ -116,11 +130,21 @@ function mapKeyServiceError(error: unknown, name: string, version: string | unde
       return new UpstreamRejected('kms', 400, e.code, message);
     case 401:
       return new UpstreamFailed('kms', 'the key service did not accept the sidecar credential', 502, { upstreamStatus: 401 });
+    case 429:
+      // Retried by the SDK only when Retry-After said when; still throttled after that.
+      return new UpstreamThrottled('kms', { upstreamCode: e.code, retryAfter: retryAfter(e) });
     case undefined:
-      return new UpstreamFailed('kms', 'the key service cannot be reached');
+      // No answer at all: refused, reset or dropped (the SDK retried these); `reason` is the errno.
+      return new UpstreamFailed('kms', 'the key service cannot be reached', 502, typeof e.code === 'string' ? { reason: e.code } : undefined);
     default:
       return new UpstreamFailed('kms', `HTTP ${e.statusCode}`, 502, { upstreamStatus: e.statusCode, upstreamCode: e.code });
   }
+}
+
+/** The throttling answer's Retry-After, as sent (seconds or an HTTP date), if any. */
+function retryAfter(e: SdkError): string | undefined {
+  const value = e.response?.headers?.get('retry-after');
+  return typeof value === 'string' && value.length <= 64 ? value : undefined;
 }
 
 /** The claim-by-claim explanation a skr KMS puts in Key Vault's `innererror` (absent from Azure's). */

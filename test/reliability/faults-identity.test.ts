@@ -3,42 +3,67 @@ import { join } from 'node:path';
 import type { RunningStack } from '../../src/dev/stack';
 import { exited } from '../kms/child';
 import { startTestStack } from '../e2e/stack';
-import { errorCode, postJson, startFaultProxy, type FaultProxy } from './harness';
+import { errorCode, postJson, startFaultProxy, type Fault, type FaultProxy, type RawResponse } from './harness';
 
 /**
- * The managed-identity endpoint failing under the sidecar. The sidecar runs as `skr sidecar` in
- * a child process — a token cache of its own, and @azure/identity's ManagedIdentityCredential
- * exactly as in a container — and reaches the stack's identity endpoint through a fault proxy.
- * While no token can be had, a release fails with the documented status and code; once the
- * endpoint answers again, the same sidecar releases without a restart.
+ * The managed-identity endpoint failing under the sidecar, and coming back.
+ *
+ * Why a child process per test: @azure/identity 4.13.1 hands ManagedIdentityCredential to
+ * MSAL's ManagedIdentityApplication, whose token cache and chosen identity source are static —
+ * one per process. The source, and with it the endpoint from AZURE_POD_IDENTITY_AUTHORITY_HOST,
+ * is fixed at the first token request and kept; startDevStack has already made that request in
+ * this process, for the identity endpoint itself. So each test starts `skr sidecar` (the
+ * container's entrypoint, credential and all) in a process of its own, with no token, pointed at
+ * a fault proxy in front of the stack's identity endpoint.
+ *
+ * What the credential does (read from its sources, asserted below): MSAL's own retries are off;
+ * the credential's pipeline retries 5xx, 408 and dropped connections 3 times with exponential
+ * backoff (404/410 have a policy of their own), and a 400 not at all. A failure is not cached:
+ * the next getToken asks again. The Key Vault SDK does not retry a credential failure (it is not
+ * an HTTP error), so one release makes 1 + 3 token requests at most. MSAL gets no abort signal,
+ * so the sidecar bounds the token by the release's deadline itself (src/sidecar/key-clients.ts).
  */
 const REGISTER = join(__dirname, '..', 'kms', 'fixtures', 'ts-register.js');
 const SERVE = join(__dirname, 'fixtures', 'sidecar-serve.ts');
+const TOKEN = '/metadata/identity/oauth2/token';
+/** MSAL asks for the path with a trailing slash (it normalises the pod-identity URL); IMDS answers either. */
+const isToken = (path: string) => path.replace(/\/$/, '') === TOKEN;
 
 let stack: RunningStack;
 let proxy: FaultProxy;
-let child: ChildProcess;
+let child: ChildProcess | undefined;
 let sidecarUrl: string;
-let stderr = '';
+/** The demo key's material as the stack's own sidecar releases it. */
+let demoKey: string;
 
-const release = () => postJson(sidecarUrl, '/key/release', { kid: 'demo' });
-const tokenRequests = () => [...proxy.counts.entries()].filter(([path]) => path.includes('/oauth2/token')).reduce((n, [, c]) => n + c, 0);
+const releaseFrom = (url: string) => postJson(url, '/key/release?format=object', { kid: 'demo' });
+const release = () => releaseFrom(sidecarUrl);
+const keyOf = (res: RawResponse) => (JSON.parse(res.text) as { key: { k: string } }).key.k;
+/** Token requests that reached the proxy since the last call; the counter restarts. */
+function tokenRequests(): number {
+  const n = [...proxy.counts].reduce((sum, [path, count]) => sum + (isToken(path) ? count : 0), 0);
+  proxy.counts.clear();
+  return n;
+}
 
+/** `skr sidecar` in its own process, its identity endpoint the proxy; resolves to its URL. */
 async function startSidecarProcess(): Promise<string> {
   const args = ['--port', '0', '--device', 'virtual', '--state-dir', stack.stateDir, '--user', '', '--ca-file', stack.endpoints.caCertFile,
     '--maa-endpoint', stack.endpoints.verifier, '--akv-endpoint', stack.endpoints.kms];
-  child = spawn(process.execPath, ['-r', REGISTER, '-e', `require(${JSON.stringify(SERVE)})`, '--', ...args], {
+  const started = spawn(process.execPath, ['-r', REGISTER, '-e', `require(${JSON.stringify(SERVE)})`, '--', ...args], {
     env: { ...process.env, AZURE_POD_IDENTITY_AUTHORITY_HOST: proxy.url, SKR_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child = started;
+  let stderr = '';
   let stdout = '';
+  started.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
+    started.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
       if (stdout.includes('\n')) resolve((JSON.parse(stdout) as { sidecar: { url: string } }).sidecar.url);
     });
-    child.once('exit', (code) => reject(new Error(`skr sidecar exited ${code}: ${stderr}`)));
+    started.once('exit', (code) => reject(new Error(`skr sidecar exited ${code}: ${stderr}`)));
   });
 }
 
@@ -46,45 +71,82 @@ beforeAll(async () => {
   ({ stack } = await startTestStack());
   proxy = await startFaultProxy();
   proxy.target = stack.identity.url;
-  sidecarUrl = await startSidecarProcess();
+  const direct = await releaseFrom(stack.endpoints.sidecar);
+  expect(direct.status).toBe(200);
+  demoKey = keyOf(direct);
 }, 120_000);
 afterAll(async () => {
-  if (child) {
-    child.kill('SIGTERM');
-    await exited(child);
-  }
   await proxy?.close();
   await stack?.close();
 });
+beforeEach(async () => {
+  proxy.fault(() => ({ kind: 'forward' }));
+  sidecarUrl = await startSidecarProcess();
+  // A production sidecar asks for no token until a release needs one.
+  expect(tokenRequests()).toBe(0);
+}, 60_000);
+afterEach(async () => {
+  if (!child) return;
+  child.kill('SIGTERM');
+  await exited(child);
+  child = undefined;
+});
 
-beforeEach(() => proxy.counts.clear());
+/** The first `n` token requests get `fault`; later ones reach the identity endpoint. */
+function firstTokenRequests(n: number, fault: Fault): void {
+  let seen = 0;
+  proxy.fault((path) => (isToken(path) && seen++ < n ? fault : { kind: 'forward' }));
+}
 
-const TOKEN = '/oauth2/token';
-const identityFailure = (res: Awaited<ReturnType<typeof release>>) => {
+/** The documented answer to a release that could not get a token: the identity's failure, not the key service's. */
+function expectIdentityFailure(res: RawResponse): void {
   expect(res.status).toBe(502);
   expect(errorCode(res, 'sidecar')).toBe('upstream_failed');
-  expect((JSON.parse(res.text) as { error: string }).error).toMatch(/^identity: /);
-};
+  expect((JSON.parse(res.text) as { error: string }).error).toBe('identity: no access token for the key service could be obtained');
+}
 
-// In order: the sidecar holds no token until the third test gets one.
-test('identity endpoint answering 500 every time: retried, then 502 upstream_failed naming the identity', async () => {
-  proxy.fault((path) => (path.includes(TOKEN) ? { kind: 'answer', status: 500 } : { kind: 'forward' }));
-  identityFailure(await release());
+async function expectReleased(): Promise<void> {
+  const res = await release();
+  expect(res.status).toBe(200);
+  expect(keyOf(res)).toBe(demoKey);
+}
+
+test('500 for the first 8 token requests: two releases fail (1 + 3 token requests each), the third succeeds in the same process, the fourth reuses its token', async () => {
+  firstTokenRequests(8, { kind: 'answer', status: 500, body: '{"error":"unknown_error","error_description":"injected"}' });
+  expectIdentityFailure(await release());
   expect(tokenRequests()).toBe(4);
+  // A failure is not remembered: the next release asks again, and fails the same way.
+  expectIdentityFailure(await release());
+  expect(tokenRequests()).toBe(4);
+  await expectReleased();
+  expect(tokenRequests()).toBe(1);
+  await expectReleased();
+  expect(tokenRequests()).toBe(0);
+}, 90_000);
+
+test('connections dropped for the first 2 token requests: retried by the credential, the caller sees only the 200', async () => {
+  firstTokenRequests(2, { kind: 'drop' });
+  await expectReleased();
+  expect(tokenRequests()).toBe(3);
 }, 60_000);
 
-test('identity endpoint refusing (400): not retried, 502 upstream_failed naming the identity', async () => {
-  proxy.fault((path) => (path.includes(TOKEN) ? { kind: 'answer', status: 400, body: '{"error":"invalid_request","error_description":"no"}' } : { kind: 'forward' }));
-  identityFailure(await release());
+test('the identity endpoint refusing (400): not retried, 502 naming the identity; once it answers, the next release succeeds', async () => {
+  firstTokenRequests(1, { kind: 'answer', status: 400, body: '{"error":"invalid_request","error_description":"injected"}' });
+  expectIdentityFailure(await release());
+  expect(tokenRequests()).toBe(1);
+  await expectReleased();
   expect(tokenRequests()).toBe(1);
 }, 60_000);
 
-test('identity endpoint failing twice, then answering: the same release succeeds; later ones reuse the token', async () => {
-  let failures = 0;
-  proxy.fault((path) => (path.includes(TOKEN) && failures++ < 2 ? { kind: 'drop' } : { kind: 'forward' }));
-  expect((await release()).status).toBe(200);
-  expect(tokenRequests()).toBe(3);
-  proxy.counts.clear();
-  expect((await release()).status).toBe(200);
-  expect(tokenRequests()).toBe(0);
+test('an identity endpoint that does not answer: the release ends at the sidecar timeout, 504 naming the identity; then it recovers', async () => {
+  // Far beyond the 10 s default timeout: without a bound the release would wait for it.
+  firstTokenRequests(1, { kind: 'forward', delayMs: 60_000 });
+  const res = await release();
+  expect(res.status).toBe(504);
+  expect(errorCode(res, 'sidecar')).toBe('upstream_timeout');
+  expect((JSON.parse(res.text) as { error: string }).error).toBe('identity: the identity endpoint did not answer in time');
+  expect(tokenRequests()).toBe(1);
+  // The held request is still unanswered: the next release asks again and gets a token.
+  await expectReleased();
+  expect(tokenRequests()).toBe(1);
 }, 60_000);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KeyClients } from '../../src/sidecar/key-clients';
+import type { GetTokenOptions } from '@azure/core-auth';
+import { boundedCredential, KeyClients } from '../../src/sidecar/key-clients';
 
 /**
  * A key service that answers the SDK's body-less first request (its challenge probe) slowly,
@@ -62,4 +63,42 @@ test('a caller\'s own access token is what the key service sees, not the sidecar
   } finally {
     await service.close();
   }
+});
+
+describe('the sidecar credential is bounded by the release deadline', () => {
+  const token = { token: 't', expiresOnTimestamp: Date.now() + 3_600_000 };
+
+  test('a credential that never answers: the release ends at its deadline as the identity\'s 504, not a hang', async () => {
+    const hung = boundedCredential({ getToken: () => new Promise(() => undefined) });
+    await expect(hung.getToken('s', { abortSignal: AbortSignal.timeout(50) })).rejects.toMatchObject({ status: 504, code: 'upstream_timeout', message: 'identity: the identity endpoint did not answer in time' });
+  });
+
+  test('through the Key Vault SDK: a hung credential fails the call at the call\'s own timeout', async () => {
+    const service = await challengingKeyService();
+    try {
+      const clients = new KeyClients({ credential: { getToken: () => new Promise(() => undefined) }, maxRetries: 0 });
+      const call = clients.use(service.url, undefined, async (client) => (await client.releaseKey('k', 'a', { abortSignal: AbortSignal.timeout(1_000) })).value);
+      await expect(call).rejects.toMatchObject({ code: 'upstream_timeout', details: { service: 'identity' } });
+    } finally {
+      await service.close();
+    }
+  });
+
+  test('a token or an error in time passes through unchanged', async () => {
+    await expect(boundedCredential({ getToken: async () => token }).getToken('s', { abortSignal: AbortSignal.timeout(5_000) })).resolves.toBe(token);
+    const failure = new Error('no');
+    await expect(boundedCredential({ getToken: async () => { throw failure; } }).getToken('s', { abortSignal: AbortSignal.timeout(5_000) })).rejects.toBe(failure);
+  });
+
+  test('a call with an already-aborted signal (the SDK\'s background refresh) is not cut short, nor handed the dead signal', async () => {
+    const seen: (GetTokenOptions | undefined)[] = [];
+    const credential = boundedCredential({
+      getToken: async (_s, options) => {
+        seen.push(options);
+        return token;
+      },
+    });
+    await expect(credential.getToken('s', { abortSignal: AbortSignal.abort() })).resolves.toBe(token);
+    expect(seen[0]?.abortSignal).toBeUndefined();
+  });
 });
