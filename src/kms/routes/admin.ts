@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { RoleAssignmentNotFound, Unauthorized } from '../../errors';
+import { KmsBadParameter, RoleAssignmentNotFound, Unauthorized } from '../../errors';
 import type { Decision } from '../audit';
 import { body, optionalString, requiredString } from '../wire/fields';
 import type { KmsHttpContext } from './context';
@@ -39,13 +39,20 @@ export function adminRouter(ctx: KmsHttpContext): Router {
   });
   router.get('/audit', (req, res) => {
     const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+    /** An integer within bounds, or a 400: `limit=.2` or `since=NaN` would reach SQLite as a value it refuses (a 500), `limit=-1` as no limit at all. */
+    const integer = (name: string, min: number, max: number): number | undefined => {
+      const text = q(name);
+      if (text === undefined) return undefined;
+      if (!/^-?\d{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw new KmsBadParameter(`${name} must be an integer ${min}..${max}`);
+      return Number(text);
+    };
     res.json({
       value: ctx.audit.query({
         key: q('key'),
         principal: q('principal'),
         decision: q('decision') as Decision | undefined,
-        since: q('since') === undefined ? undefined : Number(q('since')),
-        limit: q('limit') === undefined ? undefined : Math.min(1000, Number(q('limit')) || 100),
+        since: integer('since', 0, Number.MAX_SAFE_INTEGER),
+        limit: integer('limit', 1, 1000),
       }),
     });
   });

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { KmsBadParameter } from '../../errors';
 import type { Action } from '../auth/roles';
 import type { CryptoInput, CryptoOperation } from '../crypto/perform';
 import { runCryptoOperation } from '../operations/crypto';
@@ -17,11 +18,25 @@ const OPERATIONS: { path: string; op: CryptoOperation; action: Action }[] = [
   { path: 'verify', op: 'verify', action: 'keys/verify' },
 ];
 
+/**
+ * An RSA error from OpenSSL is about the caller's value — a PKCS#1 v1.5 block numerically not
+ * below the modulus, say — not about the service: a 400, as the other malformed ciphertexts are.
+ * (The modulus is public, so saying so leaks nothing a padding oracle could use.)
+ */
+function asClientError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_OSSL_RSA_') ? new KmsBadParameter('the value is not a valid RSA block for this key') : error;
+}
+
 function parseInput(op: CryptoOperation, req: Request): CryptoInput {
   const b = body(req.body);
+  const value = requiredBytes(b, 'value');
+  // There is no empty key to wrap, and an empty wrapped key carries no integrity check: AES key
+  // wrap would "unwrap" it to an empty key without verifying anything.
+  if ((op === 'wrapKey' || op === 'unwrapKey') && value.length === 0) throw new KmsBadParameter(`value is required: ${op} takes a non-empty key`);
   return {
     alg: requiredString(b, 'alg'),
-    value: requiredBytes(b, 'value'),
+    value,
     ...(op === 'verify' ? { digest: requiredBytes(b, 'digest') } : {}),
     iv: optionalBytes(b, 'iv'),
     aad: optionalBytes(b, 'aad'),
@@ -34,7 +49,9 @@ export function cryptoRouter(ctx: KmsHttpContext): Router {
   const router = Router();
   for (const { path, op, action } of OPERATIONS) {
     const handler = operation(ctx, op, action, async (req) => {
-      const { version, output } = await runCryptoOperation(ctx.core, req.params.name as string, req.params.version as string | undefined, op, parseInput(op, req));
+      const { version, output } = await runCryptoOperation(ctx.core, req.params.name as string, req.params.version as string | undefined, op, parseInput(op, req)).catch((error: unknown) => {
+        throw asClientError(error);
+      });
       if (op === 'verify') return { body: { value: output.verified === true }, version: version.version };
       return {
         body: {
