@@ -52,7 +52,14 @@ export function rsaDecrypt(privateKey: KeyObject, alg: string, ciphertext: Buffe
  * decryption for that reason). The check runs over the whole block without early exit.
  */
 function pkcs1v15Decrypt(privateKey: KeyObject, ciphertext: Buffer): Buffer {
-  const em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, ciphertext);
+  let em: Buffer;
+  try {
+    em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, ciphertext);
+  } catch {
+    // Only a block numerically not below the modulus fails here: the modulus is public, so
+    // saying so tells a padding oracle nothing.
+    throw new KmsBadParameter('the RSA1_5 ciphertext is not below the modulus of this key');
+  }
   let bad = em[0]! | (em[1]! ^ 0x02);
   let separator = 0;
   for (let i = 2; i < em.length; i++) {

@@ -57,6 +57,13 @@ export function materialFromJwk(jwk: unknown): { family: KeyFamily; material: Ke
       const big = (name: string) => BigInt(`0x${decodeBase64Url(parts[name]!)!.toString('hex')}`);
       // OpenSSL loads a JWK whose primes do not multiply to n; such a key must not be stored.
       if (big('p') * big('q') !== big('n')) throw new KmsBadParameter('JSON Web Key: p and q do not match n');
+      // Nor one whose e does not belong to d: its signatures would never verify, and it could
+      // not decrypt what is encrypted to its public half. e·d ≡ 1 modulo p−1 and q−1 (so modulo
+      // their lcm), and the CRT exponents OpenSSL signs with must agree.
+      const [e, d, p1, q1] = [big('e'), big('d'), big('p') - 1n, big('q') - 1n];
+      if ((e * d) % p1 !== 1n || (e * d) % q1 !== 1n || (e * big('dp')) % p1 !== 1n || (e * big('dq')) % q1 !== 1n) {
+        throw new KmsBadParameter('JSON Web Key: e does not match d, p and q');
+      }
       const object = privateKey({ kty: 'RSA', ...parts }, 'RSA');
       const bits = object.asymmetricKeyDetails?.modulusLength ?? 0;
       if (!RSA_SIZES.includes(bits)) throw new KmsBadParameter(`JSON Web Key: RSA keys must be ${RSA_SIZES.join(', ')} bits, not ${bits}`);

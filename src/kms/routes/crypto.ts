@@ -18,16 +18,6 @@ const OPERATIONS: { path: string; op: CryptoOperation; action: Action }[] = [
   { path: 'verify', op: 'verify', action: 'keys/verify' },
 ];
 
-/**
- * An RSA error from OpenSSL is about the caller's value — a PKCS#1 v1.5 block numerically not
- * below the modulus, say — not about the service: a 400, as the other malformed ciphertexts are.
- * (The modulus is public, so saying so leaks nothing a padding oracle could use.)
- */
-function asClientError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_OSSL_RSA_') ? new KmsBadParameter('the value is not a valid RSA block for this key') : error;
-}
-
 function parseInput(op: CryptoOperation, req: Request): CryptoInput {
   const b = body(req.body);
   const value = requiredBytes(b, 'value');
@@ -49,9 +39,7 @@ export function cryptoRouter(ctx: KmsHttpContext): Router {
   const router = Router();
   for (const { path, op, action } of OPERATIONS) {
     const handler = operation(ctx, op, action, async (req) => {
-      const { version, output } = await runCryptoOperation(ctx.core, req.params.name as string, req.params.version as string | undefined, op, parseInput(op, req)).catch((error: unknown) => {
-        throw asClientError(error);
-      });
+      const { version, output } = await runCryptoOperation(ctx.core, req.params.name as string, req.params.version as string | undefined, op, parseInput(op, req));
       if (op === 'verify') return { body: { value: output.verified === true }, version: version.version };
       return {
         body: {

@@ -1,7 +1,4 @@
-import { createPrivateKey, createPublicKey, sign, verify, type JsonWebKey } from 'node:crypto';
 import { Router } from 'express';
-import { KmsBadParameter } from '../../errors';
-import { decodeBase64Url } from '../../lib/base64url';
 import { createKey, getKey, importKey, listKeys, listKeyVersions, updateKey } from '../operations/keys';
 import { DEFAULT_LIFETIME_ACTIONS, getRotationPolicy, rotateNow, setRotationPolicy } from '../operations/rotation';
 import { keyBundle, keyId, keyItem } from '../wire/bundle';
@@ -23,14 +20,7 @@ export function keysRouter(ctx: KmsHttpContext): Router {
     }),
   );
   router.post('/keys/:name/create', operation(ctx, 'create', 'keys/create', async (req) => bundle(await createKey(ctx.core, req.params.name as string, body(req.body)))));
-  router.put(
-    '/keys/:name',
-    operation(ctx, 'import', 'keys/import', async (req) => {
-      const b = body(req.body);
-      refuseMismatchedRsaExponent(b.key);
-      return bundle(await importKey(ctx.core, req.params.name as string, b));
-    }),
-  );
+  router.put('/keys/:name', operation(ctx, 'import', 'keys/import', async (req) => bundle(await importKey(ctx.core, req.params.name as string, body(req.body)))));
   router.get(
     '/keys/:name/versions',
     operation(ctx, 'listVersions', 'keys/list', (req) => {
@@ -63,35 +53,6 @@ export function keysRouter(ctx: KmsHttpContext): Router {
     operation(ctx, 'update', 'keys/update', (req) => bundle(updateKey(ctx.core, req.params.name as string, req.params.version as string, body(req.body)))),
   );
   return router;
-}
-
-const RSA_MEMBERS = ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'] as const;
-
-/**
- * OpenSSL loads an RSA private JWK whose `e` does not belong to its `d`, `p` and `q`; stored, it
- * would be a key whose signatures never verify and that cannot decrypt what is encrypted to its
- * public half. One signature, made with the private key and checked with the public (n, e),
- * proves the pair. A JWK that does not load at all is left to the import, which says why.
- */
-function refuseMismatchedRsaExponent(jwk: unknown): void {
-  if (typeof jwk !== 'object' || jwk === null) return;
-  const k = jwk as Record<string, unknown>;
-  if (typeof k.kty !== 'string' || k.kty.replace(/-HSM$/, '') !== 'RSA') return;
-  const members: Record<string, string> = {};
-  for (const name of RSA_MEMBERS) {
-    const bytes = typeof k[name] === 'string' ? decodeBase64Url(k[name] as string) : undefined;
-    if (!bytes?.length) return;
-    members[name] = bytes.toString('base64url');
-  }
-  let verified: boolean;
-  try {
-    const probe = Buffer.from('skr kms import: does e belong to d?');
-    const signature = sign('sha256', probe, createPrivateKey({ key: { kty: 'RSA', ...members } as JsonWebKey, format: 'jwk' }));
-    verified = verify('sha256', probe, createPublicKey({ key: { kty: 'RSA', n: members.n, e: members.e } as JsonWebKey, format: 'jwk' }), signature);
-  } catch {
-    return;
-  }
-  if (!verified) throw new KmsBadParameter('JSON Web Key: e does not match d, p and q');
 }
 
 function rotationPolicyBody(id: string, policy: ReturnType<typeof getRotationPolicy>): unknown {
