@@ -9,6 +9,7 @@ import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied, type ReleaseP
 import type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
 import type { KeyVersion } from './store/types';
 import { materialBytes } from './keys/material';
+import { BoundedMap } from '../lib/bounded-map';
 
 /**
  * Secure key release (Key Vault's `POST /keys/{name}[/{version}]/release`): the key goes only
@@ -75,7 +76,7 @@ function runtimeKey(claims: Record<string, unknown>): { kid?: string; n: string;
 
 /** Parsed policies by their stored (base64url) text: every release of a key reads the same one. */
 const MAX_POLICIES = 256;
-const policies = new Map<string, ReleasePolicy>();
+const policies = new BoundedMap<string, ReleasePolicy>(MAX_POLICIES);
 
 function storedPolicy(data: string): ReleasePolicy {
   let policy = policies.get(data);
@@ -83,7 +84,6 @@ function storedPolicy(data: string): ReleasePolicy {
     const json = decodeBase64Url(data);
     if (!json) throw new KmsForbidden('the stored release policy is unreadable');
     policy = parseReleasePolicy(json);
-    if (policies.size >= MAX_POLICIES) policies.delete(policies.keys().next().value!);
     policies.set(data, policy);
   }
   return policy;

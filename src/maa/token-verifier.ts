@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, importX509, jwtVerify, typ
 import { TokenInvalid } from '../errors';
 import { httpRequestWithRetry, type RetryPolicy } from '../lib/http';
 import { isLoopback } from '../lib/endpoint';
+import { BoundedMap } from '../lib/bounded-map';
 
 /**
  * Verifies attestation tokens the way a relying party must: the issuer is on an allow-list
@@ -77,7 +78,7 @@ export const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
 export class TokenVerifier {
   private readonly cache = new Map<string, IssuerKeys>();
-  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly verified = new BoundedMap<string, VerifiedToken>(MAX_VERIFIED_TOKENS);
   private readonly algorithms: TokenAlgorithm[];
   private readonly now: () => Date;
   private readonly clockTolerance: number;
@@ -98,13 +99,12 @@ export class TokenVerifier {
    */
   async verify(token: string): Promise<JWTPayload> {
     if (typeof token !== 'string' || token.length > 64 * 1024 || token.split('.').length !== 3) throw new TokenInvalid('not a compact JWS');
-    const remembered = this.remembered(token);
-    if (remembered) return remembered;
-    const now = this.now().getTime();
     const id = tokenId(token);
+    const now = this.now().getTime();
+    const remembered = this.lookup(id, now);
+    if (remembered) return remembered;
     const payload = deepFreeze(await this.verifyAfresh(token));
     const expiry = typeof payload.exp === 'number' ? (payload.exp + this.clockTolerance) * 1000 : Infinity;
-    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(id, { payload, verifiedAt: now, keepUntil: Math.min(expiry, now + this.keyCacheMs) });
     return payload;
   }
@@ -112,8 +112,11 @@ export class TokenVerifier {
   /** The claims of a token that verified and is still remembered; undefined otherwise (then call verify). */
   remembered(token: string): JWTPayload | undefined {
     if (typeof token !== 'string' || token.length > 64 * 1024) return undefined;
-    const now = this.now().getTime();
-    const hit = this.verified.get(tokenId(token));
+    return this.lookup(tokenId(token), this.now().getTime());
+  }
+
+  private lookup(id: string, now: number): JWTPayload | undefined {
+    const hit = this.verified.get(id);
     return hit && hit.verifiedAt <= now && now < hit.keepUntil ? hit.payload : undefined;
   }
 

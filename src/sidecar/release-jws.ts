@@ -3,6 +3,7 @@ import { rootCertificates } from 'node:tls';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { ReleaseResponseInvalid } from '../errors';
 import { verifyCompactJws, type JwsAlgorithm } from '../lib/jws';
+import { BoundedMap } from '../lib/bounded-map';
 
 /**
  * Verifies the JWS a key service returns from a release, as Microsoft's sidecar does not: the
@@ -23,7 +24,7 @@ export interface ReleaseJwsOptions {
 export class ReleaseJwsVerifier {
   private readonly anchors: X509Certificate[];
   private readonly now: () => Date;
-  private readonly chains = new Map<string, TrustedChain>();
+  private readonly chains = new BoundedMap<string, TrustedChain>(MAX_CHAINS);
 
   constructor(options: ReleaseJwsOptions = {}) {
     this.anchors = [...rootCertificates, ...(options.ca ?? [])].flatMap((pem) => {
@@ -93,7 +94,6 @@ export class ReleaseJwsVerifier {
       notBefore: new Date(Math.max(...certificates.map((c) => new Date(c.validFrom).getTime()))),
       notAfter: new Date(Math.min(...certificates.map((c) => new Date(c.validTo).getTime()))),
     };
-    if (this.chains.size >= MAX_CHAINS) this.chains.delete(this.chains.keys().next().value!);
     this.chains.set(id, chain);
     return chain;
   }
