@@ -9,7 +9,8 @@ import https from 'node:https';
 export interface LoadOptions {
   url: string;
   method?: 'GET' | 'POST';
-  body?: string;
+  /** The same body every time, or the body of the i-th request. */
+  body?: string | ((i: number) => string);
   concurrency: number;
   /** Stop after this many requests in total. */
   requests: number;
@@ -58,8 +59,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const agentOptions = { keepAlive: true, maxSockets: options.concurrency };
   const agent = url.protocol === 'https:' ? new https.Agent({ ...agentOptions, ca: options.ca }) : new http.Agent(agentOptions);
-  const body = options.body === undefined ? undefined : Buffer.from(options.body);
-  const method = options.method ?? (body ? 'POST' : 'GET');
+  const fixed = typeof options.body === 'string' ? Buffer.from(options.body) : undefined;
+  const bodyFor = typeof options.body === 'function' ? options.body : undefined;
+  const method = options.method ?? (options.body !== undefined ? 'POST' : 'GET');
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let issued = 0;
@@ -67,6 +69,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const deadline = started + options.maxDurationMs;
   const caller = async () => {
     while (issued < options.requests && performance.now() < deadline) {
+      const body = bodyFor ? Buffer.from(bodyFor(issued)) : fixed;
       issued++;
       const t0 = performance.now();
       const status = await once(agent, url, method, body, options.inspect);

@@ -36,6 +36,8 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   };
 
   app.use((req: Request, res: Response, next: NextFunction) => {
+    ctx.inFlight.count++;
+    res.once('close', () => ctx.inFlight.count--);
     const note: AuditNote = { operation: `${req.method} ${req.path}` };
     res.locals.audit = note;
     res.on('finish', () => {

@@ -148,6 +148,6 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
       },
     },
   };
-  const value = await jws.sign(Buffer.from(JSON.stringify(payload)));
+  const value = await jws.sign(Buffer.from(JSON.stringify(payload)), { inline: !ctx.busy() });
   return { value, version: version.version };
 }

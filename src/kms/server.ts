@@ -123,6 +123,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       bundle: { vaultUrl, recoverableDays },
       adminToken,
       bodyLimit: options.bodyLimit ?? '1mb',
+      inFlight: { count: 0 },
       release: options.release,
     }),
   );

@@ -1,12 +1,13 @@
 import { constants, sign, verify, type KeyObject } from 'node:crypto';
+import { InvalidArgument } from '../errors';
 
 /**
  * Compact JWS with RS256 or PS256. Verifying (an RSA public operation, tens of microseconds)
  * is synchronous: a hop to the thread pool would cost more. Signing (a fraction of a
- * millisecond) runs on the thread pool, so a busy service signs on every core while its event
- * loop goes on (jose does the same with more overhead per call; signing inline measured no
- * faster for one caller). Callers choose the key and check the header; this module only
- * frames, signs and verifies.
+ * millisecond) runs on the thread pool by default, so a busy service signs on every core while
+ * its event loop goes on; a caller that knows it is alone signs inline, which saves the two
+ * thread wake-ups of the hop (about 0.3 ms on this VM, as much as the signature itself).
+ * Callers choose the key and check the header; this module only frames, signs and verifies.
  */
 export type JwsAlgorithm = 'RS256' | 'PS256';
 
@@ -21,12 +22,22 @@ export class CompactJwsSigner {
   private readonly signOptions;
 
   constructor(header: Record<string, unknown> & { alg: JwsAlgorithm }, key: KeyObject) {
+    // Node signs with whatever key it is given and ignores the RSA padding for others: an EC key
+    // would yield an ECDSA signature under an RS256 or PS256 header.
+    if (key.type !== 'private' || key.asymmetricKeyType !== 'rsa') throw new InvalidArgument(`${header.alg} signs with an RSA private key`, { field: 'key' });
     this.encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
     this.signOptions = options(header.alg, key);
   }
 
-  sign(payload: Uint8Array): Promise<string> {
+  sign(payload: Uint8Array, { inline = false }: { inline?: boolean } = {}): Promise<string> {
     const input = `${this.encodedHeader}.${Buffer.from(payload).toString('base64url')}`;
+    if (inline) {
+      try {
+        return Promise.resolve(`${input}.${sign('sha256', Buffer.from(input), this.signOptions).toString('base64url')}`);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return new Promise((resolve, reject) => {
       sign('sha256', Buffer.from(input), this.signOptions, (error, signature) => (error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`)));
     });

@@ -12,8 +12,8 @@ import { BoundedMap } from '../lib/bounded-map';
  * valid now, and the signing certificate must name the host that was called.
  */
 const ALGORITHMS: JwsAlgorithm[] = ['RS256', 'PS256'];
-/** Verified chains kept; a sidecar talks to one or a few key services. */
-const MAX_CHAINS = 16;
+/** Verified signers kept; a sidecar talks to one or a few key services. */
+const MAX_SIGNERS = 16;
 
 export interface ReleaseJwsOptions {
   /** Extra trusted CA certificates (PEM), e.g. the embedded stack's CA. */
@@ -24,7 +24,7 @@ export interface ReleaseJwsOptions {
 export class ReleaseJwsVerifier {
   private readonly anchors: X509Certificate[];
   private readonly now: () => Date;
-  private readonly chains = new BoundedMap<string, TrustedChain>(MAX_CHAINS);
+  private readonly signers = new BoundedMap<string, { alg: JwsAlgorithm; chain: TrustedChain }>(MAX_SIGNERS);
 
   constructor(options: ReleaseJwsOptions = {}) {
     this.anchors = [...rootCertificates, ...(options.ca ?? [])].flatMap((pem) => {
@@ -39,24 +39,14 @@ export class ReleaseJwsVerifier {
 
   async verify(jws: string, host: string): Promise<unknown> {
     if (typeof jws !== 'string' || jws.split('.').length !== 3) throw new ReleaseResponseInvalid('the release response is not a compact JWS');
-    let header: { alg?: unknown; x5c?: unknown; crit?: unknown };
-    try {
-      header = JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString('utf8')) as typeof header;
-    } catch {
-      throw new ReleaseResponseInvalid('the release JWS header is not JSON');
-    }
-    if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg as JwsAlgorithm)) throw new ReleaseResponseInvalid(`release JWS algorithm ${String(header.alg)} is not allowed`);
-    // No extension is understood, so none that is marked critical may be ignored (RFC 7515 §4.1.11).
-    if (header.crit !== undefined) throw new ReleaseResponseInvalid('the release JWS names critical extensions');
-    if (!Array.isArray(header.x5c) || header.x5c.length === 0 || header.x5c.length > 8) throw new ReleaseResponseInvalid('the release JWS carries no x5c chain');
-    const chain = this.trustedChain(header.x5c.map(String));
+    const { alg, chain } = this.signer(jws.slice(0, jws.indexOf('.')));
     const now = this.now();
     if (now < chain.notBefore || now > chain.notAfter) throw new ReleaseResponseInvalid('a release JWS certificate is not valid now');
     const leaf = chain.certificates[0]!;
     // checkIP throws on a name; checkHost does not match an IP address against IP SANs.
     const certified = isIP(host) ? leaf.checkIP(host) : leaf.checkHost(host);
     if (!certified) throw new ReleaseResponseInvalid(`the release JWS signer is not certified for ${host}`);
-    const payload = verifyCompactJws(jws, header.alg as JwsAlgorithm, chain.signingKey);
+    const payload = verifyCompactJws(jws, alg, chain.signingKey);
     if (!payload) throw new ReleaseResponseInvalid('the release JWS signature does not verify');
     try {
       return JSON.parse(payload.toString('utf8'));
@@ -66,13 +56,29 @@ export class ReleaseJwsVerifier {
   }
 
   /**
-   * The x5c chain, linked and anchored. A key service signs every release with the same chain,
-   * so a chain that checked out is kept (its validity and host are still checked per call).
+   * The algorithm and the linked, anchored x5c chain a protected header names. A key service
+   * signs every release under the same header, so one that checked out is kept (the chain's
+   * validity and host are still checked per call).
    */
+  private signer(encodedHeader: string): { alg: JwsAlgorithm; chain: TrustedChain } {
+    const known = this.signers.get(encodedHeader);
+    if (known) return known;
+    let header: { alg?: unknown; x5c?: unknown; crit?: unknown };
+    try {
+      header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8')) as typeof header;
+    } catch {
+      throw new ReleaseResponseInvalid('the release JWS header is not JSON');
+    }
+    if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg as JwsAlgorithm)) throw new ReleaseResponseInvalid(`release JWS algorithm ${String(header.alg)} is not allowed`);
+    // No extension is understood, so none that is marked critical may be ignored (RFC 7515 §4.1.11).
+    if (header.crit !== undefined) throw new ReleaseResponseInvalid('the release JWS names critical extensions');
+    if (!Array.isArray(header.x5c) || header.x5c.length === 0 || header.x5c.length > 8) throw new ReleaseResponseInvalid('the release JWS carries no x5c chain');
+    const signer = { alg: header.alg as JwsAlgorithm, chain: this.trustedChain(header.x5c.map(String)) };
+    this.signers.set(encodedHeader, signer);
+    return signer;
+  }
+
   private trustedChain(x5c: string[]): TrustedChain {
-    const id = x5c.join('.');
-    const cached = this.chains.get(id);
-    if (cached) return cached;
     let certificates: X509Certificate[];
     try {
       certificates = x5c.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
@@ -88,14 +94,12 @@ export class ReleaseJwsVerifier {
     const anchored = this.anchors.some((a) => a.raw.equals(last.raw) || (last.checkIssued(a) && last.verify(a.publicKey)));
     if (!anchored) throw new ReleaseResponseInvalid('the release JWS chain does not lead to a trusted root');
     if (certificates[0]!.publicKey.asymmetricKeyType !== 'rsa') throw new ReleaseResponseInvalid('the release JWS signer is not an RSA key');
-    const chain: TrustedChain = {
+    return {
       certificates,
       signingKey: certificates[0]!.publicKey,
       notBefore: new Date(Math.max(...certificates.map((c) => new Date(c.validFrom).getTime()))),
       notAfter: new Date(Math.min(...certificates.map((c) => new Date(c.validTo).getTime()))),
     };
-    this.chains.set(id, chain);
-    return chain;
   }
 }
 

@@ -7,7 +7,7 @@ import type { SidecarConfig } from '../config/sidecar';
 import { MaaClient } from '../maa/client';
 import { TokenVerifier } from '../maa/token-verifier';
 import { createCertSources } from '../snp/certs';
-import { openDevice } from '../snp/device';
+import { CoalescingDevice, openDevice } from '../snp/device';
 import { createSidecarApp, type SidecarContext } from './app';
 import { EvidenceCollector } from './evidence';
 import { KeyClients } from './key-clients';
@@ -40,7 +40,8 @@ function platformCredential(config: SidecarConfig, env: NodeJS.ProcessEnv): Toke
 }
 
 export async function startSidecar(config: SidecarConfig, overrides: SidecarOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
-  const device = await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir });
+  // Identical report requests in flight together share the next report (see CoalescingDevice).
+  const device = new CoalescingDevice(await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir }));
   const certs = createCertSources({
     securityContext: { dir: config.securityContextDir, env },
     ...(config.thimUrl ? { thim: { url: config.thimUrl } } : {}),

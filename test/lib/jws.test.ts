@@ -30,6 +30,19 @@ describe.each<JwsAlgorithm>(['RS256', 'PS256'])('%s', (alg) => {
   });
 });
 
+test('signing inline and on the thread pool give the same RS256 JWS (PKCS#1 v1.5 is deterministic)', async () => {
+  const signer = new CompactJwsSigner({ alg: 'RS256', kid: 'k' }, privateKey);
+  const inline = await signer.sign(payload, { inline: true });
+  expect(inline).toBe(await signer.sign(payload));
+  expect(verifyCompactJws(inline, 'RS256', publicKey)).toEqual(payload);
+});
+
+test('only an RSA private key signs: an EC key would give an ECDSA signature under an RSA header', () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  expect(() => new CompactJwsSigner({ alg: 'PS256' }, ec)).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+  expect(() => new CompactJwsSigner({ alg: 'RS256' }, publicKey)).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+});
+
 test('an EC key cannot verify an RSA signature: nothing, not an exception', async () => {
   const jws = await new CompactJwsSigner({ alg: 'RS256' }, privateKey).sign(payload);
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;

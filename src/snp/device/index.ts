@@ -63,4 +63,5 @@ async function detectDevice(): Promise<ReportDevice> {
   throw new NoTeeDevice(`no SEV-SNP device: looked at ${looked.map((l) => `${l.path} (${l.reason})`).join(', ')}`, { looked });
 }
 
+export { CoalescingDevice } from './coalescing';
 export type { DeviceName, DeviceReport, ReportDevice, ReportRequest } from './types';
