@@ -20,6 +20,7 @@ const KMS_CALLERS = [8, 32];
 const POINT_REQUESTS = 6_000;
 const POINT_MS = 4_000;
 const WARM_RELEASES = 2_000;
+const WARM_UP_RELEASES = 4_000;
 const REFERENCE_RELEASES = 40;
 const VERIFIER_SAMPLES = 300;
 
@@ -41,7 +42,10 @@ function checked(what: string, result: LoadResult): LoadResult {
 /** Warm /key/release (TEE key and token reused) against the reference pipeline, one caller each. */
 async function release(urls: StackUrls): Promise<{ warm: LoadResult; warm32: LoadResult; reference: LoadResult }> {
   const body = JSON.stringify({ kid: 'demo' });
+  // Warm: the JIT settles over the first few thousand releases (p50 fell from 2.1 to 1.4 ms over
+  // 6,000 in a trial run); the figure is the steady state a long-running sidecar serves.
   await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 4, requests: 400, maxDurationMs: 5_000 });
+  await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 1, requests: WARM_UP_RELEASES, maxDurationMs: 8_000 });
   const warm = checked('warm release', await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 1, requests: WARM_RELEASES, maxDurationMs: 20_000 }));
   const warm32 = checked('warm release, 32 callers', await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 32, requests: POINT_REQUESTS, maxDurationMs: POINT_MS }));
   await runLoad({ url: `${urls.reference}/key/release`, body, concurrency: 1, requests: 3, maxDurationMs: 10_000 });

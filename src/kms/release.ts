@@ -115,16 +115,28 @@ export function createRelease(options: ReleaseOptions): ReleaseFunction {
   const tools: ReleaseTools = {
     tokens: new TokenVerifier({ trustedIssuers: options.trustedAuthorities, ca: options.authorityCa, now: options.now }),
     jws: new CompactJwsSigner({ alg: 'RS256', kid: signer.thumbprint, x5c: signer.x5c, 'x5t#S256': signer.thumbprint }, signer.key),
+    answers: new BoundedMap(MAX_ANSWERS),
   };
   return (request, context) => releaseKey(request, context, options, tools);
 }
 
+/**
+ * A release repeated for the same key version, to the same TEE key, gets the signed answer the
+ * first one got, for ANSWER_TTL_MS: the key's state, the caller's role, the token and the
+ * policy are still checked every time; only the wrap and the signature (the costliest part) are
+ * reused. The answer is keyed by everything it says but the ciphertext, so any change to the
+ * key, its policy or the request makes a new one; and it is bytes the same TEE already holds.
+ */
+const ANSWER_TTL_MS = 60_000;
+const MAX_ANSWERS = 1024;
+
 interface ReleaseTools {
   tokens: TokenVerifier;
   jws: CompactJwsSigner;
+  answers: BoundedMap<string, { value: string; until: number }>;
 }
 
-async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws }: ReleaseTools): Promise<ReleaseResult> {
+async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws, answers }: ReleaseTools): Promise<ReleaseResult> {
   const now = options.now?.() ?? new Date(ctx.now() * 1000);
   const { target, enc, nonce } = parseRequest(request);
   const { version, material } = await ctx.store.getWithMaterial(request.name, request.version);
@@ -136,18 +148,29 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
   if (!decision.allowed) throw releaseDenied(decision);
 
   const wrapping = runtimeKey(claims);
-  const ciphertext = await wrapKeyMaterial({ publicKey: { kty: 'RSA', n: wrapping.n, e: wrapping.e }, material: materialBytes(material), enc });
   const kid = `${trimSlash(ctx.vaultUrl)}/keys/${version.name}/${version.version}`;
-  const payload = {
+  const said = {
     request: { 'api-version': request.apiVersion, enc, kid, ...(nonce !== undefined ? { nonce } : {}) },
+    attributes: version.attributes,
+    key: { kid, kty: version.kty, key_ops: version.keyOps },
+    release_policy: { contentType: version.releasePolicy!.contentType, data: version.releasePolicy!.data, immutable: version.releasePolicy!.immutable },
+  };
+  const answerId = JSON.stringify([wrapping, said]);
+  const known = answers.get(answerId);
+  if (known && known.until > now.getTime()) return { value: known.value, version: version.version };
+
+  const ciphertext = await wrapKeyMaterial({ publicKey: { kty: 'RSA', n: wrapping.n, e: wrapping.e }, material: materialBytes(material), enc });
+  const payload = {
+    request: said.request,
     response: {
       key: {
-        attributes: version.attributes,
-        key: { kid, kty: version.kty, key_ops: version.keyOps, key_hsm: encodeKeyHsm({ kid: wrapping.kid ?? '', enc, ciphertext }) },
-        release_policy: { contentType: version.releasePolicy!.contentType, data: version.releasePolicy!.data, immutable: version.releasePolicy!.immutable },
+        attributes: said.attributes,
+        key: { ...said.key, key_hsm: encodeKeyHsm({ kid: wrapping.kid ?? '', enc, ciphertext }) },
+        release_policy: said.release_policy,
       },
     },
   };
   const value = await jws.sign(Buffer.from(JSON.stringify(payload)), { inline: !ctx.busy() });
+  answers.set(answerId, { value, until: now.getTime() + ANSWER_TTL_MS });
   return { value, version: version.version };
 }

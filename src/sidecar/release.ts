@@ -8,6 +8,7 @@ import type { EvidenceCollector } from './evidence';
 import type { KeyClients } from './key-clients';
 import type { ReleaseJwsVerifier } from './release-jws';
 import type { TeeKey, TeeKeyHolder } from './tee-key';
+import type { UnwrappedKeys } from './unwrapped-keys';
 
 export interface ReleaseRequest {
   /** Origins, already normalised and checked against the allow-list. */
@@ -25,6 +26,8 @@ export interface ReleaseDeps {
   evidence: EvidenceCollector;
   keyClients: KeyClients;
   jws: ReleaseJwsVerifier;
+  /** Absent: every release is unwrapped anew (freshPerRelease). */
+  unwrapped?: UnwrappedKeys;
   timeoutMs: number;
 }
 
@@ -38,8 +41,9 @@ export function parseKid(kid: unknown): { name: string; version?: string } {
 
 /**
  * Releases a key into the TEE: attests the TEE key (a cached token while the key lives), asks
- * the key service to release to it, verifies the signed answer and unwraps it here. Released
- * keys are never cached, so a changed release policy applies to the next call.
+ * the key service to release to it, verifies the signed answer and unwraps it here. Every
+ * release asks the key service, so a changed release policy applies to the next call; only an
+ * answer already opened is not unwrapped twice (UnwrappedKeys).
  */
 export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
   const { name, version } = parseKid(request.kid);
@@ -54,7 +58,8 @@ export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Pr
   const signedEnc = payload.request?.enc ?? enc;
   if (!isKeyWrapAlgorithm(signedEnc) || signedEnc !== enc) throw new ReleaseResponseInvalid('the release was wrapped with another algorithm than asked for');
   const { ciphertext } = decodeKeyHsm(key.key_hsm);
-  const material = await unwrapKeyMaterial({ privateKey: teeKey.privateKey, ciphertext, enc: signedEnc });
+  const unwrap = () => unwrapKeyMaterial({ privateKey: teeKey.privateKey, ciphertext, enc: signedEnc });
+  const material = deps.unwrapped ? await deps.unwrapped.open(teeKey.kid, signedEnc, key.key_hsm, unwrap) : await unwrap();
   return materialToJwk(key.kty, material, Array.isArray(key.key_ops) ? key.key_ops : undefined);
 }
 

@@ -14,6 +14,7 @@ import { KeyClients } from './key-clients';
 import { createObservability } from './observability';
 import { dropPrivileges } from './privileges';
 import { ReleaseJwsVerifier } from './release-jws';
+import { UnwrappedKeys } from './unwrapped-keys';
 import { TeeKeyHolder } from './tee-key';
 import { gracefulCloser } from '../lib/graceful-close';
 import { answerUnparsableRequests } from '../lib/http-errors';
@@ -60,6 +61,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     teeKeys,
     keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),
     jws: new ReleaseJwsVerifier({ ca: config.caPems }),
+    ...(config.freshPerRelease ? {} : { unwrapped: new UnwrappedKeys() }),
     timeoutMs: config.timeoutMs,
     observability: createObservability(),
     maaEndpoint: config.maaEndpoint,

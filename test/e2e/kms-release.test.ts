@@ -54,6 +54,35 @@ describe('KMS release through the SDK', () => {
     }
   });
 
+  test('a repeated release gets the same signed answer until the key, the request or the TEE key changes', async () => {
+    const first = (await keys.releaseKey('demo', token)).value;
+    expect((await keys.releaseKey('demo', token)).value).toBe(first);
+    const withNonce = (await keys.releaseKey('demo', token, { nonce: 'n1' })).value;
+    expect(withNonce).not.toBe(first);
+    expect((await keys.releaseKey('demo', token, { nonce: 'n1' })).value).toBe(withNonce);
+    expect((await keys.releaseKey('demo', token, { algorithm: 'RSA_AES_KEY_WRAP_256' })).value).not.toBe(first);
+
+    // Another TEE key: its own wrap of the same key.
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const otherJwk = other.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+    const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'other', key_ops: ['encrypt'], n: otherJwk.n, e: otherJwk.e }] }));
+    const otherToken = (await request(stack.endpoints.sidecar).post('/attest/maa').send({ runtime_data: runtime.toString('base64') })).body.token as string;
+    const otherValue = (await keys.releaseKey('demo', otherToken)).value;
+    const open = async (value: string, privateKey: typeof tee.privateKey) => {
+      const body = JSON.parse(Buffer.from(value.split('.')[1]!, 'base64url').toString());
+      return unwrapKeyMaterial({ privateKey, ciphertext: decodeKeyHsm(body.response.key.key.key_hsm).ciphertext, enc: body.request.enc });
+    };
+    expect(await open(otherValue, other.privateKey)).toEqual(await open(first, tee.privateKey));
+
+    // A disabled key is refused at once, and once enabled again (its attributes changed) the answer is a new one.
+    await keys.updateKeyProperties('demo', { enabled: false });
+    await expect(keys.releaseKey('demo', token)).rejects.toMatchObject({ statusCode: 403 });
+    await keys.updateKeyProperties('demo', { enabled: true });
+    const again = (await keys.releaseKey('demo', token)).value;
+    expect(again).not.toBe(first);
+    expect(await open(again, tee.privateKey)).toEqual(await open(first, tee.privateKey));
+  });
+
   test('releases per second through the SDK (printed, not asserted)', async () => {
     const n = 200;
     const started = process.hrtime.bigint();
