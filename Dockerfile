@@ -13,6 +13,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY binding.gyp tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts ./scripts
 RUN npm run build:native \
  && npm run build \
  && npm prune --omit=dev

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 'use strict';
-// The compiled CLI; `npm ci` builds dist/ through the prepare script.
-require('../dist/cli/main.js').main(process.argv.slice(2));
+// The CLI, compiled and bundled into one file; `npm ci` builds it through the prepare script.
+require('../dist/skr.js').main(process.argv.slice(2));
