@@ -8,7 +8,8 @@ import { errorCode, postJson, send } from './harness';
 /**
  * Device faults through the kernel: the sidecar on a FUSE-served /dev/sev-guest whose firmware
  * errors the test injects. A firmware refusal is 502 firmware_error, a host that stays BUSY is
- * 503 device_busy, a BUSY that clears is retried unseen, and the same sidecar recovers.
+ * 503 device_busy, a BUSY that clears is retried unseen, and the same sidecar recovers. Identical
+ * requests in flight together share a report (CoalescingDevice), so a failure is only its own caller's.
  */
 const body = { runtime_data: Buffer.from('{"app":"reliability"}').toString('base64') };
 
@@ -69,11 +70,23 @@ describeWithFuse('sidecar on a FUSE /dev/sev-guest with injected firmware errors
     expect((await postJson(sidecar.url, '/attest/maa', body)).status).toBe(200);
   });
 
-  test('concurrent callers during a fault: each gets 200 or the documented error, never a 500', async () => {
+  test('concurrent callers during a fault, each with runtime data of its own: five 502 firmware_error, fifteen 200, never a 500', async () => {
     await fuse.control('fw_error=0x16 count=5');
-    const results = await Promise.all(Array.from({ length: 20 }, () => postJson(sidecar.url, '/attest/raw', body)));
+    const own = (i: number) => ({ runtime_data: Buffer.from(JSON.stringify({ app: 'reliability', caller: i })).toString('base64') });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => postJson(sidecar.url, '/attest/raw', own(i))));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 502)).toHaveLength(5);
     expect(statuses.filter((s) => s === 200)).toHaveLength(15);
+  });
+
+  test('identical concurrent callers during a fault: only the caller whose report failed sees the 502; the rest share the next report', async () => {
+    await fuse.control('fw_error=0x16 count=1');
+    const before = await requests();
+    const results = await Promise.all(Array.from({ length: 20 }, () => postJson(sidecar.url, '/attest/raw', body)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 502)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    expect((await requests()) - before).toBeGreaterThanOrEqual(2);
+    expect((await requests()) - before).toBeLessThanOrEqual(20);
   });
 });
