@@ -4,6 +4,17 @@ import request from 'supertest';
 import type { KeyClient } from '@azure/keyvault-keys';
 import type { RunningStack } from '../../src/dev/stack';
 import { decodeKeyHsm, unwrapKeyMaterial } from '../../src/keywrap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demoPolicy } from '../../src/dev/demo-keys';
+import { openMasterKey } from '../../src/kms';
+import { createKey } from '../../src/kms/operations/keys';
+import { createRelease, releaseSignerFromPem } from '../../src/kms/release';
+import { openDatabase } from '../../src/kms/store/database';
+import { KeyStore } from '../../src/kms/store/key-store';
+import { KEY_STORE_MIGRATIONS } from '../../src/kms/store/migrations';
+import { createTlsMaterial } from '../../src/tls/certificates';
 import { startTestStack } from './stack';
 
 /**
@@ -54,7 +65,7 @@ describe('KMS release through the SDK', () => {
     }
   });
 
-  test('a repeated release gets the same signed answer until the key, the request or the TEE key changes', async () => {
+  test('a repeated release gets the same signed answer until what it states, the request or the TEE key changes', async () => {
     const first = (await keys.releaseKey('demo', token)).value;
     expect((await keys.releaseKey('demo', token)).value).toBe(first);
     const withNonce = (await keys.releaseKey('demo', token, { nonce: 'n1' })).value;
@@ -74,13 +85,51 @@ describe('KMS release through the SDK', () => {
     };
     expect(await open(otherValue, other.privateKey)).toEqual(await open(first, tee.privateKey));
 
-    // A disabled key is refused at once, and once enabled again (its attributes changed) the answer is a new one.
+    // A disabled key is refused at once, and releases again once enabled.
     await keys.updateKeyProperties('demo', { enabled: false });
     await expect(keys.releaseKey('demo', token)).rejects.toMatchObject({ statusCode: 403 });
     await keys.updateKeyProperties('demo', { enabled: true });
-    const again = (await keys.releaseKey('demo', token)).value;
-    expect(again).not.toBe(first);
-    expect(await open(again, tee.privateKey)).toEqual(await open(first, tee.privateKey));
+    expect(await open((await keys.releaseKey('demo', token)).value, tee.privateKey)).toEqual(await open(first, tee.privateKey));
+
+    // A change the answer states (here the key's operations) makes a new answer.
+    const ops = (await keys.getKey('demo')).keyOperations!;
+    await keys.updateKeyProperties('demo', { keyOps: ['wrapKey', 'unwrapKey'] });
+    const narrowed = (await keys.releaseKey('demo', token)).value;
+    expect(narrowed).not.toBe(first);
+    expect(JSON.parse(Buffer.from(narrowed.split('.')[1]!, 'base64url').toString()).response.key.key.key_ops).toEqual(['wrapKey', 'unwrapKey']);
+    await keys.updateKeyProperties('demo', { keyOps: ops });
+  });
+
+  test('the repeated answer lasts a minute: past it, the same release is wrapped and signed anew', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'skr-answer-'));
+    const db = openDatabase(join(dir, 'keys.sqlite'), { synchronous: 'FULL', migrations: KEY_STORE_MIGRATIONS });
+    const master = await openMasterKey({ kind: 'file', path: join(dir, 'master.key') });
+    try {
+      let clock = Date.now();
+      const core = { db, store: new KeyStore(db, master), master, now: () => Math.floor(clock / 1000), recoverableDays: 7, validateReleasePolicy: () => undefined };
+      const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData))).toString('base64url');
+      await createKey(core, 'answer', { kty: 'oct-HSM', key_size: 256, attributes: { exportable: true }, release_policy: { data: policy } });
+      const tls = await createTlsMaterial({ name: 'answer test' });
+      const release = createRelease({
+        signer: releaseSignerFromPem(tls.keyPem, [tls.certPem, tls.caPem]),
+        trustedAuthorities: [stack.verifier.issuer],
+        authorityCa: [stack.kms.caPem],
+        now: () => new Date(clock),
+      });
+      const context = { store: core.store, vaultUrl: 'https://answer.test', caller: { principal: 'p', issuer: 'i' }, now: core.now, busy: () => false };
+      const once = async () => (await release({ name: 'answer', target: token, apiVersion: '7.4' }, context)).value;
+      const first = await once();
+      clock += 59_000;
+      expect(await once()).toBe(first);
+      clock += 2_000;
+      const renewed = await once();
+      expect(renewed).not.toBe(first);
+      expect(await once()).toBe(renewed);
+    } finally {
+      db.close();
+      await master.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('releases per second through the SDK (printed, not asserted)', async () => {
