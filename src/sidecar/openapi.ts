@@ -1,4 +1,7 @@
-/** The sidecar's API as OpenAPI 3.1, served at /openapi.json; a test keeps it in step with the routes. */
+/**
+ * The sidecar's API as OpenAPI 3.1, served at /openapi.json; tests keep it in step with the
+ * routes and with every status the hostile-input and fault tests see.
+ */
 const error = {
   description: 'Error',
   content: {
@@ -24,7 +27,7 @@ export const OPENAPI = {
       get: { responses: { 200: json({ message: { type: 'string' }, ready: { type: 'boolean' }, device: { type: 'string' }, virtual: { type: 'boolean' } }, ['message']), 503: json({ message: { type: 'string' } }, ['message']) } },
     },
     '/attest/raw': {
-      post: { requestBody: runtimeData, responses: { 200: json({ report: { type: 'string', pattern: '^[0-9a-f]{2368}$' } }, ['report']), 400: error, 413: error, 503: error } },
+      post: { requestBody: runtimeData, responses: { 200: json({ report: { type: 'string', pattern: '^[0-9a-f]{2368}$' } }, ['report']), 400: error, 413: error, 502: error, 503: error } },
     },
     '/attest/combined': {
       post: {
@@ -32,8 +35,10 @@ export const OPENAPI = {
         responses: {
           200: json({ evidence: { type: 'string' }, endorsements: { type: 'string' }, uvm_endorsements: { type: 'string' }, endorsed_tcb: { type: 'string' } }, ['evidence', 'endorsements', 'endorsed_tcb']),
           400: error,
+          413: error,
           502: error,
           503: error,
+          504: error,
         },
       },
     },
@@ -43,7 +48,7 @@ export const OPENAPI = {
           required: true,
           content: { 'application/json': { schema: { type: 'object', required: ['runtime_data'], properties: { maa_endpoint: { type: 'string' }, runtime_data: { type: 'string' } } } } },
         },
-        responses: { 200: json({ token: { type: 'string' } }, ['token']), 400: error, 403: error, 502: error, 504: error },
+        responses: { 200: json({ token: { type: 'string' } }, ['token']), 400: error, 403: error, 413: error, 502: error, 503: error, 504: error },
       },
     },
     '/key/release': {
@@ -67,7 +72,7 @@ export const OPENAPI = {
             },
           },
         },
-        responses: { 200: json({ key: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, ['key']), 400: error, 403: error, 404: error, 502: error, 503: error, 504: error },
+        responses: { 200: json({ key: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, ['key']), 400: error, 403: error, 404: error, 413: error, 502: error, 503: error, 504: error },
       },
     },
     '/metrics': { get: { responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },

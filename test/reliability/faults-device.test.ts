@@ -3,7 +3,7 @@ import type { RunningSidecar } from '../../src/sidecar/server';
 import { startTestVerifier } from '../maa/verifier-harness';
 import { startTestSidecar } from '../sidecar/harness';
 import { describeWithFuse, FUSE_SETUP_TIMEOUT_MS, startFuseSev, type FuseSev } from '../snp/native/fuse-harness';
-import { errorCode, postJson, send } from './harness';
+import { errorCode, postToSidecar, send } from './harness';
 
 /**
  * Device faults through the kernel: the sidecar on a FUSE-served /dev/sev-guest whose firmware
@@ -35,45 +35,45 @@ describeWithFuse('sidecar on a FUSE /dev/sev-guest with injected firmware errors
   test('the device works and the sidecar says it is not virtual', async () => {
     const status = await send(sidecar.url, { path: '/status' });
     expect(JSON.parse(status.text)).toMatchObject({ ready: true, device: 'sev-guest', virtual: false });
-    expect((await postJson(sidecar.url, '/attest/raw', body)).status).toBe(200);
+    expect((await postToSidecar(sidecar.url, '/attest/raw', body)).status).toBe(200);
   });
 
   test.each(['/attest/raw', '/attest/combined', '/attest/maa'])('%s: fw_error=0x16 is 502 firmware_error, not retried; the next call succeeds', async (path) => {
-    await postJson(sidecar.url, '/attest/raw', body);
+    await postToSidecar(sidecar.url, '/attest/raw', body);
     const before = await requests();
     await fuse.control('fw_error=0x16');
-    const res = await postJson(sidecar.url, path, body);
+    const res = await postToSidecar(sidecar.url, path, body);
     expect(res.status).toBe(502);
     expect(errorCode(res, 'sidecar')).toBe('firmware_error');
     expect((await requests()) - before).toBe(1);
-    expect((await postJson(sidecar.url, path, body)).status).toBe(200);
+    expect((await postToSidecar(sidecar.url, path, body)).status).toBe(200);
   });
 
   test('vmm_error=2 (BUSY) three times: retried with backoff, the caller sees a 200', async () => {
     const before = await requests();
     await fuse.control('vmm_error=2 count=3');
-    expect((await postJson(sidecar.url, '/attest/raw', body)).status).toBe(200);
+    expect((await postToSidecar(sidecar.url, '/attest/raw', body)).status).toBe(200);
     expect((await requests()) - before).toBe(4);
   });
 
   test('BUSY through every retry: 503 device_busy; once the host stops, the same sidecar answers 200', async () => {
     await fuse.control('vmm_error=2 count=4');
-    const res = await postJson(sidecar.url, '/attest/raw', body);
+    const res = await postToSidecar(sidecar.url, '/attest/raw', body);
     expect(res.status).toBe(503);
     expect(errorCode(res, 'sidecar')).toBe('device_busy');
-    expect((await postJson(sidecar.url, '/attest/raw', body)).status).toBe(200);
+    expect((await postToSidecar(sidecar.url, '/attest/raw', body)).status).toBe(200);
   });
 
   test('the device daemon restarts (the open descriptor dies): the sidecar reopens it, no restart of its own', async () => {
     await fuse.restart();
-    expect((await postJson(sidecar.url, '/attest/raw', body)).status).toBe(200);
-    expect((await postJson(sidecar.url, '/attest/maa', body)).status).toBe(200);
+    expect((await postToSidecar(sidecar.url, '/attest/raw', body)).status).toBe(200);
+    expect((await postToSidecar(sidecar.url, '/attest/maa', body)).status).toBe(200);
   });
 
   test('concurrent callers during a fault, each with runtime data of its own: five 502 firmware_error, fifteen 200, never a 500', async () => {
     await fuse.control('fw_error=0x16 count=5');
     const own = (i: number) => ({ runtime_data: Buffer.from(JSON.stringify({ app: 'reliability', caller: i })).toString('base64') });
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => postJson(sidecar.url, '/attest/raw', own(i))));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => postToSidecar(sidecar.url, '/attest/raw', own(i))));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 502)).toHaveLength(5);
     expect(statuses.filter((s) => s === 200)).toHaveLength(15);
@@ -82,7 +82,7 @@ describeWithFuse('sidecar on a FUSE /dev/sev-guest with injected firmware errors
   test('identical concurrent callers during a fault: only the caller whose report failed sees the 502; the rest share the next report', async () => {
     await fuse.control('fw_error=0x16 count=1');
     const before = await requests();
-    const results = await Promise.all(Array.from({ length: 20 }, () => postJson(sidecar.url, '/attest/raw', body)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => postToSidecar(sidecar.url, '/attest/raw', body)));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 502)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(19);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunningStack } from '../../src/dev/stack';
 import { exited } from '../kms/child';
 import { startTestStack } from '../e2e/stack';
-import { errorCode, postJson, startFaultProxy, type Fault, type FaultProxy, type RawResponse } from './harness';
+import { errorCode, postToSidecar, startFaultProxy, type Fault, type FaultProxy, type RawResponse } from './harness';
 
 /**
  * The managed-identity endpoint failing under the sidecar, and coming back.
@@ -36,7 +36,7 @@ let sidecarUrl: string;
 /** The demo key's material as the stack's own sidecar releases it. */
 let demoKey: string;
 
-const releaseFrom = (url: string) => postJson(url, '/key/release?format=object', { kid: 'demo' });
+const releaseFrom = (url: string) => postToSidecar(url, '/key/release?format=object', { kid: 'demo' });
 const release = () => releaseFrom(sidecarUrl);
 const keyOf = (res: RawResponse) => (JSON.parse(res.text) as { key: { k: string } }).key.k;
 /** Token requests that reached the proxy since the last call; the counter restarts. */

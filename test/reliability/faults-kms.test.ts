@@ -3,7 +3,7 @@ import { loadSidecarConfig } from '../../src/config/sidecar';
 import type { RunningStack } from '../../src/dev/stack';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/server';
 import { startTestStack } from '../e2e/stack';
-import { errorCode, postJson, startFaultProxy, type Fault, type FaultProxy, type RawResponse } from './harness';
+import { errorCode, postJson, postToSidecar, startFaultProxy, type Fault, type FaultProxy, type RawResponse } from './harness';
 
 /**
  * The key service failing under the sidecar: throttling with and without Retry-After, 503,
@@ -33,7 +33,7 @@ async function sidecarBehindProxy(flags: Record<string, string> = {}): Promise<R
   return startSidecar(config, { credential: new ManagedIdentityCredential(), keepPrivileges: true });
 }
 
-const releaseFrom = (s: RunningSidecar) => postJson(s.url, '/key/release?format=object', { kid: 'demo' });
+const releaseFrom = (s: RunningSidecar) => postToSidecar(s.url, '/key/release?format=object', { kid: 'demo' });
 const release = () => releaseFrom(sidecar);
 const attempts = () => proxy.counts.get(RELEASE) ?? 0;
 const keyOf = (res: RawResponse) => (JSON.parse(res.text) as { key: { k: string } }).key.k;

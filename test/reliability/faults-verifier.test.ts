@@ -4,7 +4,7 @@ import type { RunningVerifier } from '../../src/maa/service/server';
 import type { RunningSidecar } from '../../src/sidecar/server';
 import { startTestVerifier } from '../maa/verifier-harness';
 import { startTestSidecar, virtualState } from '../sidecar/harness';
-import { closedPort, errorCode, postJson, startFaultProxy } from './harness';
+import { closedPort, errorCode, postToSidecar, startFaultProxy } from './harness';
 
 /**
  * The verifier side of the sidecar failing: down, slow past the timeout, failing then
@@ -43,7 +43,7 @@ afterEach(async () => {
   await sidecar?.close();
 });
 
-const attest = (s: RunningSidecar) => postJson(s.url, '/attest/maa', runtime);
+const attest = (s: RunningSidecar) => postToSidecar(s.url, '/attest/maa', runtime);
 const attempts = (path: string) => proxy.counts.get(path) ?? 0;
 
 test('verifier down: 502 upstream_failed after the retries; it comes up and the same sidecar gets a token', async () => {

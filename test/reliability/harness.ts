@@ -6,6 +6,7 @@ import type { RunningVerifier } from '../../src/maa/service/server';
 import type { RunningSidecar } from '../../src/sidecar/server';
 import type { TlsMaterial } from '../../src/tls/certificates';
 import { startTestVerifier } from '../maa/verifier-harness';
+import { OPENAPI } from '../../src/sidecar/openapi';
 import { startTestSidecar, virtualState } from '../sidecar/harness';
 
 /**
@@ -52,6 +53,13 @@ export function send(
 }
 
 export const postJson = (base: string, path: string, value: unknown) => send(base, { path, body: JSON.stringify(value) });
+
+/** postJson to a sidecar, whose answer's status must be documented for the route. */
+export async function postToSidecar(base: string, path: string, value: unknown): Promise<RawResponse> {
+  const res = await postJson(base, path, value);
+  expectDocumented(path.split('?')[0]!, res);
+  return res;
+}
 
 function parse(res: RawResponse): unknown {
   try {
@@ -216,4 +224,10 @@ export async function startFaultProxy(targetCa?: string): Promise<FaultProxy> {
     },
   };
   return proxy;
+}
+
+/** A sidecar answer's status must be one its OpenAPI document lists for the route. */
+export function expectDocumented(path: string, res: RawResponse): void {
+  const responses = (OPENAPI.paths as Record<string, { post?: { responses: Record<string, unknown> } }>)[path]?.post?.responses ?? {};
+  expect([path, Object.keys(responses)]).toEqual([path, expect.arrayContaining([String(res.status)])]);
 }

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { createTlsMaterial } from '../../src/tls/certificates';
 import { deepJsonText, hostileBodyText, hostileHeaders, hostileString, hostileValueText, objectText, RUNS, runtimeDataText } from './arbitraries';
-import { closedPort, expectAlive, expectRefusal, send, startAttestStack, startStub, type AttestStack } from './harness';
+import { closedPort, expectAlive, expectDocumented, expectRefusal, send, startAttestStack, startStub, type AttestStack } from './harness';
 
 /**
  * Every sidecar endpoint under hostile input: never a 5xx, never a crash, every refusal JSON
@@ -87,6 +87,7 @@ describe.each(['/attest/raw', '/attest/combined', '/attest/maa', '/key/release']
       fc.asyncProperty(bodyFor(path), hostileHeaders, fc.constantFrom('', '?format=object', '?format[]=x'), async (body, headers, query) => {
         const res = await send(stack.sidecar.url, { path: path + query, body, headers });
         const code = expectRefusal(res, 'sidecar', `${path}${query} ${JSON.stringify(headers)} ${body.slice(0, 200)}`);
+        expectDocumented(path, res);
         if (path === '/key/release') {
           expect(res.status).not.toBe(200);
           expect(res.text).not.toMatch(/"key"/);
