@@ -6,7 +6,7 @@ import type { KeyStore } from './store/key-store';
  * The route authenticates the caller, checks the Crypto Service Release User (or Officer)
  * role and parses the body; the release function does the rest — verify the attestation
  * token, evaluate the version's release policy, wrap the material — reading the key through
- * `store.getWithMaterial(name, version)`. A refusal is an SkrError (403 with its explanation
+ * `store.get` and its material, when it wraps, through `store.getWithMaterial`. A refusal is an SkrError (403 with its explanation
  * in `details`); the route maps it to Key Vault's envelope and audits it.
  */
 export interface ReleaseRequest {

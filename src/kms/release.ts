@@ -139,7 +139,7 @@ interface ReleaseTools {
 async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws, answers }: ReleaseTools): Promise<ReleaseResult> {
   const now = options.now?.() ?? new Date(ctx.now() * 1000);
   const { target, enc, nonce } = parseRequest(request);
-  const { version, material } = await ctx.store.getWithMaterial(request.name, request.version);
+  const version = ctx.store.get(request.name, request.version);
   checkReleasable(version, now);
   const policy = storedPolicy(version.releasePolicy!.data);
 
@@ -159,6 +159,8 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
   const known = answers.get(answerId);
   if (known && known.until > now.getTime()) return { value: known.value, version: version.version };
 
+  // The material is opened only when a new answer is wrapped, never for a repeated one.
+  const { material } = await ctx.store.getWithMaterial(version.name, version.version);
   const ciphertext = await wrapKeyMaterial({ publicKey: { kty: 'RSA', n: wrapping.n, e: wrapping.e }, material: materialBytes(material), enc });
   const payload = {
     request: said.request,

@@ -31,15 +31,16 @@ export class CompactJwsSigner {
 
   sign(payload: Uint8Array, { inline = false }: { inline?: boolean } = {}): Promise<string> {
     const input = `${this.encodedHeader}.${Buffer.from(payload).toString('base64url')}`;
+    const signed = (signature: Buffer) => `${input}.${signature.toString('base64url')}`;
     if (inline) {
       try {
-        return Promise.resolve(`${input}.${sign('sha256', Buffer.from(input), this.signOptions).toString('base64url')}`);
+        return Promise.resolve(signed(sign('sha256', Buffer.from(input), this.signOptions)));
       } catch (error) {
         return Promise.reject(error);
       }
     }
     return new Promise((resolve, reject) => {
-      sign('sha256', Buffer.from(input), this.signOptions, (error, signature) => (error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`)));
+      sign('sha256', Buffer.from(input), this.signOptions, (error, signature) => (error ? reject(error) : resolve(signed(signature))));
     });
   }
 }
