@@ -14,6 +14,7 @@ const COMMON_FLAGS = {
   exportable: { type: 'boolean' },
   'immutable-policy': { type: 'boolean' },
   'allow-weak-policy': { type: 'boolean' },
+  'ca-file': { type: 'string', multiple: true },
 } as const;
 
 export const KEY_CREATE_FLAGS = { ...COMMON_FLAGS, size: { type: 'string' }, curve: { type: 'string' }, ops: { type: 'string' } } as const;
@@ -39,6 +40,12 @@ async function releaseOptions(flags: CommonFlags): Promise<{ exportable: boolean
     exportable: flags.exportable === true,
     releasePolicy: { encodedPolicy: Buffer.from(JSON.stringify(policy), 'utf8'), immutable: flags['immutable-policy'] === true },
   };
+}
+
+/** The --ca-file certificates, trusted for the vault's HTTPS besides the root store and NODE_EXTRA_CA_CERTS. */
+async function caFiles(flags: CommonFlags): Promise<string[]> {
+  const files = (flags['ca-file'] as string[] | undefined) ?? [];
+  return Promise.all(files.map(async (file) => (await readInputFile(file, 'ca-file')).toString('utf8')));
 }
 
 /** What the vault stored, never key material. */
@@ -74,7 +81,7 @@ export async function keyCreate(argv: string[], deps: KeyCommandDeps = {}): Prom
   const shape = keyShape(kty, flags.size as string | undefined, flags.curve as string | undefined);
   const keyOps = parseKeyOps(flags.ops as string | undefined);
   const release = await releaseOptions(flags);
-  const client = keyClientFor(vault, deps.credential);
+  const client = keyClientFor(vault, deps.credential, await caFiles(flags));
   try {
     return describeKey(await client.createKey(name, kty, { ...shape, ...(keyOps ? { keyOps } : {}), ...release }));
   } catch (error) {
@@ -90,7 +97,7 @@ export async function keyImport(argv: string[], deps: KeyCommandDeps = {}): Prom
   const kty = parseKeyType(flags.kty as string | undefined);
   const key = importMaterial(await readInputFile(required(flags.key as string | undefined, 'key'), 'key'), kty);
   const release = await releaseOptions(flags);
-  const client = keyClientFor(vault, deps.credential);
+  const client = keyClientFor(vault, deps.credential, await caFiles(flags));
   try {
     return describeKey(await client.importKey(name, key, { hardwareProtected: true, ...release }));
   } catch (error) {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { outboundTrust } from '../tls/trust';
 
 /**
  * One HTTP exchange with a private CA allowed, a timeout covering the whole exchange and a
@@ -10,7 +11,7 @@ export interface HttpRequest {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Extra trusted CA certificates (PEM) for https URLs. */
+  /** CA certificates (PEM) trusted for https URLs besides the roots and NODE_EXTRA_CA_CERTS (see tls/trust). */
   ca?: string | string[];
   timeoutMs?: number;
   maxBodyBytes?: number;
@@ -45,7 +46,7 @@ export function httpRequest(url: string, request: HttpRequest = {}): Promise<Htt
       {
         method: request.method ?? 'GET',
         headers: request.body === undefined ? request.headers : { 'content-length': Buffer.byteLength(request.body), ...request.headers },
-        ...(target.protocol === 'https:' && request.ca ? { ca: request.ca } : {}),
+        ...(target.protocol === 'https:' ? { agent: outboundTrust(request.ca).agent } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -2,6 +2,7 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-
 import { KeyClient } from '@azure/keyvault-keys';
 import { UpstreamFailed } from '../errors';
 import { isLoopback } from '../lib/endpoint';
+import { outboundTrust } from '../tls/trust';
 
 /**
  * One KeyClient per key service, built with the sidecar's credential; a caller's own
@@ -10,7 +11,7 @@ import { isLoopback } from '../lib/endpoint';
  */
 export interface KeyClientOptions {
   credential: TokenCredential;
-  /** Extra trusted CA certificates (PEM) for the key service's HTTPS. */
+  /** CA certificates (PEM) trusted for the key service's HTTPS besides the roots and NODE_EXTRA_CA_CERTS. */
   ca?: string[];
   maxRetries: number;
 }
@@ -26,8 +27,17 @@ export class KeyClients {
 
   private readonly credential: TokenCredential;
 
+  /**
+   * One object for every client: the SDK keeps one agent per settings object. The prebuilt
+   * secureContext is what Node's tls.connect uses when given, sparing a context per connection;
+   * `ca` is the same list, as the SDK's settings type describes it.
+   */
+  private readonly tlsOptions: { ca: string[] };
+
   constructor(private readonly options: KeyClientOptions) {
     this.credential = boundedCredential(options.credential);
+    const trust = outboundTrust(options.ca);
+    this.tlsOptions = { ca: [...trust.ca], secureContext: trust.secureContext } as { ca: string[] };
   }
 
   /**
@@ -55,7 +65,7 @@ export class KeyClients {
       // Plain http passes the endpoint check only on loopback (a KMS beside the sidecar).
       allowInsecureConnection: loopback && origin.startsWith('http:'),
       retryOptions: { maxRetries: this.options.maxRetries },
-      ...(this.options.ca?.length ? { tlsOptions: { ca: this.options.ca.join('\n') } } : {}),
+      tlsOptions: this.tlsOptions,
     });
   }
 }

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { ReleaseResponseInvalid } from '../errors';
 import { verifyCompactJws, type JwsAlgorithm } from '../lib/jws';
 import { BoundedMap } from '../lib/bounded-map';
+import { outboundTrust } from '../tls/trust';
 
 /**
  * Verifies the JWS a key service returns from a release, as Microsoft's sidecar does not: the
@@ -16,7 +16,7 @@ const ALGORITHMS: JwsAlgorithm[] = ['RS256', 'PS256'];
 const MAX_SIGNERS = 16;
 
 export interface ReleaseJwsOptions {
-  /** Extra trusted CA certificates (PEM), e.g. the embedded stack's CA. */
+  /** CA certificates (PEM) trusted besides the roots and NODE_EXTRA_CA_CERTS, e.g. the embedded stack's CA. */
   ca?: string[];
   now?: () => Date;
 }
@@ -27,7 +27,7 @@ export class ReleaseJwsVerifier {
   private readonly signers = new BoundedMap<string, { alg: JwsAlgorithm; chain: TrustedChain }>(MAX_SIGNERS);
 
   constructor(options: ReleaseJwsOptions = {}) {
-    this.anchors = [...rootCertificates, ...(options.ca ?? [])].flatMap((pem) => {
+    this.anchors = outboundTrust(options.ca ?? []).ca.flatMap((pem) => {
       try {
         return [new X509Certificate(pem)];
       } catch {
