@@ -276,11 +276,12 @@ export class UpstreamFailed extends SkrError {
 
 /** The upstream refused the request as invalid; its code is carried, its body is not echoed. */
 export class UpstreamRejected extends SkrError {
-  constructor(service: string, status: number, upstreamCode: string | undefined, message: string) {
+  constructor(service: string, status: number, upstreamCode: string | undefined, message: string, details?: ErrorDetails) {
     super('upstream_rejected', status >= 400 && status < 500 ? status : 502, `${service} refused the request: ${message}`, {
       service,
       upstreamStatus: status,
       upstreamCode,
+      ...details,
     });
   }
 }

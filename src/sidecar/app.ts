@@ -33,6 +33,8 @@ function sendError(res: Response, error: unknown): void {
   const body: Record<string, unknown> = { error: skr.message, code: skr.code };
   // A denial carries the key service's explanation: claims, never key material.
   if (skr.code === 'release_denied' && skr.details) body.details = skr.details;
+  // An upstream's own status, code and message (already cut and stripped of anything token-shaped).
+  if (skr.details?.upstream) body.upstream = skr.details.upstream;
   res.status(skr.status).json(body);
 }
 

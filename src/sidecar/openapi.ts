@@ -2,11 +2,32 @@
  * The sidecar's API as OpenAPI 3.1, served at /openapi.json; tests keep it in step with the
  * routes and with every status the hostile-input and fault tests see.
  */
+/**
+ * What an upstream (the key service) answered when it refused or failed: its HTTP status and,
+ * from its Key Vault error body, its own code and message — cut to 500 characters, control
+ * characters and anything token-shaped removed. 5xx upstream answers give the sidecar's 502
+ * `upstream_failed`; 400 gives 400 `upstream_rejected`, 403 gives 403 `release_denied`, 429 503
+ * `upstream_throttled`.
+ */
+const upstream = {
+  type: 'object',
+  required: ['service', 'status'],
+  properties: {
+    service: { type: 'string', enum: ['kms'] },
+    status: { type: 'integer', minimum: 100, maximum: 599 },
+    code: { type: 'string', maxLength: 100 },
+    message: { type: 'string', maxLength: 501 },
+  },
+};
 const error = {
   description: 'Error',
   content: {
     'application/json': {
-      schema: { type: 'object', required: ['error', 'code'], properties: { error: { type: 'string' }, code: { type: 'string' }, details: { type: 'object' } } },
+      schema: {
+        type: 'object',
+        required: ['error', 'code'],
+        properties: { error: { type: 'string' }, code: { type: 'string' }, details: { type: 'object' }, upstream },
+      },
     },
   },
 };

@@ -1,5 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
+import { describeUpstreamAnswer, upstreamAnswer } from '../lib/upstream-answer';
 import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled } from '../errors';
 import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
 import { reportDataFor } from './runtime-data';
@@ -125,24 +126,27 @@ export function mapKeyServiceError(error: unknown, name: string, version: string
   // The SDK asks the credential for a token inside its pipeline, so an identity endpoint that is
   // down surfaces here; its message may name endpoints and tenants, so it is not passed on.
   if (e.name !== undefined && CREDENTIAL_ERRORS.has(e.name)) return new UpstreamFailed('identity', 'no access token for the key service could be obtained', 502, { reason: e.name });
-  const message = typeof e.message === 'string' ? e.message.slice(0, 4000) : 'the key service failed';
+  if (e.statusCode === undefined) {
+    // No answer at all: refused, reset or dropped (the SDK retried these); `reason` is the errno.
+    return new UpstreamFailed('kms', 'the key service cannot be reached', 502, typeof e.code === 'string' ? { reason: e.code } : undefined);
+  }
+  // The key service's own code and message travel with the sidecar's error (`upstream`).
+  const upstream = { service: 'kms', ...upstreamAnswer(e.statusCode, body) };
+  const said = { upstreamStatus: upstream.status, upstreamCode: e.code, upstream };
   switch (e.statusCode) {
     case 403:
-      return new ReleaseDenied(message, { upstreamCode: e.code, explanation: denialExplanation(body) });
+      return new ReleaseDenied(upstream.message ?? 'the key service denied the release', { ...said, explanation: denialExplanation(body) });
     case 404:
       return new KeyNotFound(name, version);
     case 400:
-      return new UpstreamRejected('kms', 400, e.code, message);
+      return new UpstreamRejected('kms', 400, e.code, upstream.message ?? 'HTTP 400', { upstream });
     case 401:
-      return new UpstreamFailed('kms', 'the key service did not accept the sidecar credential', 502, { upstreamStatus: 401 });
+      return new UpstreamFailed('kms', 'the key service did not accept the sidecar credential', 502, said);
     case 429:
       // Retried by the SDK only when Retry-After said when; still throttled after that.
-      return new UpstreamThrottled('kms', { upstreamCode: e.code, retryAfter: retryAfter(e) });
-    case undefined:
-      // No answer at all: refused, reset or dropped (the SDK retried these); `reason` is the errno.
-      return new UpstreamFailed('kms', 'the key service cannot be reached', 502, typeof e.code === 'string' ? { reason: e.code } : undefined);
+      return new UpstreamThrottled('kms', { ...said, retryAfter: retryAfter(e) });
     default:
-      return new UpstreamFailed('kms', `HTTP ${e.statusCode}`, 502, { upstreamStatus: e.statusCode, upstreamCode: e.code });
+      return new UpstreamFailed('kms', describeUpstreamAnswer(upstream), 502, said);
   }
 }
 
