@@ -10,7 +10,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as users do (`npx skr` resolves to bin/skr.js); stdout must be one JSON object. */
+/** Runs the built CLI as users do (`npx --no-install skr` resolves to bin/skr.js); stdout must be one JSON object. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   let json: unknown;
