@@ -2,6 +2,7 @@ import { verify as verifySignature, type X509Certificate } from 'node:crypto';
 import {
   ArkNotTrusted,
   CertificateExpired,
+  CrlUnavailable,
   CertificateMalformed,
   CertificateNotYetValid,
   IntermediateSignatureInvalid,
@@ -14,6 +15,7 @@ import {
   VekTcbMismatch,
 } from '../errors';
 import { CERT_GUIDS, findCert, parseCertTable } from './abi/cert-table';
+import { assertNotRevoked, parseCrl, verifyCrl } from './certs/crl';
 import { productFromCpuid, type Product } from './abi/product';
 import { parseReport, signatureToP1363, signedBytes, SigningKey, type AttestationReport } from './abi/report';
 import { TCB_COMPONENTS, decodeTcb, type Tcb } from './abi/tcb';
@@ -41,6 +43,18 @@ export interface VekRequest {
 
 export type VekFetcher = (request: VekRequest) => Promise<{ vek: Uint8Array | string; chain?: (Uint8Array | string)[] }>;
 
+/** Which CRL a revocation check needs: the one `ark` issues for the VCEK (ASK) or VLEK (ASVK) path. */
+export interface CrlRequest {
+  product: Product;
+  kind: VekKind;
+  ark: X509Certificate;
+  /** True for AMD's pinned ARK, false for a configured (virtual) root. */
+  genuine: boolean;
+}
+
+/** Obtains the CRL (DER) for a chain: from files, or AMD KDS behind a cache; undefined if it has none. */
+export type CrlGetter = (request: CrlRequest) => Promise<Uint8Array | undefined>;
+
 /** Everything `verifyReport` depends on, in the go-sev-guest style: no hidden clock or network. */
 export interface VerifyOptions {
   /** The time certificates must be valid at. */
@@ -51,6 +65,13 @@ export interface VerifyOptions {
   product?: Product;
   /** Obtains a VEK when the evidence has none; without it such evidence is refused. */
   fetcher?: VekFetcher;
+  /**
+   * Check the chain actually built — wherever its VEK came from — against its ARK's CRL
+   * (go-sev-guest's CheckRevocations). Fails closed: no CRL, or one the ARK did not sign, refuses.
+   */
+  checkRevocations?: boolean;
+  /** Where CRLs come from; required with checkRevocations. */
+  crls?: CrlGetter;
 }
 
 export interface VerifiedReport {
@@ -97,6 +118,7 @@ export async function verifyReport(evidence: Evidence, options: VerifyOptions): 
   checkValidity('ARK', root.ark, options.now);
   checkValidity(signer === 'VLEK' ? 'ASVK' : 'ASK', intermediate, options.now);
   checkValidity('VEK', vek.cert, options.now);
+  if (options.checkRevocations) await checkRevocation({ product, kind: signer, ark: root.ark, genuine: root.genuine }, intermediate, options.crls);
 
   const reportedTcb = decodeTcb(report.reportedTcb, product);
   bindVekToReport(vek, report, reportedTcb, product);
@@ -167,6 +189,19 @@ function chainToRoot(
     if (root) return { root, intermediate };
   }
   throw new IntermediateSignatureInvalid(`the ${intermediateName} that signed the ${vek.kind} is not signed by a trusted ${product} ARK`);
+}
+
+/**
+ * The ARK's CRL must verify against that ARK and must not list the ASK/ASVK that issued the VEK.
+ * A CRL speaks for its issuer's certificates only: AMD publishes no ASK-issued CRL, so a VEK is
+ * revoked through its ASK, and VEK serials are not looked up in the ARK's list.
+ */
+async function checkRevocation(request: CrlRequest, intermediate: X509Certificate, crls: CrlGetter | undefined): Promise<void> {
+  const der = crls ? await crls(request) : undefined;
+  if (!der) throw new CrlUnavailable(`no ${request.product} ${request.kind} CRL is available for the revocation check`, { product: request.product, kind: request.kind });
+  const crl = parseCrl(der);
+  verifyCrl(crl, request.ark);
+  assertNotRevoked(crl, intermediate, request.kind === 'VLEK' ? 'ASVK' : 'ASK');
 }
 
 function checkValidity(which: string, cert: X509Certificate, now: Date): void {

@@ -120,7 +120,7 @@ function pssSaltLength(algorithm: Buffer): number {
 }
 
 /** The subject Name of a certificate, DER, for comparing with a CRL issuer byte for byte. */
-function subjectOf(cert: X509Certificate): Buffer {
+export function subjectOf(cert: X509Certificate): Buffer {
   const tbs = children(children(readSingle(cert.raw))[0]!);
   return tbs[tbs[0]?.tag === 0xa0 ? 5 : 4]!.raw;
 }

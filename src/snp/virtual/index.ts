@@ -3,6 +3,7 @@ export { loadOrCreateVirtualPki, VIRTUAL_FILES } from './pki';
 export { virtualInit, type VirtualInitResult } from './init';
 export { buildReport, reportStruct, reportSpecFromConfig, type ReportSpec } from './report-builder';
 export { signReport } from './signer';
+export { mintCrl, type CrlSpec } from './crl';
 export { thimCertification, type ThimCertification } from './thim';
 export { generateP384Key } from './keys';
 export { mintVek, vcekExtensions, hwIdOf, VEK_VALIDITY_YEARS, type VekOverrides, type VekIssuer, type VcekFields } from './mint-vek';
