@@ -3,6 +3,7 @@ export { loadOrCreateVirtualPki, VIRTUAL_FILES } from './pki';
 export { virtualInit, type VirtualInitResult } from './init';
 export { buildReport, reportStruct, reportSpecFromConfig, type ReportSpec } from './report-builder';
 export { signReport } from './signer';
+export { mintUvmSigner, signUvmEndorsement, virtualUvmIssuer, UVM_SIGNER_EKU, VIRTUAL_UVM_FEED, VIRTUAL_UVM_SVN, type VirtualUvmSigner } from './uvm-endorsement';
 export { thimCertification, type ThimCertification } from './thim';
 export { generateP384Key } from './keys';
 export { mintVek, vcekExtensions, hwIdOf, VEK_VALIDITY_YEARS, type VekOverrides, type VekIssuer, type VcekFields } from './mint-vek';
@@ -16,4 +17,5 @@ export type {
   VirtualDeviceConfig,
   VirtualPki,
   VirtualPkiOptions,
+  VirtualUvm,
 } from './types';
