@@ -1,5 +1,5 @@
 /** The simulated AMD SEV-SNP machine: PKI, report builder and signer, THIM body, test forgeries. */
-export { loadOrCreateVirtualPki, VIRTUAL_FILES } from './pki';
+export { loadOrCreateVirtualPki, virtualSecurityContextDir, VIRTUAL_FILES } from './pki';
 export { virtualInit, type VirtualInitResult } from './init';
 export { buildReport, reportStruct, reportSpecFromConfig, type ReportSpec } from './report-builder';
 export { signReport } from './signer';

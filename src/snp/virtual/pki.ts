@@ -40,6 +40,11 @@ export const VIRTUAL_FILES = {
   referenceInfo: 'reference-info-base64',
 } as const;
 
+/** Where a state's UVM security context lives, for a sidecar that uses its virtual device. */
+export function virtualSecurityContextDir(stateDir: string): string {
+  return join(resolve(stateDir), 'virtual', VIRTUAL_FILES.securityContext);
+}
+
 const DAY_MS = 24 * 3600 * 1000;
 /** AMD's ARKs and ASKs are valid for 25 years. */
 const CA_VALIDITY_YEARS = 25;
