@@ -37,8 +37,10 @@ export const VIRTUAL_FILES = {
   uvmSignerKey: 'uvm-signer-key.pem',
   /** Laid out as ACI's UVM security context: the sidecar reads the endorsement from here. */
   securityContext: 'security-context',
-  referenceInfo: 'reference-info-base64',
 } as const;
+
+/** The endorsement's file in the security context directory, named as ACI names it. */
+const REFERENCE_INFO_FILE = 'reference-info-base64';
 
 /** Where a state's UVM security context lives, for a sidecar that uses its virtual device. */
 export function virtualSecurityContextDir(stateDir: string): string {
@@ -219,7 +221,7 @@ async function readUvmSigner(dir: string): Promise<VirtualUvmSigner | undefined>
 async function writeEndorsement(writeDir: string, dir: string, uvm: VirtualUvmSigner, measurement: Buffer, now: Date): Promise<VirtualUvm> {
   const contextDir = join(writeDir, VIRTUAL_FILES.securityContext);
   await mkdir(contextDir, { recursive: true, mode: 0o755 });
-  const file = join(contextDir, VIRTUAL_FILES.referenceInfo);
+  const file = join(contextDir, REFERENCE_INFO_FILE);
   const stored: Buffer | undefined = await readFile(file, 'utf8').then(
     (text) => Buffer.from(text.trim(), 'base64'),
     () => undefined,
