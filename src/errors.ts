@@ -286,6 +286,32 @@ export class UpstreamRejected extends SkrError {
   }
 }
 
+/** CBOR that is not well formed, or uses what COSE documents never need (indefinite lengths, deep nesting). */
+export class CborMalformed extends SkrError {
+  constructor(message: string) {
+    super('cbor_malformed', 400, message);
+  }
+}
+
+/**
+ * A UVM endorsement (COSE_Sign1 reference info) the verifier does not accept. The evidence is
+ * still appraised: only `azure-compliant-uvm` and the endorsement claims are withheld.
+ */
+export type UvmEndorsementRefusal =
+  | 'uvm_endorsement_malformed'
+  | 'uvm_endorsement_unsupported'
+  | 'uvm_endorsement_untrusted_issuer'
+  | 'uvm_endorsement_chain_invalid'
+  | 'uvm_endorsement_signature_invalid'
+  | 'uvm_endorsement_measurement_mismatch'
+  | 'uvm_endorsement_svn_too_low';
+
+export class UvmEndorsementRefused extends SkrError {
+  constructor(code: UvmEndorsementRefusal, message: string, details?: ErrorDetails) {
+    super(code, 400, message, details);
+  }
+}
+
 // ---- Virtual device (src/snp/virtual) ----------------------------------------------------
 
 /** The virtual device's state directory is damaged or tampered with: a certificate that does not match its key or chain, loose key permissions, a bad device.json. */

@@ -39,11 +39,17 @@ export async function policyHostdata(argv: string[]): Promise<unknown> {
   return result.allowAll ? { hostdata: result.hostdata, warning: ALLOW_ALL_WARNING } : { hostdata: result.hostdata };
 }
 
-/** `skr policy create --maa URL --hostdata HEX [--hostdata HEX]...` → the release policy JSON. */
-export async function policyCreate(argv: string[]): Promise<unknown> {
+/**
+ * `skr policy create --maa URL --hostdata HEX [--hostdata HEX]...` → the release policy JSON on
+ * stdout; the linter's findings about it, if any, on stderr as `{"findings": [...]}`.
+ */
+export async function policyCreate(argv: string[], stderr: (text: string) => void = (text) => process.stderr.write(text)): Promise<unknown> {
   const flags = parseFlags(argv, POLICY_CREATE_FLAGS);
   if (flags.maa === undefined) throw new InvalidArgument('--maa is required', { flag: 'maa' });
-  return createReleasePolicy(flags.maa as string, (flags.hostdata as string[] | undefined) ?? []);
+  const policy = createReleasePolicy(flags.maa as string, (flags.hostdata as string[] | undefined) ?? []);
+  const { findings } = lintReleasePolicy(policy);
+  if (findings.length > 0) stderr(`${JSON.stringify({ findings })}\n`);
+  return policy;
 }
 
 /** `skr policy lint FILE` → `{ok, findings}`; exit 1 when a finding is an error. */

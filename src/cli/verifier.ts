@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { loadAppraisalPolicy } from '../maa/service/appraisal-policy';
@@ -5,6 +6,8 @@ import { ReferenceValueStore } from '../maa/service/reference-values';
 import { startVerifier } from '../maa/service/server';
 import type { TlsMaterial } from '../tls/certificates';
 import { configuredRoot, type TrustedRoot } from '../snp/roots';
+import { VIRTUAL_FILES, virtualUvmIssuer } from '../snp/virtual';
+import { uvmIssuer, type UvmIssuer } from '../maa/uvm';
 import { parseFlags, parseInteger, readInputFile } from './args';
 import { stateDirFrom } from './state-dir';
 import { untilSignal } from './signals';
@@ -37,6 +40,23 @@ async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boo
   return roots;
 }
 
+/**
+ * `--trust-virtual` trusts the state's virtual UVM signer along with its ARK: the did:x509 of
+ * `virtual/uvm-root.pem` and the virtual feed.
+ */
+async function trustedUvmIssuers(stateDir: string, trustVirtual: boolean): Promise<UvmIssuer[]> {
+  if (!trustVirtual) return [];
+  const path = join(stateDir, 'virtual', VIRTUAL_FILES.uvmRootCert);
+  let root: X509Certificate;
+  try {
+    root = new X509Certificate(await readInputFile(path, 'trust-virtual'));
+  } catch (error) {
+    throw new InvalidArgument(`--trust-virtual: ${path} is not the virtual UVM root (${(error as Error).message})`);
+  }
+  const { did, feed } = virtualUvmIssuer(root);
+  return [uvmIssuer(did, feed)];
+}
+
 /** `--tls-cert` and `--tls-key` together serve a given certificate instead of a generated one. */
 async function givenTls(cert: string | undefined, key: string | undefined): Promise<TlsMaterial | undefined> {
   if (cert === undefined && key === undefined) return undefined;
@@ -60,6 +80,7 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
     policy: await loadAppraisalPolicy(flags.policy as string | undefined),
     tokenLifetimeSeconds: flags['token-lifetime'] === undefined ? undefined : parseInteger(flags['token-lifetime'] as string, 'token-lifetime', 60, 7 * 86400),
     trustedRoots: await trustedRoots((flags['trust-root'] as string[] | undefined) ?? [], stateDir, flags['trust-virtual'] === true),
+    trustedUvmIssuers: await trustedUvmIssuers(stateDir, flags['trust-virtual'] === true),
   });
   untilSignal(() => running.close());
   return {

@@ -6,6 +6,7 @@ import { startIdentity, type RunningIdentity } from '../identity';
 import { writeFileAtomic } from '../lib/state-file';
 import { startVerifier, type RunningVerifier } from '../maa/service/server';
 import { parseAppraisalPolicy } from '../maa/service/appraisal-policy';
+import { uvmIssuer } from '../maa/uvm';
 import { startKms, type RunningKms } from '../kms';
 import { parseReleasePolicy } from '../kms/policy';
 import { createRelease, releaseSignerFromPem } from '../kms/release';
@@ -41,6 +42,8 @@ export interface RunningStack {
   stateDir: string;
   endpoints: Endpoints;
   hostData: string;
+  /** SHA-256 of the virtual ARK, which the demo keys' policies bind. */
+  arkSha256: string;
   sidecar: RunningSidecar;
   verifier: RunningVerifier;
   kms: RunningKms;
@@ -81,7 +84,12 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
   };
   try {
     const [verifier, identity] = await together<[RunningVerifier, RunningIdentity]>(
-      startVerifier({ stateDir, host, port: ports.verifier, tls, policy: parseAppraisalPolicy('{}'), trustedRoots: [pki.root] }),
+      startVerifier({
+        stateDir, host, port: ports.verifier, tls, policy: parseAppraisalPolicy('{}'),
+        // The virtual device is trusted here, and only here: its ARK and its UVM signer.
+        trustedRoots: [pki.root],
+        trustedUvmIssuers: [uvmIssuer(pki.uvm.issuer.did, pki.uvm.issuer.feed)],
+      }),
       startIdentity({ stateDir, host, port: ports.identity }),
     );
     const kms = await startKms({
@@ -115,7 +123,7 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
     // The sidecar's TEE key is generated while the demo keys are being made.
     const [sidecar] = await together<[RunningSidecar, void]>(
       startSidecar(config, { credential, keepPrivileges: true, teeKeys: options.teeKeys }),
-      ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, credential, caPem: tls.caPem }),
+      ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, arkSha256: pki.arkSha256, credential, caPem: tls.caPem }),
     );
 
     // The first release need not wait for an attestation: the TEE key's token is fetched now
@@ -129,6 +137,7 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       stateDir,
       endpoints,
       hostData,
+      arkSha256: pki.arkSha256,
       sidecar,
       verifier,
       kms,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeGuestPolicy } from '../snp/abi/policy';
 import { decodeTcb } from '../snp/abi/tcb';
 import type { VerifiedReport } from '../snp/verify';
@@ -29,6 +30,11 @@ export interface SkrClaims {
   'x-skr-sevsnpvm-product': string;
   /** Whether the chain ends in AMD's pinned ARK; false for the virtual device. */
   'x-skr-sevsnpvm-genuine-amd': boolean;
+  /**
+   * SHA-256 (hex) of the ARK the VEK chained to: AMD's for genuine evidence, a virtual state's
+   * own otherwise, so a release policy can bind one virtual device and nothing else.
+   */
+  'x-skr-sevsnpvm-ark-sha256': string;
   /** Present (true) only for evidence from the virtual device. */
   'x-skr-virtual-tee'?: true;
   'x-skr-sevsnpvm-signer': 'VCEK' | 'VLEK';
@@ -61,6 +67,7 @@ export function sevSnpClaims(verified: VerifiedReport): SevSnpClaims & SkrClaims
     'x-skr-sevsnpvm-product': product,
     'x-skr-sevsnpvm-genuine-amd': verified.genuine,
     'x-skr-sevsnpvm-signer': verified.signer,
+    'x-skr-sevsnpvm-ark-sha256': createHash('sha256').update(verified.ark.raw).digest('hex'),
   };
   if (tcb.fmc !== undefined) claims['x-skr-sevsnpvm-fmc-svn'] = tcb.fmc;
   if (!verified.genuine) claims['x-skr-virtual-tee'] = true;

@@ -7,6 +7,7 @@ import type { SidecarConfig } from '../config/sidecar';
 import { MaaClient } from '../maa/client';
 import { TokenVerifier } from '../maa/token-verifier';
 import { createCertSources } from '../snp/certs';
+import { virtualSecurityContextDir } from '../snp/virtual';
 import { CoalescingDevice, openDevice } from '../snp/device';
 import { createSidecarApp, type SidecarContext } from './app';
 import { EvidenceCollector } from './evidence';
@@ -44,7 +45,8 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
   // Identical report requests in flight together share the next report (see CoalescingDevice).
   const device = new CoalescingDevice(await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir }));
   const certs = createCertSources({
-    securityContext: { dir: config.securityContextDir, env },
+    // The virtual device's state holds a UVM security context of its own, as ACI mounts one.
+    securityContext: { dir: config.securityContextDir ?? (device.virtual ? virtualSecurityContextDir(config.stateDir) : undefined), env },
     ...(config.thimUrl ? { thim: { url: config.thimUrl } } : {}),
     ...(config.useKds ? { kds: {} } : {}),
     cacheDir: join(config.stateDir, 'vcek-cache'),

@@ -57,6 +57,7 @@ describe('skr policy lint', () => {
   test.each<[string, unknown, string[]]>([
     ['no host_data', policyWith(claims().slice(1)), ['error:hostdata_missing']],
     ['the allow-all host_data', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: ALLOW_ALL })), ['error:hostdata_allow_all']],
+    ['all-zero host_data (a VM launched without host data)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: '0'.repeat(64) })), ['warning:hostdata_zero']],
     ['uppercase host_data (never matches MAA)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: H1.toUpperCase() })), ['error:hostdata_malformed']],
     ['host_data only on one anyOf path', policyWith(claims({ anyOf: [{ claim: 'x-ms-sevsnpvm-hostdata', equals: H1 }, { claim: 'x-ms-attestation-type', equals: 'sevsnpvm' }] })), ['error:hostdata_missing']],
     ['host_data only checked for existence', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', exists: true })), ['error:hostdata_missing']],

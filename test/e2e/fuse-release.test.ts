@@ -3,6 +3,7 @@ import request from 'supertest';
 import { loadSidecarConfig } from '../../src/config/sidecar';
 import type { RunningStack } from '../../src/dev/stack';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/server';
+import { virtualSecurityContextDir } from '../../src/snp/virtual';
 import { describeWithFuse, FUSE_SETUP_TIMEOUT_MS, startFuseSev, type FuseSev } from '../snp/native/fuse-harness';
 import { startTestStack } from './stack';
 
@@ -21,7 +22,8 @@ describeWithFuse('end to end through the kernel: /dev/sev-guest (FUSE) → verif
     fuse = await startFuseSev(stack.stateDir);
     const config = loadSidecarConfig({
       flags: { port: '0', device: 'sev-guest', 'device-path': fuse.guestPath, 'state-dir': stack.stateDir, 'maa-endpoint': stack.endpoints.verifier, 'akv-endpoint': stack.endpoints.kms },
-      env: {},
+      // The UVM security context (with the endorsement) comes from the platform, as ACI mounts it.
+      env: { UVM_SECURITY_CONTEXT_DIR: virtualSecurityContextDir(stack.stateDir) },
     });
     config.caPems.push(stack.kms.caPem);
     sidecar = await startSidecar(config, { keepPrivileges: true, credential: new ManagedIdentityCredential() }, {});

@@ -107,7 +107,7 @@ describe('KMS release through the SDK', () => {
     try {
       let clock = Date.now();
       const core = { db, store: new KeyStore(db, master), master, now: () => Math.floor(clock / 1000), recoverableDays: 7, validateReleasePolicy: () => undefined };
-      const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData))).toString('base64url');
+      const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData, stack.arkSha256))).toString('base64url');
       await createKey(core, 'answer', { kty: 'oct-HSM', key_size: 256, attributes: { exportable: true }, release_policy: { data: policy } });
       const tls = await createTlsMaterial({ name: 'answer test' });
       const release = createRelease({

@@ -14,7 +14,7 @@ describe('end to end: sidecar → verifier → KMS over real sockets', () => {
 
   beforeAll(async () => {
     ({ stack, keys } = await startTestStack());
-    policy = { encodedPolicy: Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData))), contentType: 'application/json; charset=utf-8' };
+    policy = { encodedPolicy: Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData, stack.arkSha256))), contentType: 'application/json; charset=utf-8' };
     await keys.createRsaKey('e2e-rsa', { hsm: true, keySize: 2048, exportable: true, releasePolicy: policy });
     await keys.createEcKey('e2e-ec', { hsm: true, curve: 'P-384', exportable: true, releasePolicy: policy });
   });
@@ -95,7 +95,7 @@ describe('end to end: sidecar → verifier → KMS over real sockets', () => {
   });
 
   test('a policy changed between two releases takes effect at once', async () => {
-    const strict = { encodedPolicy: Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, 'ab'.repeat(32)))), contentType: 'application/json; charset=utf-8' };
+    const strict = { encodedPolicy: Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, 'ab'.repeat(32), stack.arkSha256))), contentType: 'application/json; charset=utf-8' };
     await keys.updateKeyProperties('e2e-rsa', { releasePolicy: strict });
     expect((await release({ kid: 'e2e-rsa' })).status).toBe(403);
     await keys.updateKeyProperties('e2e-rsa', { releasePolicy: policy });

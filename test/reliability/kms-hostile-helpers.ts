@@ -91,7 +91,7 @@ export async function releasedMaterial(res: RawResponse, teePrivateKey: KeyObjec
 
 /** Key Vault's create body for an oct-HSM 256 key bound to the stack's virtual TEE, or to `hostData`. */
 export function releasableKeyBody(stack: RunningStack, options: { exportable: boolean; enabled?: boolean; hostData?: string }): string {
-  const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, options.hostData ?? stack.hostData))).toString('base64url');
+  const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, options.hostData ?? stack.hostData, stack.arkSha256))).toString('base64url');
   return JSON.stringify({ kty: 'oct-HSM', key_size: 256, attributes: { exportable: options.exportable, enabled: options.enabled ?? true }, release_policy: { data: policy } });
 }
 

@@ -7,6 +7,7 @@ import { startSidecar } from '../../src/sidecar/server';
 import { createSidecarApp } from '../../src/sidecar/app';
 import { parseReport } from '../../src/snp/abi';
 import { startTestVerifier } from '../maa/verifier-harness';
+import { uvmIssuer } from '../../src/maa/uvm';
 import { startTestSidecar, virtualState } from './harness';
 
 const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'app' }] }));
@@ -16,9 +17,10 @@ const reportData = Buffer.concat([createHash('sha256').update(runtime).digest(),
 describe('sidecar attestation routes (virtual device, chosen explicitly)', () => {
   let verifier: RunningVerifier;
   let sidecar: RunningSidecar;
+  let state: Awaited<ReturnType<typeof virtualState>>;
   beforeAll(async () => {
-    const state = await virtualState();
-    verifier = await startTestVerifier({ trustedRoots: [state.root] });
+    state = await virtualState();
+    verifier = await startTestVerifier({ trustedRoots: [state.root], trustedUvmIssuers: [uvmIssuer(state.uvm.issuer.did, state.uvm.issuer.feed)] });
     sidecar = await startTestSidecar({ 'state-dir': state.stateDir, 'maa-endpoint': verifier.url });
   });
   afterAll(async () => {
@@ -53,7 +55,8 @@ describe('sidecar attestation routes (virtual device, chosen explicitly)', () =>
     const subjects = pem.split(/(?=-----BEGIN CERTIFICATE-----)/).map((c) => new X509Certificate(c).subject.split('\n').find((l) => l.startsWith('CN='))!);
     expect(subjects).toEqual(['CN=SEV-VCEK', 'CN=SEV-Milan', 'CN=ARK-Milan']);
     expect(res.body.endorsed_tcb).toMatch(/^[0-9a-f]{16}$/);
-    expect(res.body.uvm_endorsements).toBe('');
+    // The virtual state's security context, as ACI's reference-info-base64 (standard base64).
+    expect(res.body.uvm_endorsements).toBe(state.uvm.endorsement.toString('base64'));
   });
 
   test('POST /attest/maa: a verified token for the runtime data; endpoint defaults to the configured one', async () => {
@@ -64,6 +67,9 @@ describe('sidecar attestation routes (virtual device, chosen explicitly)', () =>
     expect(claims['x-ms-runtime']).toEqual({ ...JSON.parse(runtime.toString()), nonce: expect.any(String) });
     expect(claims['x-skr-challenge-verified']).toBe(true);
     expect(claims['x-skr-virtual-tee']).toBe(true);
+    // The sidecar sent the endorsement (Endorsements.Uvm) and the verifier, trusting this state, checked it.
+    expect(claims['x-ms-compliance-status']).toBe('azure-compliant-uvm');
+    expect(claims['x-ms-sevsnpvm-uvm-endorsement']).toMatchObject({ 'x-ms-sevsnpvm-guestsvn': '100' });
     const named = await request(sidecar.url).post('/attest/maa').send({ runtime_data: b64, maa_endpoint: verifier.url.replace('http://', '') });
     // host[:port] means https, which this plain-HTTP verifier is not: a different, unlisted origin.
     expect(named.status).toBe(403);

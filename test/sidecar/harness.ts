@@ -7,10 +7,12 @@ import { startSidecar, type RunningSidecar } from '../../src/sidecar/server';
 import { loadOrCreateVirtualPki } from '../../src/snp/virtual';
 
 /** A virtual device state whose ARK a test verifier trusts. */
-export async function virtualState(): Promise<{ stateDir: string; root: Awaited<ReturnType<typeof loadOrCreateVirtualPki>>['root'] }> {
+type Pki = Awaited<ReturnType<typeof loadOrCreateVirtualPki>>;
+
+export async function virtualState(): Promise<{ stateDir: string; root: Pki['root']; uvm: Pki['uvm'] }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'skr-sidecar-'));
   const pki = await loadOrCreateVirtualPki(stateDir);
-  return { stateDir, root: pki.root };
+  return { stateDir, root: pki.root, uvm: pki.uvm };
 }
 
 export async function startTestSidecar(

@@ -11,3 +11,6 @@ export const COMPLIANT_UVM = 'azure-compliant-uvm';
 export const RELEASE_POLICY_VERSION = '1.0.0';
 
 export const HOSTDATA_PATTERN = /^[0-9a-f]{64}$/;
+
+/** What a VM launched without host data reports (Azure CVMs, most non-ACI guests): binds nothing. */
+export const ZERO_HOSTDATA = '0'.repeat(64);

@@ -1,7 +1,7 @@
 import { isLoopback } from '../../lib/endpoint';
 import { ALLOW_ALL_HOSTDATA } from '../allow-all';
 import type { Finding } from '../finding';
-import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, RELEASE_POLICY_VERSION } from './claims';
+import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, RELEASE_POLICY_VERSION, ZERO_HOSTDATA } from './claims';
 
 export interface ReleasePolicyLint {
   ok: boolean;
@@ -88,6 +88,9 @@ export function lintReleasePolicy(policy: unknown): ReleasePolicyLint {
       for (const value of hostdata) {
         const allowAll = ALLOW_ALL_HOSTDATA.get(value.toLowerCase());
         if (allowAll) error('hostdata_allow_all', `host_data ${value} is the allow-all policy (${allowAll}): any container can run there`, path);
+        else if (value.toLowerCase() === ZERO_HOSTDATA) {
+          warning('hostdata_zero', 'host_data all zeros is what a VM launched without host data reports (an Azure CVM, most non-ACI guests): it binds no workload', path);
+        }
         else if (!HOSTDATA_PATTERN.test(value)) error('hostdata_malformed', `host_data ${JSON.stringify(value)} is not 64 lowercase hex digits, so it never matches`, path);
       }
     }

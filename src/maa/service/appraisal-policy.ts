@@ -4,11 +4,14 @@ import { InvalidArgument } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
 import { isProduct, type Product } from '../../snp/abi/product';
 import type { Tcb } from '../../snp/abi/tcb';
+import { ACI_UVM_ISSUER, parseUvmIssuers, uvmIssuer, type UvmIssuer } from '../uvm';
 
 /**
  * The verifier's appraisal policy, read from a JSON file. Empty (the default) it issues a
- * token for every genuine report, as MAA's default policy does. Reference values that change
- * at run time (measurements, host data) live in the reference-value store instead.
+ * token for every genuine report, as MAA's default policy does, but says `azure-compliant-uvm`
+ * only when a UVM endorsement from a trusted issuer verified (see UVM_COMPLIANT_STATUS).
+ * Reference values that change at run time (measurements, host data) live in the
+ * reference-value store instead.
  */
 export interface AppraisalPolicy {
   /** Refuse evidence without a live challenge nonce. */
@@ -22,15 +25,28 @@ export interface AppraisalPolicy {
   products?: Product[];
   /** Refuse (deny) or issue a token marked non-compliant (report) when reference values fail. */
   enforcement: 'deny' | 'report';
-  /** `x-ms-compliance-status` of compliant evidence. */
+  /** `x-ms-compliance-status` of compliant evidence without a verified UVM endorsement. */
   compliantStatus: string;
+  /** Who may endorse a UVM (did:x509 and feed); default Microsoft's ACI signer. */
+  trustedUvmIssuers: UvmIssuer[];
+  /** The lowest UVM SVN (the endorsement's, not the report's GUEST_SVN) accepted. */
+  minimumUvmSvn: number;
   /** The policy text `x-ms-policy-hash` is computed over. */
   text: string;
 }
 
 export const NON_COMPLIANT_STATUS = 'not-compliant';
+/** MAA's status for a UVM whose signed endorsement checks out: issued only when one verified. */
+export const UVM_COMPLIANT_STATUS = 'azure-compliant-uvm';
+/** Genuine and within the policy, but no trusted UVM endorsement verified. */
+export const UNENDORSED_STATUS = 'skr-unendorsed';
+/**
+ * ACI's scheme: production UVM SVNs start at 100 and anything lower is not to be trusted. The
+ * scheme raises the floor over time (104 as of August 2026); raise minimumUvmSvn to follow it.
+ */
+export const DEFAULT_MINIMUM_UVM_SVN = 100;
 
-const KEYS = new Set(['requireFreshness', 'forbidDebug', 'vmpl', 'minimumTcb', 'products', 'enforcement', 'compliantStatus']);
+const KEYS = new Set(['requireFreshness', 'forbidDebug', 'vmpl', 'minimumTcb', 'products', 'enforcement', 'compliantStatus', 'trustedUvmIssuers', 'minimumUvmSvn']);
 const TCB_KEYS = new Set(['fmc', 'bootloader', 'tee', 'snp', 'microcode']);
 
 function bad(message: string): never {
@@ -56,7 +72,9 @@ export function parseAppraisalPolicy(text: string): AppraisalPolicy {
     requireFreshness: bool('requireFreshness'),
     forbidDebug: bool('forbidDebug'),
     enforcement: 'deny',
-    compliantStatus: 'azure-compliant-uvm',
+    compliantStatus: UNENDORSED_STATUS,
+    trustedUvmIssuers: [uvmIssuer(ACI_UVM_ISSUER.did, ACI_UVM_ISSUER.feed)],
+    minimumUvmSvn: DEFAULT_MINIMUM_UVM_SVN,
     text,
   };
   if (d.vmpl !== undefined) {
@@ -81,7 +99,19 @@ export function parseAppraisalPolicy(text: string): AppraisalPolicy {
   }
   if (d.compliantStatus !== undefined) {
     if (typeof d.compliantStatus !== 'string' || d.compliantStatus.length === 0) bad('compliantStatus must be a string');
+    if (d.compliantStatus === UVM_COMPLIANT_STATUS || d.compliantStatus === NON_COMPLIANT_STATUS) bad(`compliantStatus cannot be "${d.compliantStatus}": the verifier sets it only when its checks back it`);
     policy.compliantStatus = d.compliantStatus;
+  }
+  if (d.trustedUvmIssuers !== undefined) {
+    try {
+      policy.trustedUvmIssuers = parseUvmIssuers(d.trustedUvmIssuers, 'trustedUvmIssuers');
+    } catch (error) {
+      bad((error as Error).message);
+    }
+  }
+  if (d.minimumUvmSvn !== undefined) {
+    if (!Number.isSafeInteger(d.minimumUvmSvn) || (d.minimumUvmSvn as number) < 0) bad('minimumUvmSvn must be a non-negative integer');
+    policy.minimumUvmSvn = d.minimumUvmSvn as number;
   }
   return policy;
 }

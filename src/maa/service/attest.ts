@@ -8,9 +8,11 @@ import { verifyReport, type VerifiedReport } from '../../snp/verify';
 import { splitPem } from '../../snp/x509/vek';
 import { sevSnpClaims } from '../claims';
 import type { AttestRequest } from '../request';
-import { NON_COMPLIANT_STATUS, policyHash, type AppraisalPolicy } from './appraisal-policy';
+import type { UvmIssuer } from '../uvm';
+import { NON_COMPLIANT_STATUS, policyHash, UVM_COMPLIANT_STATUS, type AppraisalPolicy } from './appraisal-policy';
 import type { ChallengeStore } from './challenges';
 import type { ReferenceValueStore } from './reference-values';
+import { uvmEndorsementClaims } from './uvm-claims';
 
 export interface AttestContext {
   now: () => Date;
@@ -19,6 +21,8 @@ export interface AttestContext {
   challenges: ChallengeStore;
   /** Roots trusted besides AMD's (the virtual device's ARK, only when configured). */
   trustedRoots: TrustedRoot[];
+  /** UVM endorsers trusted besides the policy's (the virtual state's, only when configured). */
+  trustedUvmIssuers?: UvmIssuer[];
 }
 
 export interface Appraisal {
@@ -86,12 +90,15 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
   const failures = appraise(verified, ctx.policy, await ctx.references.valuesOf('measurement'), await ctx.references.valuesOf('host-data'));
   if (failures.length > 0 && ctx.policy.enforcement === 'deny') throw failures[0]!;
 
+  const uvm = uvmEndorsementClaims(request.uvmEndorsements ?? [], verified, ctx.policy, ctx.trustedUvmIssuers ?? [], ctx.now());
+  const compliant = uvm.endorsed ? UVM_COMPLIANT_STATUS : ctx.policy.compliantStatus;
   const claims: Record<string, unknown> = {
     'x-ms-ver': '1.0',
     'x-ms-attestation-type': 'sevsnpvm',
-    'x-ms-compliance-status': failures.length === 0 ? ctx.policy.compliantStatus : NON_COMPLIANT_STATUS,
+    'x-ms-compliance-status': failures.length === 0 ? compliant : NON_COMPLIANT_STATUS,
     'x-ms-policy-hash': policyHash(ctx.policy.text),
     ...sevSnpClaims(verified),
+    ...uvm.claims,
   };
   if (runtime.claim !== undefined) claims['x-ms-runtime'] = runtime.claim;
   if (request.initTimeData?.dataType === 'JSON') {

@@ -6,6 +6,7 @@ import { loadOrCreateSecret } from '../../lib/state-file';
 import type { TrustedRoot } from '../../snp/roots';
 import { loadOrCreateTls, type TlsMaterial } from '../../tls/certificates';
 import { createVerifierApp, type VerifierContext } from './app';
+import type { UvmIssuer } from '../uvm';
 import type { AppraisalPolicy } from './appraisal-policy';
 import { ChallengeStore } from './challenges';
 import { ReferenceValueStore } from './reference-values';
@@ -27,6 +28,8 @@ export interface VerifierOptions {
   tokenLifetimeSeconds?: number;
   challengeTtlSeconds?: number;
   trustedRoots?: TrustedRoot[];
+  /** UVM endorsers trusted besides the appraisal policy's (the virtual state's). */
+  trustedUvmIssuers?: UvmIssuer[];
   now?: () => Date;
 }
 
@@ -68,6 +71,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     references: new ReferenceValueStore(join(dir, 'reference-values.json')),
     challenges: new ChallengeStore({ ttlMs: (options.challengeTtlSeconds ?? 300) * 1000, maxOutstanding: 100_000, now: () => now().getTime() }),
     trustedRoots: options.trustedRoots ?? [],
+    trustedUvmIssuers: options.trustedUvmIssuers ?? [],
     adminToken: await loadOrCreateSecret(join(dir, 'admin-token')),
   };
   server.on('request', createVerifierApp(context));

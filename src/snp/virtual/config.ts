@@ -72,7 +72,10 @@ function applyGuest(base: GuestConfig, o: GuestOptions): GuestConfig {
   });
 }
 
-/** The configuration of a new device; measurement and host data start zero, as on go-sev-guest's fakes. */
+/**
+ * The configuration of a new device. The measurement starts zero, as on go-sev-guest's fakes;
+ * host_data is random, so no release policy bound to it matches a VM launched without host data.
+ */
 export function newConfig(options: VirtualPkiOptions): VirtualDeviceConfig {
   const product = checkProduct(options.product ?? 'Milan');
   const profile = PRODUCT_PROFILES[product];
@@ -92,7 +95,7 @@ export function newConfig(options: VirtualPkiOptions): VirtualDeviceConfig {
       imageId: Buffer.alloc(16),
       vmpl: 0,
       measurement: Buffer.alloc(48),
-      hostData: Buffer.alloc(32),
+      hostData: randomBytes(32),
       idKeyDigest: Buffer.alloc(48),
       authorKeyDigest: Buffer.alloc(48),
     },

@@ -12,7 +12,8 @@ import { generateP384Key, generateRsa4096 } from './keys';
 import { addYears, hwIdOf, mintVek, randomSerial } from './mint-vek';
 import { amdName } from './profiles';
 import { buildReport, reportSpecFromConfig } from './report-builder';
-import type { KeyedCertificate, VirtualDeviceConfig, VirtualPki, VirtualPkiOptions } from './types';
+import type { KeyedCertificate, VirtualDeviceConfig, VirtualPki, VirtualPkiOptions, VirtualUvm } from './types';
+import { endorsementIsCurrent, mintUvmSigner, signUvmEndorsement, virtualUvmIssuer, type VirtualUvmSigner } from './uvm-endorsement';
 
 /**
  * The virtual device's AMD-shaped PKI, kept in `<state>/virtual/`. File names are a contract
@@ -30,17 +31,32 @@ export const VIRTUAL_FILES = {
   reportTemplate: 'report-template.bin',
   /** GHCB certificate table: VCEK, ASK, ARK (DER). */
   certTable: 'cert-table.bin',
+  /** The virtual UVM signer's root (its key is not kept) and the signer itself. */
+  uvmRootCert: 'uvm-root.pem',
+  uvmSignerCert: 'uvm-signer.pem',
+  uvmSignerKey: 'uvm-signer-key.pem',
+  /** Laid out as ACI's UVM security context: the sidecar reads the endorsement from here. */
+  securityContext: 'security-context',
 } as const;
+
+/** The endorsement's file in the security context directory, named as ACI names it. */
+const REFERENCE_INFO_FILE = 'reference-info-base64';
+
+/** Where a state's UVM security context lives, for a sidecar that uses its virtual device. */
+export function virtualSecurityContextDir(stateDir: string): string {
+  return join(resolve(stateDir), 'virtual', VIRTUAL_FILES.securityContext);
+}
 
 const DAY_MS = 24 * 3600 * 1000;
 /** AMD's ARKs and ASKs are valid for 25 years. */
 const CA_VALIDITY_YEARS = 25;
 
-type Role = 'ark' | 'ask' | 'vcek';
+type Role = 'ark' | 'ask' | 'vcek' | 'uvmSigner';
 const ROLE_FILES: Record<Role, [cert: string, key: string]> = {
   ark: [VIRTUAL_FILES.arkCert, VIRTUAL_FILES.arkKey],
   ask: [VIRTUAL_FILES.askCert, VIRTUAL_FILES.askKey],
   vcek: [VIRTUAL_FILES.vcekCert, VIRTUAL_FILES.vcekKey],
+  uvmSigner: [VIRTUAL_FILES.uvmSignerCert, VIRTUAL_FILES.uvmSignerKey],
 };
 
 function keyed(der: Buffer, key: KeyObject): KeyedCertificate {
@@ -154,8 +170,9 @@ function checkChain(config: VirtualDeviceConfig, chain: Pick<VirtualPki, 'ark' |
   }
 }
 
-function assemble(stateDir: string, dir: string, config: VirtualDeviceConfig, chain: Pick<VirtualPki, 'ark' | 'ask' | 'vcek'>): VirtualPki {
+function assemble(stateDir: string, dir: string, config: VirtualDeviceConfig, chain: Pick<VirtualPki, 'ark' | 'ask' | 'vcek'>, uvm: VirtualUvm): VirtualPki {
   return {
+    uvm,
     stateDir,
     dir,
     product: config.product,
@@ -169,6 +186,54 @@ function assemble(stateDir: string, dir: string, config: VirtualDeviceConfig, ch
       { guid: CERT_GUIDS.ark, data: chain.ark.der },
     ]),
   };
+}
+
+async function writeUvmSigner(dir: string, uvm: VirtualUvmSigner): Promise<void> {
+  await writeDerived(dir, VIRTUAL_FILES.uvmRootCert, uvm.root.toString());
+  const existing = await readFile(join(dir, VIRTUAL_FILES.uvmSignerCert), 'utf8').catch(() => undefined);
+  if (existing !== uvm.signer.pem) await writeKeyed(dir, 'uvmSigner', uvm.signer);
+}
+
+/** The stored UVM signer, checked against its root; undefined when the state has none yet. */
+async function readUvmSigner(dir: string): Promise<VirtualUvmSigner | undefined> {
+  const rootPem = await readFile(join(dir, VIRTUAL_FILES.uvmRootCert)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!rootPem) return undefined;
+  let root: X509Certificate;
+  try {
+    root = new X509Certificate(rootPem);
+  } catch {
+    fail(`${VIRTUAL_FILES.uvmRootCert} is not a certificate`, VIRTUAL_FILES.uvmRootCert);
+  }
+  const signer = await readKeyed(dir, 'uvmSigner');
+  if (!root.ca || !root.verify(root.publicKey) || signer.cert.issuer !== root.subject || !signer.cert.verify(root.publicKey)) {
+    fail(`${VIRTUAL_FILES.uvmSignerCert} is not signed by the self-signed CA ${VIRTUAL_FILES.uvmRootCert}`, VIRTUAL_FILES.uvmSignerCert);
+  }
+  return { root, signer };
+}
+
+/**
+ * The endorsement of `measurement` in `<writeDir>/security-context/`, re-signed only when the
+ * stored one is not this signer's or endorses another measurement. `dir` is where it will live.
+ */
+async function writeEndorsement(writeDir: string, dir: string, uvm: VirtualUvmSigner, measurement: Buffer, now: Date): Promise<VirtualUvm> {
+  const contextDir = join(writeDir, VIRTUAL_FILES.securityContext);
+  await mkdir(contextDir, { recursive: true, mode: 0o755 });
+  const file = join(contextDir, REFERENCE_INFO_FILE);
+  const stored: Buffer | undefined = await readFile(file, 'utf8').then(
+    (text) => Buffer.from(text.trim(), 'base64'),
+    () => undefined,
+  );
+  let endorsement: Buffer;
+  if (stored && endorsementIsCurrent(stored, uvm, measurement)) {
+    endorsement = stored;
+  } else {
+    endorsement = signUvmEndorsement(uvm, measurement, now);
+    await writeAtomic(file, endorsement.toString('base64'), 0o644);
+  }
+  return { ...uvm, issuer: virtualUvmIssuer(uvm.root), endorsement, securityContextDir: join(dir, VIRTUAL_FILES.securityContext) };
 }
 
 async function readConfig(dir: string): Promise<VirtualDeviceConfig | undefined> {
@@ -189,12 +254,14 @@ async function readConfig(dir: string): Promise<VirtualDeviceConfig | undefined>
  */
 async function create(stateDir: string, dir: string, options: VirtualPkiOptions): Promise<void> {
   const config = newConfig(options);
-  const chain = await mintChain(config, options.now ?? new Date());
+  const now = options.now ?? new Date();
+  const [chain, uvmSigner] = await Promise.all([mintChain(config, now), mintUvmSigner(now)]);
   const temp = join(stateDir, `.virtual-${randomBytes(6).toString('hex')}`);
   await mkdir(temp, { mode: 0o700 });
   try {
     for (const role of ['ark', 'ask', 'vcek'] as const) await writeKeyed(temp, role, chain[role]);
-    const pki = assemble(stateDir, dir, config, chain);
+    await writeUvmSigner(temp, uvmSigner);
+    const pki = assemble(stateDir, dir, config, chain, await writeEndorsement(temp, dir, uvmSigner, config.guest.measurement, now));
     await writeDerived(temp, VIRTUAL_FILES.reportTemplate, buildReport({ ...reportSpecFromConfig(config), vmpl: 0 }));
     await writeDerived(temp, VIRTUAL_FILES.certTable, pki.certTable);
     await writeAtomic(join(temp, VIRTUAL_FILES.device), configToJson(config, { arkSha256: pki.arkSha256 }), 0o644);
@@ -228,6 +295,9 @@ export async function loadOrCreateVirtualPki(stateDir: string, options: VirtualP
     if (!stored) fail(`${dir} exists but holds no device.json; remove it or choose another state directory`, VIRTUAL_FILES.device);
   }
   await chmod(dir, 0o700);
+  // States made before host_data was random carry zeros, which any VM launched without host
+  // data also reports: they get a random host_data now, kept from then on.
+  if (stored.guest.hostData.every((b) => b === 0)) stored = { ...stored, guest: { ...stored.guest, hostData: randomBytes(32) } };
 
   const config = applyOptions(stored, options);
   const chain = { ark: await readKeyed(dir, 'ark'), ask: await readKeyed(dir, 'ask'), vcek: await readKeyed(dir, 'vcek') };
@@ -237,7 +307,11 @@ export async function loadOrCreateVirtualPki(stateDir: string, options: VirtualP
     chain.vcek = await mintVek({ product: config.product, config, ask: chain.ask, vcek: chain.vcek }, { key: 'generate', notBefore });
     await writeKeyed(dir, 'vcek', chain.vcek);
   }
-  const pki = assemble(root, dir, config, chain);
+  const now = options.now ?? new Date();
+  // States made before the virtual UVM was endorsed get their signer now.
+  const uvmSigner = (await readUvmSigner(dir)) ?? (await mintUvmSigner(now));
+  await writeUvmSigner(dir, uvmSigner);
+  const pki = assemble(root, dir, config, chain, await writeEndorsement(dir, dir, uvmSigner, config.guest.measurement, now));
   await writeDerived(dir, VIRTUAL_FILES.device, configToJson(config, { arkSha256: pki.arkSha256 }));
   await writeDerived(dir, VIRTUAL_FILES.reportTemplate, buildReport({ ...reportSpecFromConfig(config), vmpl: 0 }));
   await writeDerived(dir, VIRTUAL_FILES.certTable, pki.certTable);

@@ -90,4 +90,17 @@ export interface VirtualPki {
   root: TrustedRoot;
   /** GHCB certificate table with the VCEK, ASK and ARK. */
   certTable: Buffer;
+  uvm: VirtualUvm;
+}
+
+/** The virtual UVM's endorsement and who signed it (see uvm-endorsement.ts). */
+export interface VirtualUvm {
+  root: X509Certificate;
+  signer: KeyedCertificate;
+  /** The signer's did:x509 and feed: the pair a verifier pins to trust this state's endorsements. */
+  issuer: { did: string; feed: string };
+  /** The COSE_Sign1 reference info for the current launch measurement. */
+  endorsement: Buffer;
+  /** A directory laid out as ACI's UVM security context (reference-info-base64). */
+  securityContextDir: string;
 }

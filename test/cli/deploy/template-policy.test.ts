@@ -103,6 +103,16 @@ describe('skr policy create and lint', () => {
     expect(exitCodeOf(lint)).toBe(1);
   });
 
+  test('create warns on stderr, in the findings format, when it binds the all-zero host_data; stdout stays the policy', async () => {
+    const stderr: string[] = [];
+    const policy = await policyCreate(['--maa', 'sharedeus.eus.attest.azure.net', '--hostdata', '0'.repeat(64)], (text) => stderr.push(text));
+    expect(policy).toMatchObject({ version: '1.0.0', anyOf: [{ authority: 'https://sharedeus.eus.attest.azure.net' }] });
+    expect(JSON.parse(stderr.join(''))).toEqual({ findings: [expect.objectContaining({ severity: 'warning', code: 'hostdata_zero', path: 'anyOf[0]' })] });
+    const quiet: string[] = [];
+    await policyCreate(['--maa', 'sharedeus.eus.attest.azure.net', '--hostdata', sha256(REGO_POLICY)], (text) => quiet.push(text));
+    expect(quiet).toEqual([]);
+  });
+
   test('create needs --maa and a valid --hostdata', async () => {
     await expect(policyCreate(['--hostdata', sha256('x')])).rejects.toThrow('--maa is required');
     await expect(policyCreate(['--maa', 'm.attest.azure.net'])).rejects.toThrow('at least one --hostdata');

@@ -6,6 +6,9 @@ import { encodeAttestRequest } from '../../../src/maa/request';
 import type { RunningVerifier } from '../../../src/maa/service/server';
 import { fixture, VECTOR_TIME } from '../../snp/vectors';
 import { startTestVerifier } from '../verifier-harness';
+import { demoPolicy } from '../../../src/dev/demo-keys';
+import { createReleasePolicy } from '../../../src/deploy';
+import { evaluateReleasePolicy, parseReleasePolicy } from '../../../src/kms/policy';
 
 /**
  * The genuine Azure CVM vector: its HCL report carries the runtime JSON whose SHA-256 is in
@@ -41,7 +44,7 @@ describe('verifier on the genuine Genoa HCL vector', () => {
     const expectedReportData = createHash('sha256').update(hcl.runtimeData).digest('hex') + '00'.repeat(32);
     expect(payload).toMatchObject({
       'x-ms-attestation-type': 'sevsnpvm',
-      'x-ms-compliance-status': 'azure-compliant-uvm',
+      'x-ms-compliance-status': 'skr-unendorsed',
       'x-ms-sevsnpvm-reportdata': expectedReportData,
       'x-ms-sevsnpvm-launchmeasurement': 'f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae',
       'x-ms-sevsnpvm-hostdata': '00'.repeat(32),
@@ -62,6 +65,28 @@ describe('verifier on the genuine Genoa HCL vector', () => {
     expect((payload['x-ms-runtime'] as { keys: { kid: string }[] }).keys[0]!.kid).toBe('HCLAkPub');
     expect(payload.exp! - payload.iat!).toBe(8 * 3600);
     expect(payload.jti).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('a genuine report no UVM endorsement backs is not azure-compliant-uvm, so it satisfies neither the demo policy nor a `skr policy create` policy', async () => {
+    const kmsSample = JSON.parse(fixture('uvm', 'kms-snp.json').toString('utf8')) as { uvm_endorsements: string };
+    // Without an endorsement, and with a genuine endorsement of another UVM.
+    for (const uvm of [undefined, [Buffer.from(kmsSample.uvm_endorsements, 'base64')]]) {
+      const sent = encodeAttestRequest({ report: hcl.report, vcekCertChain: chainPem, uvmEndorsements: uvm, runtimeData: { data: hcl.runtimeData, dataType: 'JSON' } });
+      const res = await request(verifier.url).post('/attest/SevSnpVm?api-version=2022-08-01').send(sent);
+      expect(res.status).toBe(200);
+      const claims = JSON.parse(Buffer.from((res.body.token as string).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+      expect(claims['x-ms-compliance-status']).toBe('skr-unendorsed');
+      expect(claims['x-ms-sevsnpvm-uvm-endorsement']).toBeUndefined();
+      expect(claims['x-skr-uvm-endorsement-refused']).toEqual(uvm ? ['uvm_endorsement_measurement_mismatch'] : undefined);
+      const zeros = '00'.repeat(32);
+      const policies = {
+        demo: demoPolicy(verifier.issuer, zeros, claims['x-skr-sevsnpvm-ark-sha256'] as string),
+        created: createReleasePolicy(verifier.issuer, [zeros]),
+      };
+      for (const [name, policy] of Object.entries(policies)) {
+        expect([name, evaluateReleasePolicy(parseReleasePolicy(policy), claims, verifier.issuer).allowed]).toEqual([name, false]);
+      }
+    }
   });
 
   test('one character changed inside a JSON string of the runtime data: 400 runtime_data_mismatch', async () => {

@@ -4,7 +4,7 @@ import type { RunningVerifier } from '../../../src/maa/service/server';
 import type { VirtualDevice } from '../../../src/snp/device/virtual';
 import { mintVek } from '../../../src/snp/virtual';
 import { startTestVerifier } from '../verifier-harness';
-import { attestBody, virtualGuest } from '../virtual-evidence';
+import { attestBody, virtualGuest, virtualUvmIssuerOf } from '../virtual-evidence';
 
 const ATTEST = '/attest/SevSnpVm?api-version=2022-08-01';
 const runtime = { keys: [{ kty: 'RSA', kid: 'k', n: 'AQAB', e: 'AQAB' }] };
@@ -25,7 +25,7 @@ describe('verifier with virtual evidence', () => {
 
   beforeAll(async () => {
     [guest, other] = await Promise.all([virtualGuest(), virtualGuest()]);
-    trusting = await startTestVerifier({ trustedRoots: [guest.pki.root] });
+    trusting = await startTestVerifier({ trustedRoots: [guest.pki.root], trustedUvmIssuers: [virtualUvmIssuerOf(guest)] });
     untrusting = await startTestVerifier();
   });
   afterAll(async () => {
@@ -43,7 +43,36 @@ describe('verifier with virtual evidence', () => {
       'x-ms-runtime': runtime,
       'x-ms-sevsnpvm-launchmeasurement': guest.pki.config.guest.measurement.toString('hex'),
       'x-ms-compliance-status': 'azure-compliant-uvm',
+      'x-ms-sevsnpvm-uvm-endorsement': {
+        'x-ms-sevsnpvm-guestsvn': '100',
+        'x-ms-sevsnpvm-guestsvn-int': 100,
+        'x-ms-sevsnpvm-launchmeasurement': guest.pki.config.guest.measurement.toString('hex'),
+      },
     });
+  });
+
+  test('azure-compliant-uvm needs a verified endorsement: none, another state\'s, or one the verifier does not trust gives skr-unendorsed', async () => {
+    const cases: [string, RunningVerifier, Buffer[], string[] | undefined][] = [
+      ['no endorsement', trusting, [], undefined],
+      ['another virtual state signed it', trusting, [other.pki.uvm.endorsement], ['uvm_endorsement_untrusted_issuer']],
+      ['a garbage endorsement', trusting, [Buffer.from('not cbor')], ['uvm_endorsement_malformed']],
+    ];
+    for (const [what, verifier, uvm, refused] of cases) {
+      const res = await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime, { uvm }));
+      expect([what, res.status]).toEqual([what, 200]);
+      const claims = await tokenClaims(verifier, res.body.token);
+      expect([what, claims['x-ms-compliance-status'], claims['x-skr-uvm-endorsement-refused']]).toEqual([what, 'skr-unendorsed', refused]);
+      expect(claims['x-ms-sevsnpvm-uvm-endorsement']).toBeUndefined();
+    }
+    // A verifier that trusts the virtual ARK but not the state's UVM signer.
+    const arkOnly = await startTestVerifier({ trustedRoots: [guest.pki.root] });
+    try {
+      const res = await request(arkOnly.url).post(ATTEST).send(await attestBody(guest, runtime));
+      const claims = await tokenClaims(arkOnly, res.body.token);
+      expect(claims).toMatchObject({ 'x-ms-compliance-status': 'skr-unendorsed', 'x-skr-uvm-endorsement-refused': ['uvm_endorsement_untrusted_issuer'] });
+    } finally {
+      await arkOnly.close();
+    }
   });
 
   test('the virtual root is trusted only where configured: ark_not_trusted', async () => {

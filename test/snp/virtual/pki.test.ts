@@ -109,7 +109,7 @@ describe('persistence', () => {
   });
 
   test('virtualInit reports state dir, product and ARK pin; it is idempotent', async () => {
-    expect(await virtualInit(turin.stateDir, { product: 'Turin' })).toEqual({ stateDir: turin.stateDir, product: 'Turin', arkSha256: turin.arkSha256 });
+    expect(await virtualInit(turin.stateDir, { product: 'Turin' })).toEqual({ stateDir: turin.stateDir, product: 'Turin', arkSha256: turin.arkSha256, uvmIssuer: turin.uvm.issuer });
   });
 
   test('guest options are stored and shape the template', async () => {
