@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -35,11 +35,20 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
   }
 }
 
-/** A random secret (admin token, identity header) generated once and kept 0600 at `path`. */
+/**
+ * A random secret (admin token, identity header) generated once and kept 0600 at `path`. The
+ * file holds the secret and nothing else (no newline), so its contents can be sent as a header
+ * value as they are; a file written with a newline, or with a wider mode, is put right.
+ */
 export async function loadOrCreateSecret(path: string): Promise<string> {
-  const existing = (await readIfExists(path))?.toString().trim();
-  if (existing) return existing;
+  const raw = (await readIfExists(path))?.toString();
+  const existing = raw?.trim();
+  if (existing) {
+    if (existing !== raw) await writeFileAtomic(path, existing, 0o600);
+    else await chmod(path, 0o600);
+    return existing;
+  }
   const secret = randomBytes(32).toString('base64url');
-  await writeFileAtomic(path, `${secret}\n`, 0o600);
+  await writeFileAtomic(path, secret, 0o600);
   return secret;
 }
