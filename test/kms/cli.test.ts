@@ -3,13 +3,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { kmsAudit, kmsRole } from '../../src/cli/kms';
-import { exited, spawnKms, type Endpoints } from './child';
+import { exited, imdsToken, spawnKms, type Endpoints } from './child';
+import { raw } from './raw';
 import { tempDir } from './harness';
 
 /**
  * The `skr kms --port P --state-dir D` contract, checked the way users rely on it: a separate
- * process with only NODE_EXTRA_CA_CERTS and AZURE_POD_IDENTITY_AUTHORITY_HOST drives every
- * kind of operation with `new KeyClient(kms, new ManagedIdentityCredential(), …)`.
+ * process with only NODE_EXTRA_CA_CERTS, IDENTITY_ENDPOINT and IDENTITY_HEADER (endpoints.json's
+ * `officer`) drives every kind of operation with `new KeyClient(kms, new ManagedIdentityCredential(), …)`.
  */
 const run = promisify(execFile);
 
@@ -38,7 +39,11 @@ test('skr kms writes endpoints.json and serves the SDK with ManagedIdentityCrede
   const temp = await tempDir();
   const { child, endpoints, stdout } = await spawnKms(temp.dir, ['--port', '0']);
   try {
-    expect(Object.keys(endpoints).sort()).toEqual(['caCertFile', 'identity', 'kms']);
+    expect(Object.keys(endpoints).sort()).toEqual(['caCertFile', 'identity', 'kms', 'officer']);
+    expect(endpoints.officer).toEqual({ endpoint: `${endpoints.identity}/msi/token`, headerFile: join(temp.dir, 'identity', 'identity-header') });
+    expect(isAbsolute(endpoints.officer.headerFile)).toBe(true);
+    expect((await stat(endpoints.officer.headerFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(temp.dir, 'endpoints.json'))).mode & 0o777).toBe(0o600);
     expect(endpoints.kms).toMatch(/^https:\/\/localhost:\d+$/);
     expect(endpoints.identity).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(isAbsolute(endpoints.caCertFile)).toBe(true);
@@ -49,15 +54,28 @@ test('skr kms writes endpoints.json and serves the SDK with ManagedIdentityCrede
 
     const { stdout: out } = await run(process.execPath, ['-e', SDK_SCRIPT], {
       cwd: join(__dirname, '..', '..'),
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: endpoints.caCertFile, AZURE_POD_IDENTITY_AUTHORITY_HOST: endpoints.identity, KMS_URL: endpoints.kms },
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: endpoints.caCertFile,
+        IDENTITY_ENDPOINT: endpoints.officer.endpoint,
+        IDENTITY_HEADER: await readFile(endpoints.officer.headerFile, 'utf8'),
+        KMS_URL: endpoints.kms,
+      },
     });
     expect(JSON.parse(out)).toEqual({ same: true, decrypted: 'hello', names: ['cli-rsa'] });
 
-    const principal = printed.kms.defaultPrincipal.objectId as string;
+    // The default principal (any local process, IMDS-style) may release but not manage keys.
+    const ca = await readFile(endpoints.caCertFile, 'utf8');
+    const defaultToken = await imdsToken(endpoints.identity);
+    expect((await raw(endpoints.kms, ca, 'POST', '/keys/not-mine/create?api-version=7.6', { token: defaultToken, body: '{"kty":"oct-HSM"}' })).status).toBe(403);
+
+    const principal = printed.kms.officer.objectId as string;
+    const defaultPrincipal = printed.kms.defaultPrincipal.objectId as string;
+    expect(printed.kms.officer).toMatchObject({ roles: ['crypto-officer'], ...endpoints.officer });
     const listed = (await kmsRole(['list', '--state-dir', temp.dir])) as { assignments: { principal: string; role: string }[] };
     expect(listed.assignments.map((a) => [a.principal, a.role])).toEqual([
       [principal, 'crypto-officer'],
-      [principal, 'crypto-service-release-user'],
+      [defaultPrincipal, 'crypto-service-release-user'],
     ]);
     const added = (await kmsRole(['add', '--state-dir', temp.dir, '--principal', 'someone', '--role', 'Key Vault Crypto User', '--scope', '/keys/k1'])) as { added: { id: string; scope: string } };
     expect(added.added.scope).toBe('/keys/k1');
@@ -73,7 +91,7 @@ test('skr kms writes endpoints.json and serves the SDK with ManagedIdentityCrede
   }
 });
 
-test('a second start reuses the state: same CA, same keys, same default principal', async () => {
+test('a second start reuses the state: same CA, same keys, same default and officer principals', async () => {
   const temp = await tempDir();
   const first = await spawnKms(temp.dir);
   const ca = await readFile(first.endpoints.caCertFile, 'utf8');
@@ -83,6 +101,7 @@ test('a second start reuses the state: same CA, same keys, same default principa
   try {
     expect(await readFile((second.endpoints as Endpoints).caCertFile, 'utf8')).toBe(ca);
     expect(JSON.parse(second.stdout()).kms.defaultPrincipal).toEqual(JSON.parse(first.stdout()).kms.defaultPrincipal);
+    expect(JSON.parse(second.stdout()).kms.officer.objectId).toBe(JSON.parse(first.stdout()).kms.officer.objectId);
   } finally {
     second.child.kill('SIGTERM');
     await exited(second.child);
