@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -51,4 +52,16 @@ export async function loadOrCreateSecret(path: string): Promise<string> {
   const secret = randomBytes(32).toString('base64url');
   await writeFileAtomic(path, secret, 0o600);
   return secret;
+}
+
+/**
+ * Creates `path` 0600 if it does not exist, and narrows it and its `companions` (files a library
+ * creates beside it, like SQLite's -wal and -shm, which take the main file's mode) to 0600 if
+ * they do: for files a library would otherwise create with its own default mode. Synchronous,
+ * for the opening of a database at start-up.
+ */
+export function makePrivateSync(path: string, companions: string[] = []): void {
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  for (const companion of companions) if (existsSync(companion)) chmodSync(companion, 0o600);
 }
