@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { kmsAudit, kmsRole } from '../../src/cli/kms';
+import { createReleasePolicy } from '../../src/deploy';
 import { exited, imdsToken, spawnKms, type Endpoints } from './child';
 import { raw } from './raw';
 import { tempDir } from './harness';
@@ -91,20 +92,63 @@ test('skr kms writes endpoints.json and serves the SDK with ManagedIdentityCrede
   }
 });
 
-test('a second start reuses the state: same CA, same keys, same default and officer principals', async () => {
+test('a second start reuses the state: same CA, same keys, same default and officer principals; a Crypto Officer grant to the default principal is taken back', async () => {
   const temp = await tempDir();
   const first = await spawnKms(temp.dir);
   const ca = await readFile(first.endpoints.caCertFile, 'utf8');
   first.child.kill('SIGTERM');
   await exited(first.child);
+  // What an earlier skr kms granted the default principal by default; the next start takes it back.
+  const defaultPrincipal = JSON.parse(first.stdout()).kms.defaultPrincipal.objectId as string;
+  await kmsRole(['add', '--state-dir', temp.dir, '--principal', defaultPrincipal, '--role', 'crypto-officer']);
   const second = await spawnKms(temp.dir);
   try {
+    const roles = (await kmsRole(['list', '--state-dir', temp.dir, '--principal', defaultPrincipal])) as { assignments: { role: string }[] };
+    expect(roles.assignments.map((a) => a.role)).toEqual(['crypto-service-release-user']);
     expect(await readFile((second.endpoints as Endpoints).caCertFile, 'utf8')).toBe(ca);
     expect(JSON.parse(second.stdout()).kms.defaultPrincipal).toEqual(JSON.parse(first.stdout()).kms.defaultPrincipal);
     expect(JSON.parse(second.stdout()).kms.officer.objectId).toBe(JSON.parse(first.stdout()).kms.officer.objectId);
   } finally {
     second.child.kill('SIGTERM');
     await exited(second.child);
+    await temp.remove();
+  }
+});
+
+const MAIN = join(__dirname, '..', '..', 'src', 'cli', 'main.ts');
+const REGISTER = join(__dirname, 'fixtures', 'ts-register.js');
+
+/** `skr key create` as a user runs it: the CLI's entry in its own process, with only the environment given. */
+async function keyCreateCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; json: any }> {
+  const script = `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1))`;
+  const bare = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(AZURE_|IDENTITY_|MSI_|IMDS_)/.test(name)));
+  const result = await run(process.execPath, ['-r', REGISTER, '-e', script, '--', 'key', 'create', ...args], { env: { ...bare, ...env } }).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+  );
+  return { code: result.code, json: JSON.parse(result.stdout) };
+}
+
+test('skr key create against skr kms uses IDENTITY_ENDPOINT and IDENTITY_HEADER (the officer); the default principal alone may not create', async () => {
+  const temp = await tempDir();
+  const { child, endpoints } = await spawnKms(temp.dir);
+  try {
+    const policyFile = join(temp.dir, 'policy.json');
+    await writeFile(policyFile, JSON.stringify(createReleasePolicy('https://verifier.example', ['ab'.repeat(32)])));
+    const args = ['--vault', endpoints.kms, '--name', 'by-officer', '--kty', 'oct-HSM', '--size', '256', '--policy', policyFile, '--exportable'];
+    const officer = await keyCreateCli(args, {
+      NODE_EXTRA_CA_CERTS: endpoints.caCertFile,
+      IDENTITY_ENDPOINT: endpoints.officer.endpoint,
+      IDENTITY_HEADER: await readFile(endpoints.officer.headerFile, 'utf8'),
+    });
+    expect(officer).toMatchObject({ code: 0, json: { name: 'by-officer', kty: 'oct-HSM', exportable: true } });
+
+    const asDefault = await keyCreateCli([...args.slice(0, 3), 'by-default', ...args.slice(4)], { NODE_EXTRA_CA_CERTS: endpoints.caCertFile, AZURE_POD_IDENTITY_AUTHORITY_HOST: endpoints.identity });
+    expect(asDefault.code).not.toBe(0);
+    expect(asDefault.json.error).toMatchObject({ code: 'upstream_rejected', details: { upstreamStatus: 403, upstreamCode: 'Forbidden' } });
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
     await temp.remove();
   }
 });
