@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { generateKeyPairSync } from 'node:crypto';
 import type { AccessToken } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
@@ -35,9 +36,10 @@ async function json(url: string, init: RequestInit): Promise<Record<string, unkn
   return (await response.json()) as Record<string, unknown>;
 }
 
-/** An access token for the vault from the stack's identity endpoint (the default principal may create and release). */
+/** The officer's access token for the vault (creates need Crypto Officer), fetched as App Service clients do. */
 async function vaultCredential(urls: StackUrls) {
-  const body = await json(`${urls.identity}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, { headers: { Metadata: 'true' } });
+  const header = await readFile(urls.officer.headerFile, 'utf8');
+  const body = await json(`${urls.officer.endpoint}?api-version=2019-08-01&resource=https://vault.azure.net`, { headers: { 'X-IDENTITY-HEADER': header } });
   const token = String(body.access_token);
   return { getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
 }

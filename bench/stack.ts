@@ -21,6 +21,8 @@ export interface StackUrls {
   verifier: string;
   kms: string;
   identity: string;
+  /** The App Service endpoint and header file that give a Crypto Officer token. */
+  officer: { endpoint: string; headerFile: string };
   caPem: string;
   stateDir: string;
 }

@@ -390,6 +390,16 @@ export class IdentityNotFound extends SkrError {
   }
 }
 
+/**
+ * The officer principal was asked for on the IMDS route: its tokens administer the KMS, so they
+ * are issued only to a caller that proves the App Service identity header.
+ */
+export class PrincipalNeedsIdentityHeader extends SkrError {
+  constructor() {
+    super('identity_header_required', 403, 'this identity is issued only on the App Service route with X-IDENTITY-HEADER');
+  }
+}
+
 /** A token was asked for a resource outside the endpoint's allow-list. */
 export class ResourceNotAllowed extends SkrError {
   constructor(resource: string, allowed: string[]) {

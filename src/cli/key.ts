@@ -20,7 +20,12 @@ const COMMON_FLAGS = {
 export const KEY_CREATE_FLAGS = { ...COMMON_FLAGS, size: { type: 'string' }, curve: { type: 'string' }, ops: { type: 'string' } } as const;
 export const KEY_IMPORT_FLAGS = { ...COMMON_FLAGS, key: { type: 'string' } } as const;
 
-/** Tests pass a credential; the CLI uses DefaultAzureCredential (managed identity, az login, env). */
+/**
+ * Tests pass a credential; the CLI uses DefaultAzureCredential (managed identity, az login,
+ * env). Against `skr kms` / `skr dev`, creating keys needs the officer principal: set
+ * IDENTITY_ENDPOINT and IDENTITY_HEADER from endpoints.json's `officer` (App Service's protocol,
+ * which the managed-identity link of that chain speaks).
+ */
 export interface KeyCommandDeps {
   credential?: TokenCredential;
 }

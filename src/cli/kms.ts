@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
-import { AuditLog, kmsPaths, openKeyDatabase, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
+import { AuditLog, findRole, kmsPaths, openKeyDatabase, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
 import { untilSignal } from './signals';
@@ -23,8 +23,14 @@ const SERVE_FLAGS = {
   'recoverable-days': { type: 'string' },
 } as const;
 
-/** The development default: the local identity's default principal manages keys and may release them. */
-const DEFAULT_ROLES = 'crypto-officer,crypto-service-release-user';
+/**
+ * The default principal's roles: release only. Any local process gets its tokens (IMDS asks
+ * nothing but `Metadata: true`), so administering keys takes the officer principal, whose
+ * tokens need the identity header.
+ */
+const DEFAULT_ROLES = 'crypto-service-release-user';
+/** The officer principal's: what `skr key create` and role-free administration need. */
+const OFFICER_ROLE = 'crypto-officer';
 
 type ServeFlags = ReturnType<typeof parseFlags<typeof SERVE_FLAGS>>;
 
@@ -42,7 +48,9 @@ async function masterKeyConfig(flags: ServeFlags, stateDir: string): Promise<Mas
 
 /**
  * `skr kms`: the Key Vault-compatible KMS and the local identity endpoint, until SIGTERM/SIGINT.
- * Once both listen, `<state-dir>/endpoints.json` = {kms, identity, caCertFile} is written atomically.
+ * Once both listen, `<state-dir>/endpoints.json` = {kms, identity, caCertFile, officer:
+ * {endpoint, headerFile}} is written atomically, 0600: `IDENTITY_ENDPOINT=officer.endpoint` and
+ * `IDENTITY_HEADER=<headerFile's contents>` give a Crypto Officer token.
  */
 export async function kmsServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
@@ -66,15 +74,22 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       trustedIssuers: [identity.issuer, ...((flags['trusted-issuer'] as string[] | undefined) ?? [])],
       issuerCa,
       recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
-      roleAssignments: roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role })),
+      roleAssignments: [
+        { principal: identity.officerPrincipal.objectId, role: OFFICER_ROLE },
+        ...roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role })),
+      ],
     });
   } catch (error) {
     await identity.close();
     throw error;
   }
+  // State from before the officer principal gave the default one Crypto Officer by default:
+  // take it back unless --default-roles asks for it.
+  if (!roles.some((role) => findRole(role)?.id === OFFICER_ROLE)) kms.roles.remove({ principal: identity.defaultPrincipal.objectId, role: OFFICER_ROLE });
   const paths = kmsPaths(stateDir);
   const caCertFile = resolve(paths.caCert);
-  await writeFileAtomic(resolve(stateDir, 'endpoints.json'), `${JSON.stringify({ kms: kms.url, identity: identity.url, caCertFile }, null, 2)}\n`, 0o644);
+  const endpoints = { kms: kms.url, identity: identity.url, caCertFile, officer: identity.officer };
+  await writeFileAtomic(resolve(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, 0o600);
   const running = kms;
   untilSignal(async () => {
     await running.close();
@@ -89,6 +104,7 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       masterKey: kms.masterKeyId,
       adminTokenFile: paths.adminToken,
       defaultPrincipal: { objectId: identity.defaultPrincipal.objectId, roles },
+      officer: { objectId: identity.officerPrincipal.objectId, roles: [OFFICER_ROLE], ...identity.officer },
     },
   };
 }

@@ -51,8 +51,13 @@ const USAGE = `usage: skr <command> [flags]
   verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
 
-/** Runs one CLI command: one JSON object on stdout, exit 0 on success. */
+/**
+ * Runs one CLI command: one JSON object on stdout, exit 0 on success. Every file a command
+ * creates (state, keys, tokens, secrets, a library's own files) is for its user only: the
+ * umask takes group and other bits off whatever mode the code or a library asks for.
+ */
 export async function main(argv: string[]): Promise<void> {
+  process.umask(0o077);
   const name = [argv[0], argv[1]].join(' ');
   const command = COMMANDS[name] ?? COMMANDS[argv[0] ?? ''];
   const rest = COMMANDS[name] ? argv.slice(2) : argv.slice(1);

@@ -32,5 +32,5 @@ export async function choosePorts(stateDir: string, sidecarPort: number, host: s
 }
 
 export async function savePorts(stateDir: string, ports: Record<ServiceName, number>): Promise<void> {
-  await writeFileAtomic(join(stateDir, 'ports.json'), `${JSON.stringify(ports)}\n`, 0o644);
+  await writeFileAtomic(join(stateDir, 'ports.json'), `${JSON.stringify(ports)}\n`, 0o600);
 }

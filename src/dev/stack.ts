@@ -36,6 +36,8 @@ export interface Endpoints {
   kms: string;
   identity: string;
   caCertFile: string;
+  /** `IDENTITY_ENDPOINT` and the file holding `IDENTITY_HEADER` for a Crypto Officer token. */
+  officer: { endpoint: string; headerFile: string };
 }
 
 export interface RunningStack {
@@ -98,8 +100,10 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       port: ports.kms,
       tls,
       trustedIssuers: [identity.issuer],
+      // Any local process gets the default principal's tokens, so it may only release; the
+      // officer's need the identity header.
       roleAssignments: [
-        { principal: identity.defaultPrincipal.objectId, role: 'crypto-officer' },
+        { principal: identity.officerPrincipal.objectId, role: 'crypto-officer' },
         { principal: identity.defaultPrincipal.objectId, role: 'crypto-service-release-user' },
       ],
       validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
@@ -110,6 +114,8 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       }),
     });
     started.push(kms);
+    // State from before the officer principal gave the default one Crypto Officer: take it back.
+    kms.roles.remove({ principal: identity.defaultPrincipal.objectId, role: 'crypto-officer' });
 
     // @azure/identity reaches the local identity endpoint the way pod identity does.
     process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = identity.url;
@@ -123,7 +129,7 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
     // The sidecar's TEE key is generated while the demo keys are being made.
     const [sidecar] = await together<[RunningSidecar, void]>(
       startSidecar(config, { credential, keepPrivileges: true, teeKeys: options.teeKeys }),
-      ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, arkSha256: pki.arkSha256, credential, caPem: tls.caPem }),
+      ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, arkSha256: pki.arkSha256, credential: identity.officerCredential, caPem: tls.caPem }),
     );
 
     // The first release need not wait for an attestation: the TEE key's token is fetched now
@@ -131,8 +137,8 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
     attestTeeKey(sidecar.context, verifier.url).catch(() => undefined);
     const portOf = (url: string) => Number(new URL(url).port);
     await savePorts(stateDir, { verifier: portOf(verifier.url), kms: portOf(kms.url), identity: portOf(identity.url) });
-    const endpoints: Endpoints = { sidecar: sidecar.url, verifier: verifier.url, kms: kms.url, identity: identity.url, caCertFile };
-    await writeFileAtomic(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, 0o644);
+    const endpoints: Endpoints = { sidecar: sidecar.url, verifier: verifier.url, kms: kms.url, identity: identity.url, caCertFile, officer: identity.officer };
+    await writeFileAtomic(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, 0o600);
     return {
       stateDir,
       endpoints,

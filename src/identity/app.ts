@@ -57,7 +57,7 @@ function imdsToken(ctx: IdentityContext) {
       if (!version || !/^\d{4}-\d{2}-\d{2}$/.test(version) || version < IMDS_MIN_API_VERSION) {
         throw new InvalidRequest(`api-version must be ${IMDS_MIN_API_VERSION} or later`, { field: 'api-version' });
       }
-      res.set('Cache-Control', 'no-store').json(await grantToken(ctx, parseTokenQuery(req)));
+      res.set('Cache-Control', 'no-store').json(await grantToken(ctx, parseTokenQuery(req), 'imds'));
       return;
     } catch (error) {
       next(error);
@@ -75,7 +75,7 @@ function appServiceToken(ctx: IdentityContext) {
       if (queryString(req, 'api-version') !== APP_SERVICE_API_VERSION) {
         throw new InvalidRequest(`api-version must be ${APP_SERVICE_API_VERSION}`, { field: 'api-version' });
       }
-      res.set('Cache-Control', 'no-store').json(await grantToken(ctx, parseTokenQuery(req)));
+      res.set('Cache-Control', 'no-store').json(await grantToken(ctx, parseTokenQuery(req), 'app-service'));
       return;
     } catch (error) {
       next(error);

@@ -4,10 +4,12 @@ import { IdentityNotFound, InvalidArgument, InvalidRequest } from '../errors';
 import { readIfExists, writeFileAtomic } from '../lib/state-file';
 
 /**
- * The managed identities the endpoint issues tokens for: a default one (what a request naming
- * no identity gets, as a system-assigned identity) whose ids are generated once and persisted,
- * so role assignments made to it survive restarts, plus named ones from configuration (the
- * user-assigned identities a caller selects by client, object or resource id).
+ * The managed identities the endpoint issues tokens for: a default one (what an IMDS request
+ * naming no identity gets, as a system-assigned identity) and an officer one (what an App
+ * Service request naming none gets: the operator's, which holds Crypto Officer), both with ids
+ * generated once and persisted so role assignments made to them survive restarts, plus named
+ * ones from configuration (the user-assigned identities a caller selects by client, object or
+ * resource id).
  */
 export interface PrincipalConfig {
   name: string;
@@ -27,16 +29,27 @@ export interface Principal {
 export interface PrincipalDirectory {
   tenantId: string;
   defaultPrincipal: Principal;
+  /** Only ever issued on the App Service route, behind the identity header. */
+  officer: Principal;
   all: Principal[];
+}
+
+interface StoredIds {
+  objectId: string;
+  clientId: string;
 }
 
 interface StoredIdentity {
   tenantId: string;
-  defaultPrincipal: { objectId: string; clientId: string };
+  defaultPrincipal: StoredIds;
+  /** Absent in state written before the officer principal existed; added on the next start. */
+  officerPrincipal?: StoredIds;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_NAME = 'default';
+const OFFICER_NAME = 'officer';
+const newIds = (): StoredIds => ({ objectId: randomUUID(), clientId: randomUUID() });
 
 /** Resource ids have the shape of Azure's, under a subscription that is visibly not a real one. */
 const resourceIdFor = (name: string) =>
@@ -63,15 +76,14 @@ function validate(config: PrincipalConfig): Principal {
 export async function loadPrincipals(dir: string, named: PrincipalConfig[] = []): Promise<PrincipalDirectory> {
   const path = join(dir, 'identity.json');
   const raw = await readIfExists(path);
-  let stored: StoredIdentity;
-  if (raw) {
-    stored = JSON.parse(raw.toString('utf8')) as StoredIdentity;
-  } else {
-    stored = { tenantId: randomUUID(), defaultPrincipal: { objectId: randomUUID(), clientId: randomUUID() } };
+  const stored: StoredIdentity = raw ? (JSON.parse(raw.toString('utf8')) as StoredIdentity) : { tenantId: randomUUID(), defaultPrincipal: newIds() };
+  if (!stored.officerPrincipal) {
+    stored.officerPrincipal = newIds();
     await writeFileAtomic(path, JSON.stringify(stored, null, 2), 0o600);
   }
   const defaultPrincipal = validate({ name: DEFAULT_NAME, ...stored.defaultPrincipal });
-  const all = [defaultPrincipal, ...named.map(validate)];
+  const officer = validate({ name: OFFICER_NAME, ...stored.officerPrincipal });
+  const all = [defaultPrincipal, officer, ...named.map(validate)];
   for (const field of ['name', 'objectId', 'clientId'] as const) {
     const seen = new Set<string>();
     for (const p of all) {
@@ -79,7 +91,7 @@ export async function loadPrincipals(dir: string, named: PrincipalConfig[] = [])
       seen.add(p[field]);
     }
   }
-  return { tenantId: stored.tenantId, defaultPrincipal, all };
+  return { tenantId: stored.tenantId, defaultPrincipal, officer, all };
 }
 
 /** How a request names an identity: IMDS's `client_id` / `object_id` / `msi_res_id`, App Service's `principal_id` / `mi_res_id`. */
@@ -100,10 +112,10 @@ const SELECTORS: { key: keyof PrincipalSelector; matches: (p: Principal, v: stri
   { key: 'mi_res_id', matches: (p, v) => p.resourceId.toLowerCase() === v.toLowerCase() },
 ];
 
-/** The principal a request selects; the default one when it names none. */
-export function selectPrincipal(directory: PrincipalDirectory, selector: PrincipalSelector): Principal {
+/** The principal a request selects; `unnamed` when it names none. */
+export function selectPrincipal(directory: PrincipalDirectory, selector: PrincipalSelector, unnamed: Principal): Principal {
   const given = SELECTORS.filter((s) => selector[s.key] !== undefined);
-  if (given.length === 0) return directory.defaultPrincipal;
+  if (given.length === 0) return unnamed;
   if (given.length > 1) throw new InvalidRequest(`only one of ${given.map((s) => s.key).join(', ')} may be given`);
   const { key, matches } = given[0]!;
   const value = selector[key]!;

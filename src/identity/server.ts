@@ -1,11 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { TokenCredential } from '@azure/core-auth';
 import { InvalidArgument } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
 import { SigningKeyRing } from '../maa/service/signing-keys';
 import { APP_SERVICE_TOKEN_PATH, createIdentityApp } from './app';
 import type { IdentityContext } from './grant';
+import { localCredential } from './local-credential';
 import { loadPrincipals, type PrincipalConfig } from './principals';
 import { DEFAULT_RESOURCES } from './token';
 import { gracefulCloser } from '../lib/graceful-close';
@@ -21,8 +23,6 @@ export interface IdentityOptions {
   tokenLifetimeSeconds?: number;
   /** Resources tokens are issued for; Key Vault, Managed HSM and Azure Attestation by default. */
   allowedResources?: string[];
-  /** The App Service `IDENTITY_HEADER` secret; generated once and kept in the state directory when absent. */
-  identityHeader?: string;
   now?: () => Date;
 }
 
@@ -33,8 +33,14 @@ export interface RunningIdentity {
   issuer: string;
   tenantId: string;
   defaultPrincipal: { objectId: string; clientId: string };
+  /** The principal that holds Crypto Officer; its tokens come only from the App Service route. */
+  officerPrincipal: { objectId: string; clientId: string };
   /** `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` for App Service-style clients. */
   appService: { endpoint: string; header: string };
+  /** What endpoints.json publishes: `IDENTITY_ENDPOINT`, and the absolute path of the 0600 file holding `IDENTITY_HEADER`. */
+  officer: { endpoint: string; headerFile: string };
+  /** Officer tokens signed in this process, for the services the operator starts beside the endpoint. */
+  officerCredential: TokenCredential;
   context: IdentityContext;
   close(): Promise<void>;
 }
@@ -43,15 +49,20 @@ export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
 /** Entra's access tokens live at most a day; a longer one would outlive any revocation. */
 const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 
-/** Starts the plain-HTTP identity endpoint; state (signing key, default principal, secret) lives in `<stateDir>/identity/`. */
+/**
+ * Starts the plain-HTTP identity endpoint; state (signing key, principals, the identity header)
+ * lives in `<stateDir>/identity/`. The header file is the officer's credential: created 0600 by
+ * the service's user, it is what separates the operator from any other local process.
+ */
 export async function startIdentity(options: IdentityOptions): Promise<RunningIdentity> {
   const lifetime = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   if (!Number.isInteger(lifetime) || lifetime < 60 || lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
     throw new InvalidArgument(`tokenLifetimeSeconds must be an integer from 60 to ${MAX_TOKEN_LIFETIME_SECONDS}`, { field: 'tokenLifetimeSeconds' });
   }
-  const dir = join(options.stateDir, 'identity');
+  const dir = resolve(options.stateDir, 'identity');
   const principals = await loadPrincipals(dir, options.principals);
-  const identityHeader = options.identityHeader ?? (await loadOrCreateSecret(join(dir, 'identity-header')));
+  const headerFile = join(dir, 'identity-header');
+  const identityHeader = await loadOrCreateSecret(headerFile);
   const now = options.now ?? (() => new Date());
 
   const server = http.createServer();
@@ -81,7 +92,10 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
     issuer: url,
     tenantId: principals.tenantId,
     defaultPrincipal: { objectId: principals.defaultPrincipal.objectId, clientId: principals.defaultPrincipal.clientId },
+    officerPrincipal: { objectId: principals.officer.objectId, clientId: principals.officer.clientId },
     appService: { endpoint: `${url}${APP_SERVICE_TOKEN_PATH}`, header: identityHeader },
+    officer: { endpoint: `${url}${APP_SERVICE_TOKEN_PATH}`, headerFile },
+    officerCredential: localCredential(context, principals.officer),
     context,
     close: () => closeServer(),
   };

@@ -22,7 +22,7 @@ function decisionFor(status: number): Decision {
 
 /**
  * The KMS's HTTP surface in Key Vault's shape. Order matters: audit every request; the admin
- * API (its own token); the challenge (401 before any body is read); api-version; then the
+ * API (its own token, checked before its body is read); the challenge (401 before any body is read); api-version; then the
  * body (size-limited JSON) and the routes.
  */
 export function createKmsApp(ctx: KmsHttpContext): express.Express {
@@ -63,7 +63,7 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
     if (path.includes('//')) req.url = path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : req.url.slice(q));
     next();
   });
-  app.use('/admin', express.json({ limit: ctx.bodyLimit, type: () => true }), adminRouter(ctx));
+  app.use('/admin', adminRouter(ctx));
   app.use(challenge(ctx, fail));
   app.use((req: Request, _res: Response, next: NextFunction) => {
     try {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -35,11 +36,32 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
   }
 }
 
-/** A random secret (admin token, identity header) generated once and kept 0600 at `path`. */
+/**
+ * A random secret (admin token, identity header) generated once and kept 0600 at `path`. The
+ * file holds the secret and nothing else (no newline), so its contents can be sent as a header
+ * value as they are; a file written with a newline, or with a wider mode, is put right.
+ */
 export async function loadOrCreateSecret(path: string): Promise<string> {
-  const existing = (await readIfExists(path))?.toString().trim();
-  if (existing) return existing;
+  const raw = (await readIfExists(path))?.toString();
+  const existing = raw?.trim();
+  if (existing) {
+    if (existing !== raw) await writeFileAtomic(path, existing, 0o600);
+    else await chmod(path, 0o600);
+    return existing;
+  }
   const secret = randomBytes(32).toString('base64url');
-  await writeFileAtomic(path, `${secret}\n`, 0o600);
+  await writeFileAtomic(path, secret, 0o600);
   return secret;
+}
+
+/**
+ * Creates `path` 0600 if it does not exist, and narrows it and its `companions` (files a library
+ * creates beside it, like SQLite's -wal and -shm, which take the main file's mode) to 0600 if
+ * they do: for files a library would otherwise create with its own default mode. Synchronous,
+ * for the opening of a database at start-up.
+ */
+export function makePrivateSync(path: string, companions: string[] = []): void {
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  for (const companion of companions) if (existsSync(companion)) chmodSync(companion, 0o600);
 }

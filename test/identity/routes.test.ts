@@ -91,6 +91,19 @@ describe('IMDS token path', () => {
     expect(decodeJwt(res.body.access_token)).toMatchObject({ oid: app.objectId, sub: app.objectId, appid: app.clientId });
   });
 
+  test.each([
+    ['client_id', () => identity.officerPrincipal.clientId],
+    ['object_id', () => identity.officerPrincipal.objectId],
+    ['msi_res_id', () => '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/skr-local/providers/Microsoft.ManagedIdentity/userAssignedIdentities/officer'],
+    ['mi_res_id', () => '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/skr-local/providers/Microsoft.ManagedIdentity/userAssignedIdentities/OFFICER'],
+  ])('the officer selected by %s is refused (403): its tokens need the identity header', async (key, value) => {
+    const res = await imds(`api-version=2018-02-01&resource=${KV}&${key}=${encodeURIComponent(value())}`);
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: 'identity_header_required', error_description: expect.any(String) });
+    expect(res.body.access_token).toBeUndefined();
+    expect(res.text).not.toMatch(/unreachable/);
+  });
+
   test.each(['post', 'put', 'delete', 'patch'] as const)('%s is 405', async (method) => {
     const res = await request(http)[method](`${TOKEN}?api-version=2018-02-01&resource=${KV}`).set('Metadata', 'true');
     expect(res.status).toBe(405);
@@ -106,6 +119,19 @@ describe('IMDS token path', () => {
 
 describe('App Service token path', () => {
   const msi = (query: string) => request(http).get(`/msi/token?${query}`);
+
+  test('with the header and no selector it gives the officer principal', async () => {
+    const res = await msi(`api-version=2019-08-01&resource=${KV}`).set('X-IDENTITY-HEADER', identity.appService.header);
+    expect(res.status).toBe(200);
+    expect(res.body.client_id).toBe(identity.officerPrincipal.clientId);
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ oid: identity.officerPrincipal.objectId, appid: identity.officerPrincipal.clientId });
+  });
+
+  test('with the header a caller may still select the default principal', async () => {
+    const res = await msi(`api-version=2019-08-01&resource=${KV}&principal_id=${identity.defaultPrincipal.objectId}`).set('X-IDENTITY-HEADER', identity.appService.header);
+    expect(res.status).toBe(200);
+    expect(decodeJwt(res.body.access_token).oid).toBe(identity.defaultPrincipal.objectId);
+  });
 
   test('answers with the configured X-IDENTITY-HEADER', async () => {
     const res = await msi(`api-version=2019-08-01&resource=${KV}&client_id=${app.clientId}`).set('X-IDENTITY-HEADER', identity.appService.header);

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startIdentity } from '../../src/identity';
 import { tempStateDir } from './harness';
@@ -9,19 +9,46 @@ beforeEach(async () => {
 });
 afterEach(() => state.remove());
 
-test('the default principal, tenant, signing key and App Service secret survive a restart, kept 0600', async () => {
+test('the default and officer principals, tenant, signing key and App Service secret survive a restart, kept 0600', async () => {
   const first = await startIdentity({ stateDir: state.dir });
-  const before = { principal: first.defaultPrincipal, tenant: first.tenantId, kid: first.context.keys.current().kid, header: first.appService.header };
+  const snapshot = (i: typeof first) => ({ principal: i.defaultPrincipal, officer: i.officerPrincipal, tenant: i.tenantId, kid: i.context.keys.current().kid, header: i.appService.header });
+  const before = snapshot(first);
+  expect(before.officer.objectId).not.toBe(before.principal.objectId);
   await first.close();
   const second = await startIdentity({ stateDir: state.dir });
-  expect({ principal: second.defaultPrincipal, tenant: second.tenantId, kid: second.context.keys.current().kid, header: second.appService.header }).toEqual(before);
+  expect(snapshot(second)).toEqual(before);
   await second.close();
   for (const file of ['identity.json', 'signing-keys.json', 'identity-header']) {
     expect((await stat(join(state.dir, 'identity', file))).mode & 0o777).toBe(0o600);
   }
 });
 
+test('state written before the officer principal keeps its default principal and gains an officer', async () => {
+  const first = await startIdentity({ stateDir: state.dir });
+  await first.close();
+  const file = join(state.dir, 'identity', 'identity.json');
+  const { tenantId, defaultPrincipal } = JSON.parse(await readFile(file, 'utf8'));
+  await writeFile(file, JSON.stringify({ tenantId, defaultPrincipal }));
+  const second = await startIdentity({ stateDir: state.dir });
+  await second.close();
+  expect(second.defaultPrincipal).toEqual(first.defaultPrincipal);
+  expect(second.officerPrincipal.objectId).not.toBe(first.defaultPrincipal.objectId);
+  expect(JSON.parse(await readFile(file, 'utf8')).officerPrincipal).toEqual(second.officerPrincipal);
+});
+
+test('an identity header file written with a newline or a wide mode is rewritten to exactly the secret, 0600', async () => {
+  const first = await startIdentity({ stateDir: state.dir });
+  await first.close();
+  await writeFile(first.officer.headerFile, `${first.appService.header}\n`);
+  await chmod(first.officer.headerFile, 0o644);
+  const second = await startIdentity({ stateDir: state.dir });
+  await second.close();
+  expect(await readFile(second.officer.headerFile, 'utf8')).toBe(first.appService.header);
+  expect((await stat(second.officer.headerFile)).mode & 0o777).toBe(0o600);
+});
+
 test.each([
+  ['a principal named like the officer', { principals: [{ name: 'officer', objectId: '0a1b2c3d-0000-4000-8000-000000000001', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' }] }],
   ['a principal id that is not a GUID', { principals: [{ name: 'x', objectId: 'nope', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' }] }],
   ['two principals with one client id', {
     principals: [

@@ -6,6 +6,7 @@ export interface Endpoints {
   kms: string;
   identity: string;
   caCertFile: string;
+  officer: { endpoint: string; headerFile: string };
 }
 
 const REGISTER = join(__dirname, 'fixtures', 'ts-register.js');
@@ -40,6 +41,14 @@ export function exited(child: ChildProcess): Promise<void> {
 /** A token for the identity endpoint's default principal, fetched as IMDS clients do. */
 export async function imdsToken(identity: string, resource = 'https://vault.azure.net'): Promise<string> {
   const res = await fetch(`${identity}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`, { headers: { Metadata: 'true' } });
+  if (!res.ok) throw new Error(`identity endpoint answered ${res.status}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** A token for the officer principal, fetched as App Service clients do: the endpoint and the header file named in endpoints.json. */
+export async function officerToken(endpoints: Endpoints, resource = 'https://vault.azure.net'): Promise<string> {
+  const header = await readFile(endpoints.officer.headerFile, 'utf8');
+  const res = await fetch(`${endpoints.officer.endpoint}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`, { headers: { 'X-IDENTITY-HEADER': header } });
   if (!res.ok) throw new Error(`identity endpoint answered ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;
 }

@@ -179,6 +179,20 @@ describe('RBAC', () => {
     expect((await call('GET', `/keys${API}`, { token })).status).toBe(403);
   });
 
+  test.each<[string, () => string | undefined]>([
+    ['no token', () => undefined],
+    ['a principal\'s bearer token', () => officerToken],
+    ['a wrong admin token', () => 'not-the-admin-token'],
+  ])('the admin API answers %s with 401 before it reads the body, even bad JSON', async (_name, tokenOf) => {
+    const token = tokenOf();
+    for (const body of ['{not json', '"'.repeat(100_000)]) {
+      const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', '/admin/roles', token === undefined ? { body } : { token, body });
+      expect([body.slice(0, 9), res.status]).toEqual([body.slice(0, 9), 401]);
+    }
+    // With the admin token the same body is read, and refused as what it is.
+    expect((await call('POST', '/admin/roles', { token: stack.kms.adminToken, body: '{not json' })).status).toBe(400);
+  });
+
   test('the admin API grants and revokes roles with the admin token only', async () => {
     const who = principal();
     const admin = { token: stack.kms.adminToken };

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccessToken } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
-import { exited, imdsToken, spawnKms } from './child';
+import { exited, officerToken, spawnKms } from './child';
 import { tempDir } from './harness';
 
 /**
@@ -67,7 +67,7 @@ describeHsm('PKCS#11 master key (SoftHSM)', () => {
     const { child, endpoints, stdout } = await spawnKms(state, ['--pkcs11-module', MODULE, '--pkcs11-token', 'skr-kms', '--pkcs11-pin-file', pinFile], env);
     try {
       expect(JSON.parse(stdout()).kms.masterKey).toMatch(/^pkcs11:skr-kms:skr-kms-master:/);
-      const credential = { getToken: async (): Promise<AccessToken> => ({ token: await imdsToken(endpoints.identity), expiresOnTimestamp: Date.now() + 600_000 }) };
+      const credential = { getToken: async (): Promise<AccessToken> => ({ token: await officerToken(endpoints), expiresOnTimestamp: Date.now() + 600_000 }) };
       const client = new KeyClient(endpoints.kms, credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: await readFile(endpoints.caCertFile, 'utf8') } });
       const key = await client.createRsaKey('hsm-backed', { hsm: true });
       expect((await client.getKey('hsm-backed')).id).toBe(key.id);

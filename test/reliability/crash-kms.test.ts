@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { exited, imdsToken, spawnKms } from '../kms/child';
+import { exited, officerToken, spawnKms } from '../kms/child';
 import { tempDir } from '../kms/harness';
 import { raw } from '../kms/raw';
 
@@ -17,7 +17,7 @@ test('no acknowledged write is lost when the KMS is killed mid-stream', async ()
   const temp = await tempDir();
   const first = await spawnKms(temp.dir);
   const ca = await readFile(first.endpoints.caCertFile, 'utf8');
-  const token = await imdsToken(first.endpoints.identity);
+  const token = await officerToken(first.endpoints);
   const acknowledged: [name: string, version: string][] = [];
   let killed = false;
   let n = 0;
@@ -56,7 +56,7 @@ test('no acknowledged write is lost when the KMS is killed mid-stream', async ()
 
   const second = await spawnKms(temp.dir);
   try {
-    const token2 = await imdsToken(second.endpoints.identity);
+    const token2 = await officerToken(second.endpoints);
     // Every acknowledged version is there and its material opens under the master key: each
     // one performs a crypto operation (AES-GCM for oct keys, ES256 for EC keys).
     const digest = Buffer.alloc(32, 7).toString('base64url');

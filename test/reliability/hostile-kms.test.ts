@@ -9,7 +9,7 @@ import {
   algNone,
   expectKvAnswer,
   expectNoKeyMaterial,
-  fetchAccessToken,
+  fetchOfficerToken,
   fetchAttestationToken,
   forgedBearers,
   forgedTargets,
@@ -96,7 +96,7 @@ beforeAll(async () => {
   };
   identityKey = signing(stack.identity.issuer, stack.identity.context.keys);
   verifierKey = signing(stack.verifier.issuer, stack.verifier.context.keys);
-  [bearer, attestation] = await Promise.all([fetchAccessToken(stack.identity.url), fetchAttestationToken(stack.sidecar.url, tee.jwk)]);
+  [bearer, attestation] = await Promise.all([fetchOfficerToken(stack.endpoints.officer), fetchAttestationToken(stack.sidecar.url, tee.jwk)]);
 
   VICTIMS['hk-victim'] = releasableKeyBody(stack, { exportable: true });
   for (const [name, body] of Object.entries({ ...VICTIMS, ...CRYPTO_KEYS })) await createKey(name, body);
@@ -335,7 +335,7 @@ test('every keys-API route with a genuine bearer: hostile paths, queries, method
 }, 300_000);
 
 test('the admin API with its own token: hostile bodies, ids and audit queries never break it nor its role assignments', async () => {
-  const officer = stack.identity.defaultPrincipal.objectId;
+  const officer = stack.identity.officerPrincipal.objectId;
   const rolesBefore = stack.kms.roles.list(officer);
   const auditQuery = fc
     .record({

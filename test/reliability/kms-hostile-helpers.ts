@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose';
 import type { RunningStack } from '../../src/dev/stack';
@@ -60,9 +61,10 @@ export function expectNoKeyMaterial(res: RawResponse, context: string): void {
   if (leaked.length) throw new Error(`private key members ${leaked.join(', ')} in an answer: ${context}`);
 }
 
-/** A Key Vault access token for the identity's default principal (Crypto Officer and Release User), as IMDS hands it out. */
-export async function fetchAccessToken(identityUrl: string): Promise<string> {
-  const res = await fetch(`${identityUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, { headers: { Metadata: 'true' } });
+/** A Key Vault access token for the officer principal (Crypto Officer), as the App Service route hands it out to the header file's reader. */
+export async function fetchOfficerToken(officer: { endpoint: string; headerFile: string }): Promise<string> {
+  const header = await readFile(officer.headerFile, 'utf8');
+  const res = await fetch(`${officer.endpoint}?api-version=2019-08-01&resource=https://vault.azure.net`, { headers: { 'X-IDENTITY-HEADER': header } });
   if (!res.ok) throw new Error(`identity endpoint: ${res.status} ${await res.text()}`);
   return String(((await res.json()) as { access_token: unknown }).access_token);
 }

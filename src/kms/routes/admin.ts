@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { KmsBadParameter, RoleAssignmentNotFound, Unauthorized } from '../../errors';
 import type { Decision } from '../audit';
 import { body, optionalString, requiredString } from '../wire/fields';
@@ -23,6 +23,8 @@ export function adminRouter(ctx: KmsHttpContext): Router {
     }
     next();
   });
+  // Parsed only once the token checks out: an unauthenticated caller learns nothing from how its body fails.
+  router.use(express.json({ limit: ctx.bodyLimit, type: () => true }));
   router.get('/roles', (req, res) => {
     res.json({ value: ctx.rbac.list(typeof req.query.principal === 'string' ? req.query.principal : undefined) });
   });

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makePrivateSync } from '../../lib/state-file';
 
 export type Db = Database.Database;
 
@@ -35,6 +36,8 @@ function cacheStatements(db: Db): void {
  */
 export function openDatabase(path: string, options: OpenOptions): Db {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // SQLite creates the file 0644 and gives -wal and -shm the file's mode: make it 0600 first.
+  makePrivateSync(path, [`${path}-wal`, `${path}-shm`]);
   const db = new Database(path);
   cacheStatements(db);
   try {
