@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { encodeAttestRequest } from '../src/maa/request';
@@ -24,7 +24,7 @@ const WARM_UP_RELEASES = 4_000;
 const REFERENCE_RELEASES = 40;
 const VERIFIER_SAMPLES = 300;
 
-const runtimeData = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'bench', n: 'AQAB', e: 'AQAB' }] }));
+const runtimeData = Buffer.from(JSON.stringify({ keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'bench' }] }));
 
 function startStack(): Promise<{ urls: StackUrls; stop(): void }> {
   const child = fork(join(__dirname, 'stack.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });

@@ -32,6 +32,19 @@ export class InvalidArgument extends SkrError {
   }
 }
 
+// ---- TEE runtime keys (src/lib/runtime-key.ts) ------------------------------------------
+
+/**
+ * A TEE's runtime key (a JWK in `x-ms-runtime.keys`) that would not protect what is wrapped to
+ * it; `details.reason` says why: `kty_unsupported`, `malformed`, `rsa_exponent`,
+ * `rsa_modulus_even`, `rsa_modulus_size`, `ec_curve`, `ec_point`. The verifier answers 400.
+ */
+export class RuntimeKeyUnsafe extends SkrError {
+  constructor(reason: string, message: string, details?: ErrorDetails) {
+    super('runtime_key_unsafe', 400, message, { reason, ...details });
+  }
+}
+
 // ---- Evidence format (src/snp/abi) -------------------------------------------------------
 
 /** The bytes are not a well-formed ATTESTATION_REPORT (size, version, reserved bytes, enums). */
@@ -496,6 +509,13 @@ export class KmsBadParameter extends SkrError {
 export class KmsForbidden extends SkrError {
   constructor(message: string, details?: ErrorDetails) {
     super('forbidden', 403, message, details);
+  }
+}
+
+/** A release refused because the token's runtime key would not protect the key (see RuntimeKeyUnsafe for `details.reason`). */
+export class KmsRuntimeKeyRefused extends SkrError {
+  constructor(cause: RuntimeKeyUnsafe) {
+    super('runtime_key_refused', 403, `the release is refused: ${cause.message}`, cause.details);
   }
 }
 

@@ -1,9 +1,10 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { KmsBadParameter, KmsForbidden, SkrError } from '../errors';
+import { KmsBadParameter, KmsForbidden, KmsRuntimeKeyRefused, RuntimeKeyUnsafe, SkrError } from '../errors';
 import { encodeKeyHsm, isKeyWrapAlgorithm, wrapKeyMaterial, DEFAULT_KEY_WRAP, type KeyWrapAlgorithm } from '../keywrap';
 import { decodeBase64Url } from '../lib/base64url';
 import { CompactJwsSigner } from '../lib/jws';
+import { checkRuntimeKey } from '../lib/runtime-key';
 import { TokenVerifier, trimSlash } from '../maa/token-verifier';
 import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied, type ReleasePolicy } from './policy';
 import type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
@@ -59,14 +60,22 @@ function checkReleasable(version: KeyVersion, now: Date): void {
   if (!version.releasePolicy) throw new KmsForbidden('the key has no release policy');
 }
 
-/** The first RSA encryption key the TEE put in its runtime data. */
+/**
+ * The first RSA encryption key the TEE put in its runtime data, refused (403) unless it protects
+ * what is wrapped to it: another verifier's token may carry any key.
+ */
 function runtimeKey(claims: Record<string, unknown>): { kid?: string; n: string; e: string } {
   const keys = (claims['x-ms-runtime'] as { keys?: unknown } | undefined)?.keys;
   if (Array.isArray(keys)) {
     for (const k of keys as Record<string, unknown>[]) {
-      const ops = k.key_ops;
+      const ops = k?.key_ops;
       const encrypts = ops === undefined || (Array.isArray(ops) && (ops.includes('encrypt') || ops.includes('wrapKey')));
-      if (k.kty === 'RSA' && typeof k.n === 'string' && typeof k.e === 'string' && encrypts) {
+      if (k?.kty === 'RSA' && typeof k.n === 'string' && typeof k.e === 'string' && encrypts) {
+        try {
+          checkRuntimeKey(k);
+        } catch (error) {
+          throw error instanceof RuntimeKeyUnsafe ? new KmsRuntimeKeyRefused(error) : error;
+        }
         return { kid: typeof k.kid === 'string' ? k.kid : undefined, n: k.n, e: k.e };
       }
     }

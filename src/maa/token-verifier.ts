@@ -6,12 +6,31 @@ import { isLoopback } from '../lib/endpoint';
 import { BoundedMap } from '../lib/bounded-map';
 
 /**
- * Verifies attestation tokens the way a relying party must: the issuer is on an allow-list
- * (when one is configured), its keys come from its own OpenID discovery document, keys may be
- * x5c-only (as MAA publishes them, which jose's JWKS helpers refuse), only RS256/PS256 are
- * accepted, and exp/nbf are checked with a small skew.
+ * Verifies attestation tokens and access tokens the way a relying party must: the issuer is on
+ * an allow-list (when one is configured), its keys come from its own OpenID discovery document,
+ * keys may be x5c-only (as MAA publishes them, which jose's JWKS helpers refuse), only
+ * RS256/PS256 are accepted, `exp` and `iat` are required (MAA and Entra ID both set them), and
+ * time claims are checked with a skew of CLOCK_SKEW_SECONDS.
+ *
+ * An unknown `kid` may be a freshly rotated key, but anyone can send one: the issuer's discovery
+ * document and JWKS are fetched at most once per REFETCH_INTERVAL_MS per issuer, concurrent
+ * fetches for one issuer are one fetch, and a kid still unknown within that interval is refused
+ * without fetching.
  */
 export type TokenAlgorithm = 'RS256' | 'PS256';
+
+/**
+ * How far the clocks of issuer and relying party may disagree: a token is accepted until
+ * CLOCK_SKEW_SECONDS after its `exp` (exclusive), from CLOCK_SKEW_SECONDS before its `nbf`, and
+ * its `iat` may be at most that far in the future.
+ */
+export const CLOCK_SKEW_SECONDS = 30;
+
+/** An issuer's keys are fetched again for an unknown kid at most this often. */
+export const REFETCH_INTERVAL_MS = 30_000;
+
+/** Claims every token must carry. */
+const REQUIRED_CLAIMS = ['exp', 'iat'];
 
 export interface TokenVerifierOptions {
   /** Issuers accepted; any issuer with an https discovery document when absent. */
@@ -19,7 +38,6 @@ export interface TokenVerifierOptions {
   /** Extra CA certificates (PEM) for fetching discovery documents and keys. */
   ca?: string[];
   algorithms?: TokenAlgorithm[];
-  clockToleranceSeconds?: number;
   /** How long discovery and JWKS documents are reused. */
   keyCacheMs?: number;
   timeoutMs?: number;
@@ -36,6 +54,7 @@ interface JwksEntry {
 }
 
 interface IssuerKeys {
+  /** When the fetch that got these keys started; the next refetch for an unknown kid waits REFETCH_INTERVAL_MS from it. */
   fetchedAt: number;
   keys: JwksEntry[];
   /** Keys already imported, by algorithm and kid; dropped with the document they came from. */
@@ -74,20 +93,27 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+function claimFailure(code: string | undefined, claim: string | undefined): string {
+  if (code === 'ERR_JWT_EXPIRED') return 'the token expired';
+  if (code !== 'ERR_JWT_CLAIM_VALIDATION_FAILED') return 'the token signature does not verify';
+  if (claim === 'nbf') return 'the token is not yet valid';
+  return `the token's ${claim ?? 'time'} claim is missing or invalid`;
+}
+
 export const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
 export class TokenVerifier {
   private readonly cache = new Map<string, IssuerKeys>();
+  /** The fetch under way for an issuer, which concurrent callers share. */
+  private readonly fetching = new Map<string, Promise<IssuerKeys>>();
   private readonly verified = new BoundedMap<string, VerifiedToken>(MAX_VERIFIED_TOKENS);
   private readonly algorithms: TokenAlgorithm[];
   private readonly now: () => Date;
-  private readonly clockTolerance: number;
   private readonly keyCacheMs: number;
 
   constructor(private readonly options: TokenVerifierOptions = {}) {
     this.algorithms = options.algorithms ?? ['RS256', 'PS256'];
     this.now = options.now ?? (() => new Date());
-    this.clockTolerance = options.clockToleranceSeconds ?? 60;
     this.keyCacheMs = options.keyCacheMs ?? 10 * 60_000;
   }
 
@@ -104,7 +130,7 @@ export class TokenVerifier {
     const remembered = this.lookup(id, now);
     if (remembered) return remembered;
     const payload = deepFreeze(await this.verifyAfresh(token));
-    const expiry = typeof payload.exp === 'number' ? (payload.exp + this.clockTolerance) * 1000 : Infinity;
+    const expiry = ((payload.exp as number) + CLOCK_SKEW_SECONDS) * 1000;
     this.verified.set(id, { payload, verifiedAt: now, keepUntil: Math.min(expiry, now + this.keyCacheMs) });
     return payload;
   }
@@ -134,21 +160,23 @@ export class TokenVerifier {
     if (typeof iss !== 'string') throw new TokenInvalid('the token has no issuer');
     const issuer = this.checkIssuer(iss);
     const key = await this.keyFor(issuer, kid, alg as TokenAlgorithm);
+    const now = this.now();
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, key, {
+      ({ payload } = await jwtVerify(token, key, {
         algorithms: this.algorithms,
-        clockTolerance: this.clockTolerance,
-        currentDate: this.now(),
-      });
-      if (trimSlash(String(payload.iss)) !== issuer) throw new TokenInvalid('issuer changed');
-      return payload;
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        currentDate: now,
+        requiredClaims: REQUIRED_CLAIMS,
+      }));
     } catch (error) {
-      if (error instanceof TokenInvalid) throw error;
       const code = (error as { code?: string }).code;
-      throw new TokenInvalid(code === 'ERR_JWT_EXPIRED' ? 'the token expired' : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? 'the token is not yet valid' : 'the token signature does not verify', {
-        reason: code,
-      });
+      const claim = (error as { claim?: string }).claim;
+      throw new TokenInvalid(claimFailure(code, claim), { reason: code, ...(claim ? { claim } : {}) });
     }
+    if (trimSlash(String(payload.iss)) !== issuer) throw new TokenInvalid('issuer changed');
+    if ((payload.iat as number) > now.getTime() / 1000 + CLOCK_SKEW_SECONDS) throw new TokenInvalid('the token was issued in the future', { claim: 'iat' });
+    return payload;
   }
 
   private checkIssuer(iss: string): string {
@@ -168,11 +196,11 @@ export class TokenVerifier {
   }
 
   private async keyFor(issuer: string, kid: string | undefined, alg: TokenAlgorithm): Promise<KeyLike | Uint8Array> {
-    let keys = await this.issuerKeys(issuer, false);
+    let keys = await this.issuerKeys(issuer);
     let entry = keys.keys.find((k) => k.kid === kid);
-    if (!entry) {
-      // An unknown kid may be a freshly rotated key: refetch once.
-      keys = await this.issuerKeys(issuer, true);
+    if (!entry && this.now().getTime() - keys.fetchedAt >= REFETCH_INTERVAL_MS) {
+      // An unknown kid may be a freshly rotated key: refetch, unless the keys are that recent.
+      keys = await this.fetchKeys(issuer);
       entry = keys.keys.find((k) => k.kid === kid);
     }
     if (!entry) throw new TokenInvalid('the token key is not published by its issuer', { kid });
@@ -187,16 +215,31 @@ export class TokenVerifier {
     return key;
   }
 
-  private async issuerKeys(issuer: string, refresh: boolean): Promise<IssuerKeys> {
+  private async issuerKeys(issuer: string): Promise<IssuerKeys> {
     const cached = this.cache.get(issuer);
-    if (cached && !refresh && this.now().getTime() - cached.fetchedAt < this.keyCacheMs) return cached;
+    if (cached && this.now().getTime() - cached.fetchedAt < this.keyCacheMs) return cached;
+    return this.fetchKeys(issuer);
+  }
+
+  /** One fetch per issuer at a time: callers arriving while it runs share its result. */
+  private fetchKeys(issuer: string): Promise<IssuerKeys> {
+    let fetch = this.fetching.get(issuer);
+    if (!fetch) {
+      fetch = this.fetchKeysAfresh(issuer).finally(() => this.fetching.delete(issuer));
+      this.fetching.set(issuer, fetch);
+    }
+    return fetch;
+  }
+
+  private async fetchKeysAfresh(issuer: string): Promise<IssuerKeys> {
+    const startedAt = this.now().getTime();
     const discovery = await this.getJson(`${issuer}/.well-known/openid-configuration`);
     const jwksUri = typeof discovery.jwks_uri === 'string' ? discovery.jwks_uri : undefined;
     // Keys must come from the issuer's own origin, never a URL an attacker-chosen document names elsewhere.
     if (!jwksUri || new URL(jwksUri).origin !== new URL(issuer).origin) throw new TokenInvalid('the issuer discovery document has no usable jwks_uri');
     const jwks = await this.getJson(jwksUri);
     if (!Array.isArray(jwks.keys)) throw new TokenInvalid('the issuer JWKS has no keys');
-    const keys: IssuerKeys = { fetchedAt: this.now().getTime(), keys: jwks.keys as JwksEntry[], imported: new Map() };
+    const keys: IssuerKeys = { fetchedAt: startedAt, keys: jwks.keys as JwksEntry[], imported: new Map() };
     this.cache.set(issuer, keys);
     return keys;
   }

@@ -230,6 +230,15 @@ function bindVekToReport(vek: VekCertificate, report: AttestationReport, reporte
   }
 }
 
+/**
+ * ECDSA P-384 over bytes 0x000–0x29F. High s is accepted: (r, s) and (r, n − s) both verify, and
+ * AMD's firmware does not normalise s (most of the genuine reports in test/fixtures/snp carry
+ * s > n/2), so refusing it would refuse genuine evidence. The other form proves the same signed
+ * bytes, so it gives nothing a copy of the original would not, as long as nothing identifies a
+ * report by its signature or whole bytes: nothing in skr does (freshness comes from the challenge
+ * in REPORT_DATA), and a future cache or replay check must key on the signed bytes. The zero
+ * padding of R and S is checked by the parser.
+ */
 function checkReportSignature(bytes: Uint8Array, report: AttestationReport, vek: VekCertificate): void {
   const key = vek.cert.publicKey;
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { encodeAttestRequest } from '../../src/maa/request';
 import type { RunningVerifier } from '../../src/maa/service/server';
@@ -27,7 +27,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
 beforeAll(async () => {
   guest = await virtualGuest();
   verifier = await startTestVerifier({ trustedRoots: [guest.pki.root] });
-  const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'k', n: 'AQAB', e: 'AQAB' }] }));
+  const runtime = Buffer.from(JSON.stringify({ keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'k' }] }));
   const { report } = await guest.getReport({ reportData: Buffer.concat([sha256(runtime), Buffer.alloc(32)]) });
   genuine = { report, chain: chainPem(guest), runtime };
 });

@@ -193,7 +193,7 @@ export function forgedTargets(genuine: string, verifier: SigningIdentity, other:
     { what: 'the identity endpoint as issuer (trusted for bearers, not named by the policy)', status: 403, make: () => resign({ iss: other.identity.issuer }, other.identity) },
     { what: 'a public issuer the policy does not name', status: 403, make: () => signClaims({ ...claims, iss: 'https://sharedeus2.eus2.attest.azure.net' }, other.untrusted, { alg: 'RS256', kid: verifier.kid }) },
     { what: 'the verifier issuer with a path appended', status: 403, make: () => resign({ iss: `${String(claims.iss)}/evil` }) },
-    { what: 'a runtime key of RSA-1024', status: 400, make: () => resign({ 'x-ms-runtime': { ...runtime, keys: [other.weakJwk] } }) },
+    { what: 'a runtime key of RSA-1024', status: 403, make: () => resign({ 'x-ms-runtime': { ...runtime, keys: [other.weakJwk] } }) },
     { what: 'no runtime key', status: 400, make: () => resign({ 'x-ms-runtime': {} }) },
     { what: 'a runtime key for signing only', status: 400, make: () => resign({ 'x-ms-runtime': { keys: [{ ...(runtime.keys as Record<string, unknown>[])[0], key_ops: ['sign'] }] } }) },
     { what: 'runtime keys of the wrong type', status: 400, make: () => resign({ 'x-ms-runtime': { keys: 'AQAB' } }) },

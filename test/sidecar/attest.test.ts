@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import request from 'supertest';
 import type { RunningVerifier } from '../../src/maa/service/server';
 import type { RunningSidecar } from '../../src/sidecar/server';
@@ -10,7 +10,7 @@ import { startTestVerifier } from '../maa/verifier-harness';
 import { uvmIssuer } from '../../src/maa/uvm';
 import { startTestSidecar, virtualState } from './harness';
 
-const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'app' }] }));
+const runtime = Buffer.from(JSON.stringify({ keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'app' }] }));
 const b64 = runtime.toString('base64');
 const reportData = Buffer.concat([createHash('sha256').update(runtime).digest(), Buffer.alloc(32)]);
 

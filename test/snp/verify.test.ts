@@ -62,6 +62,35 @@ describe('every byte of the signed region and of R and S, flipped, is rejected',
   });
 });
 
+/**
+ * ECDSA signatures are malleable: (r, s) and (r, n − s) both verify. AMD's firmware does not
+ * normalise s, so refusing high s would refuse genuine reports; the decision (documented in
+ * src/snp/verify.ts) is pinned here on the vectors themselves.
+ */
+describe('signature malleability (s → n − s)', () => {
+  const P384_N = BigInt('0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973');
+  const S_OFFSET = 0x2a0 + 72;
+  const readS = (report: Buffer) => BigInt(`0x${Buffer.from(report.subarray(S_OFFSET, S_OFFSET + 48)).reverse().toString('hex')}`);
+  const writeS = (report: Buffer, value: bigint) => Buffer.from(value.toString(16).padStart(96, '0'), 'hex').reverse().copy(report, S_OFFSET);
+
+  test('genuine AMD reports carry high s (so high s cannot be refused)', () => {
+    const high = VECTOR_IDS.filter((id) => readS(loadVector(id).report) > P384_N / 2n);
+    expect(high.length).toBeGreaterThan(0);
+    expect(high.length).toBeLessThan(VECTOR_IDS.length);
+  });
+
+  test.each(VECTOR_IDS)('%s: the n − s form verifies and reports the same signed content', async (id) => {
+    const { report, vek } = loadVector(id);
+    const flipped = Buffer.from(report);
+    writeS(flipped, P384_N - readS(report));
+    expect(flipped.equals(report)).toBe(false);
+    const [original, other] = await Promise.all([verifyReport({ report, vek }, options), verifyReport({ report: flipped, vek }, options)]);
+    expect(other.report.measurement).toEqual(original.report.measurement);
+    expect(other.report.reportData).toEqual(original.report.reportData);
+    expect(flipped.subarray(0, 0x2a0).equals(report.subarray(0, 0x2a0))).toBe(true);
+  });
+});
+
 describe('verifyReport rejects, each with its own code', () => {
   test("another chip's VCEK: vek_chip_mismatch", async () => {
     const { report } = loadVector('milan-v3-oak');

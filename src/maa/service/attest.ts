@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EvidenceBindingFailed, InvalidRequest, NonceRejected, ReportNotAcceptable, type SkrError } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
+import { checkRuntimeKeys } from '../../lib/runtime-key';
 import type { TrustedRoot } from '../../snp/roots';
 import { checkReport } from '../../snp/validate';
 import { verifyReport, type VerifiedReport } from '../../snp/verify';
@@ -52,6 +53,8 @@ function runtimeClaims(request: AttestRequest): { claim?: unknown; nonce?: strin
     throw new InvalidRequest('runtimeData is declared JSON but does not parse', { field: 'runtimeData.data' });
   }
   if (nestsDeeperThan(parsed, MAX_RUNTIME_DEPTH)) throw new InvalidRequest('runtimeData nests too deeply', { field: 'runtimeData.data' });
+  // A token must never vouch for a key that would not protect what is released to it.
+  checkRuntimeKeys(parsed);
   const nonce = typeof parsed === 'object' && parsed !== null && typeof (parsed as { nonce?: unknown }).nonce === 'string'
     ? (parsed as { nonce: string }).nonce
     : undefined;

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { importX509, jwtVerify } from 'jose';
 import request from 'supertest';
 import type { RunningVerifier } from '../../../src/maa/service/server';
@@ -5,9 +6,10 @@ import type { VirtualDevice } from '../../../src/snp/device/virtual';
 import { mintVek } from '../../../src/snp/virtual';
 import { startTestVerifier } from '../verifier-harness';
 import { attestBody, virtualGuest, virtualUvmIssuerOf } from '../virtual-evidence';
+import { goodEcRuntimeKeys, goodRuntimeKeys, unsafeEcKeys, unsafeRsaKeys } from '../../lib/runtime-keys';
 
 const ATTEST = '/attest/SevSnpVm?api-version=2022-08-01';
-const runtime = { keys: [{ kty: 'RSA', kid: 'k', n: 'AQAB', e: 'AQAB' }] };
+const runtime = { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'k' }] };
 
 async function tokenClaims(verifier: RunningVerifier, token: string) {
   const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
@@ -88,6 +90,19 @@ describe('verifier with virtual evidence', () => {
     const noArk = await request(trusting.url).post(ATTEST).send(await attestBody(other, runtime, { chain: other.pki.vcek.pem + other.pki.ask.pem }));
     expect(noArk.status).toBe(400);
     expect(noArk.body.error.code).toBe('ask_signature_invalid');
+  });
+
+  test.each([...unsafeRsaKeys(), ...unsafeEcKeys()].map((k) => [k.name, k] as const))('runtime data carrying a runtime key with %s: 400 runtime_key_unsafe', async (_name, { jwk }) => {
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, { keys: [runtime.keys[0], { ...jwk, kid: 'weak' }] }));
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: { code: 'runtime_key_unsafe' } });
+  });
+
+  test('runtime data carrying RSA-2048, RSA-4096 and EC keys on the named curves is attested', async () => {
+    const keys = Object.values({ ...goodRuntimeKeys(), ...goodEcRuntimeKeys() });
+    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, { keys }));
+    expect(res.status).toBe(200);
+    expect((await tokenClaims(trusting, res.body.token))['x-ms-runtime']).toEqual({ keys });
   });
 
   test('a tampered report: report_signature_invalid', async () => {

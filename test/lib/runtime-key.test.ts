@@ -1,0 +1,38 @@
+import { createPublicKey } from 'node:crypto';
+import { RuntimeKeyUnsafe } from '../../src/errors';
+import { checkRuntimeKey, checkRuntimeKeys } from '../../src/lib/runtime-key';
+import { goodEcRuntimeKeys, goodRuntimeKeys, unsafeEcKeys, unsafeRsaKeys } from './runtime-keys';
+
+const unsafe = [...unsafeRsaKeys(), ...unsafeEcKeys()];
+const good = goodRuntimeKeys();
+
+describe('runtime keys a release may be wrapped to', () => {
+  test.each(unsafe.map((k) => [k.name, k] as const))('%s is refused', (_name, { jwk, reason }) => {
+    let caught: unknown;
+    try {
+      checkRuntimeKey(jwk);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(RuntimeKeyUnsafe);
+    expect(caught).toMatchObject({ code: 'runtime_key_unsafe', status: 400, details: { reason } });
+  });
+
+  test.each(Object.entries({ ...good, ...goodEcRuntimeKeys() }))('%s is accepted', (_name, jwk) => {
+    expect(() => checkRuntimeKey(jwk)).not.toThrow();
+  });
+
+  test('node:crypto itself refuses an off-curve JWK point (the EC check relies on it)', () => {
+    const { jwk } = unsafe.find((k) => k.reason === 'ec_point')!;
+    expect(() => createPublicKey({ key: jwk, format: 'jwk' })).toThrow();
+  });
+
+  test('runtime data: every JWK in keys is checked; entries without kty and data without keys are not keys', () => {
+    const rsa = good['RSA-2048']!;
+    const bad = unsafe[0]!.jwk;
+    expect(() => checkRuntimeKeys({ keys: [rsa, { kid: 'not a key' }, 1, 'x'] })).not.toThrow();
+    expect(() => checkRuntimeKeys({ nonce: 'n' })).not.toThrow();
+    expect(() => checkRuntimeKeys([bad])).not.toThrow();
+    expect(() => checkRuntimeKeys({ keys: [rsa, bad] })).toThrow(RuntimeKeyUnsafe);
+  });
+});
