@@ -4,7 +4,7 @@ import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
 import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
-import { AuditLog } from './audit';
+import { AuditLog, DEFAULT_UNAUTHENTICATED_LIMITS, UnauthenticatedGate, type UnauthenticatedLimits } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
 import { RoleAssignments } from './auth/rbac';
 import { purgeExpiredKeys } from './operations/lifecycle';
@@ -50,7 +50,13 @@ export interface KmsOptions {
   release?: ReleaseFunction;
   /** Checks release-policy JSON when it is set (the policy engine's grammar); any JSON object by default. */
   validateReleasePolicy?: (policy: unknown) => void;
-  /** How often retention purges and rotation policies run; 60 s by default. */
+  /** Audit entries older than this many days are pruned (the chain kept verifiable); 365 by default. */
+  auditRetentionDays?: number;
+  /** The audit log to use instead of `<stateDir>/kms/audit.sqlite` (closed with the KMS): a failing one in tests. */
+  auditLog?: AuditLog;
+  /** Rate and recording bounds of requests that fail authentication; DEFAULT_UNAUTHENTICATED_LIMITS by default. */
+  unauthenticated?: Partial<UnauthenticatedLimits>;
+  /** How often retention purges, audit pruning and rotation policies run; 60 s by default. */
   sweepIntervalMs?: number;
   now?: () => Date;
 }
@@ -76,7 +82,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const tls = options.tls ?? (await loadOrCreateTls(paths.tlsDir, { name: 'skr kms' }));
   const master = await openMasterKey(options.masterKey ?? { kind: 'file', path: paths.masterKey });
   const db = openKeyDatabase(options.stateDir);
-  const audit = AuditLog.open(paths.audit);
+  const audit = options.auditLog ?? AuditLog.open(paths.audit);
   const clock = options.now ?? (() => new Date());
   const recoverableDays = options.recoverableDays ?? 90;
   const core: KmsCore = {
@@ -110,12 +116,23 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const adminToken = await loadOrCreateSecret(paths.adminToken);
   const trustedIssuers = options.trustedIssuers.map(trimSlash);
 
+  const unauthenticatedLimits = { ...DEFAULT_UNAUTHENTICATED_LIMITS, ...options.unauthenticated };
+  const unauthenticated = new UnauthenticatedGate(unauthenticatedLimits, Date.now());
+  /** The counted unauthenticated requests, one summary entry per source; a failure is reported, not thrown from a timer. */
+  const writeSummaries = async () => {
+    const summaries = unauthenticated.drain(Date.now());
+    await Promise.all(summaries.map((s) => audit.commit(s))).catch(() => process.stderr.write(`skr kms: ${summaries.length} summaries of unauthenticated requests could not be audited\n`));
+  };
+  const summarizer = setInterval(() => void writeSummaries(), unauthenticatedLimits.intervalMs);
+  summarizer.unref();
+
   server.on(
     'request',
     createKmsApp({
       core,
       rbac: roles,
       audit,
+      unauthenticated,
       verifier: new TokenVerifier({ trustedIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
       audiences: options.audiences ?? DEFAULT_AUDIENCES,
       authority: options.authority ?? trustedIssuers[0] ?? url,
@@ -128,11 +145,20 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     }),
   );
 
+  const auditRetentionDays = options.auditRetentionDays ?? 365;
+  const pruneAudit = () => {
+    try {
+      audit.prune(auditRetentionDays, core.now());
+    } catch (error) {
+      process.stderr.write(`skr kms: audit retention failed: ${(error as Error).message}\n`);
+    }
+  };
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
     purgeExpiredKeys(core);
+    pruneAudit();
     rotateDueKeys(core)
       .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
       .finally(() => {
@@ -153,7 +179,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     audit,
     close: async () => {
       clearInterval(sweeper);
+      clearInterval(summarizer);
       await closeServer();
+      await writeSummaries();
       db.close();
       audit.close();
       await master.close();
