@@ -176,7 +176,7 @@ export async function kmsAudit(argv: string[]): Promise<unknown> {
   try {
     if (verify) {
       const verdict = log.verify();
-      return withExitCode(verdict, verdict.ok ? 0 : 1);
+      return verdict.ok ? verdict : withExitCode(verdict, 1);
     }
     return {
       entries: log.query({
