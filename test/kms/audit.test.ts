@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import https from 'node:https';
 import Database from 'better-sqlite3';
 import { kmsAudit, kmsRole } from '../../src/cli/kms';
@@ -280,7 +281,36 @@ describe('what the KMS records', () => {
       expect(rows.bytes).toBeLessThan(11 * 1_000);
     } finally {
       db.close();
-      await stack.close().catch(() => undefined);
+      // The KMS is closed already (its summaries written): the rest of the stack goes.
+      await stack.issuer.close();
+      await stack.identity.close();
+      await rm(stack.state, { recursive: true, force: true });
+    }
+  });
+
+  test('a running KMS prunes entries past its retention, and the chain still verifies', async () => {
+    const temp = await tempDir();
+    const log = AuditLog.open(kmsPaths(temp.dir).audit);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 3; i++) log.record({ time: now - 3 * 86_400, operation: 'get', key: 'old', decision: 'allow', status: 200 });
+    log.record({ time: now, operation: 'get', key: 'recent', decision: 'allow', status: 200 });
+    const pruned = new Promise<void>((resolve) => {
+      const prune = log.prune.bind(log);
+      log.prune = (days, at) => {
+        const removed = prune(days, at);
+        if (removed > 0) resolve();
+        return removed;
+      };
+    });
+    const stack = await startStack({ auditLog: log, auditRetentionDays: 2, sweepIntervalMs: 20 });
+    try {
+      await pruned;
+      expect(log.query({ key: 'old' })).toEqual([]);
+      expect(log.query({ key: 'recent' })).toHaveLength(1);
+      expect(log.verify()).toEqual({ ok: true, entries: 2 });
+    } finally {
+      await stack.close();
+      await temp.remove();
     }
   });
 
