@@ -171,7 +171,7 @@ export async function kmsAudit(argv: string[]): Promise<unknown> {
   const verify = argv[0] === 'verify';
   const flags = parseFlags(verify ? argv.slice(1) : argv, AUDIT_FLAGS);
   const decision = flags.decision as string | undefined;
-  if (decision !== undefined && !['allow', 'deny', 'error'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny or error');
+  if (decision !== undefined && !['allow', 'deny', 'error', 'intent'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny, error or intent');
   const log = AuditLog.open(kmsPaths(stateDirFrom(flags['state-dir'] as string | undefined)).audit);
   try {
     if (verify) {

@@ -158,6 +158,8 @@ describe('fail closed', () => {
       expect(anonymous.headers['www-authenticate']).toBeUndefined();
 
       full = false;
+      // The create refused for want of an audit entry was not performed.
+      expect((await call('GET', `/keys/k${API}`)).status).toBe(404);
       const released = await call('POST', `/keys/demo/release${API}`, { target: 'x' });
       expect(released.body).toEqual({ value: `${SECRET}.demo` });
       expect(stack.kms.audit.query({ limit: 1 })).toMatchObject([{ operation: 'release', route: '/keys/:name/release', key: 'demo', status: 200, decision: 'allow' }]);

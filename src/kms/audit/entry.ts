@@ -1,5 +1,9 @@
-/** allow: performed; deny: refused by authentication, RBAC or policy; error: failed otherwise. */
-export type Decision = 'allow' | 'deny' | 'error';
+/**
+ * allow: performed; deny: refused by authentication, RBAC or policy; error: failed otherwise;
+ * intent: a change authorized and about to be made (status 0), committed before it is made so
+ * that no change happens unaudited — the entry of its outcome follows.
+ */
+export type Decision = 'allow' | 'deny' | 'error' | 'intent';
 
 /** One audited request or event; never key material, tokens, request bodies or raw paths. */
 export interface AuditEntry {

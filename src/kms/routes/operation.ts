@@ -13,17 +13,25 @@ export interface Answer {
   version?: string;
 }
 
+/** The actions that change the vault: an intent entry is committed before each is performed. */
+const CHANGES: ReadonlySet<Action> = new Set<Action>(['keys/create', 'keys/import', 'keys/update', 'keys/delete', 'keys/restore', 'keys/rotate', 'keys/rotationpolicy/write', 'deletedkeys/recover', 'deletedkeys/purge']);
+
 const param = (req: Request, name: string) => {
   const value = req.params[name];
   return typeof value === 'string' ? value : undefined;
 };
 
+function commitIntent(ctx: KmsHttpContext, note: AuditNote): Promise<void> {
+  return ctx.audit.commit({ time: ctx.core.now(), principal: note.principal, operation: note.operation, route: note.route, key: note.key, version: note.version, decision: 'intent', status: 0, source: note.source });
+}
+
 /**
  * The shape of every keys-API handler: note the operation and its route pattern for the audit
  * log, authorize the caller for `action` (at the key's scope when the route names a key), run
  * `run` — which parses and calls an operation that knows nothing of HTTP — then commit the
- * audit entry and only then answer (sendAudited). Errors go to the app's error handler, which
- * answers through the same door.
+ * audit entry and only then answer (sendAudited). A change is preceded by a committed intent
+ * entry: if the log cannot take it, nothing is changed (503). Errors go to the app's error
+ * handler, which answers through the same door.
  */
 export function operation(ctx: KmsHttpContext, name: string, action: Action, run: (req: Request, res: Response) => Promise<Answer> | Answer): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -35,6 +43,7 @@ export function operation(ctx: KmsHttpContext, name: string, action: Action, run
     let answer: Answer;
     try {
       ctx.rbac.authorize(res.locals.caller.principal as string, action, note.key);
+      if (CHANGES.has(action)) await commitIntent(ctx, note);
       answer = await run(req, res);
     } catch (error) {
       next(error);
