@@ -3,8 +3,6 @@ import type { Action } from '../auth/roles';
 import { sendAudited, type AuditNote } from './audited-answer';
 import type { KmsHttpContext } from './context';
 
-export type { AuditNote } from './audited-answer';
-
 /** What a route's function answers: a status (200 by default) and a JSON body (none for 204). */
 export interface Answer {
   status?: number;
