@@ -15,7 +15,7 @@ export function routePatternOf(path: string): string {
     const parent = segments[i - 1]?.toLowerCase();
     if (parent === 'keys' || parent === 'deletedkeys') return ':name';
     if (parent === 'roles') return ':id';
-    return i >= 2 && (segments[0]?.toLowerCase() === 'keys' || segments[0]?.toLowerCase() === 'deletedkeys') ? ':version' : ':param';
+    return i === 2 && (segments[0]?.toLowerCase() === 'keys' || segments[0]?.toLowerCase() === 'deletedkeys') ? ':version' : ':param';
   });
   return `/${named.join('/')}${segments.length > MAX_SEGMENTS ? '/…' : ''}`;
 }
