@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
 import { addRoleAudited, AuditLog, kmsPaths, openKeyDatabase, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
-import { withExitCode } from './exit-code';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
+import { withExitCode } from './exit-code';
 import { untilSignal } from './signals';
 import { stateDirFrom } from './state-dir';
 
@@ -121,15 +121,12 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
   let audit: AuditLog | undefined;
   try {
     const roles = new RoleAssignments(db);
-    const actor = () => {
-      audit ??= AuditLog.open(kmsPaths(stateDir).audit);
-      return { log: audit, who: { time: Math.floor(Date.now() / 1000), principal: operator(), route: 'skr kms role' } };
-    };
+    const log = () => (audit ??= AuditLog.open(kmsPaths(stateDir).audit));
+    const who = { time: Math.floor(Date.now() / 1000), principal: operator(), route: 'skr kms role' };
     switch (action) {
       case 'add': {
         if (!flags.principal || !flags.role) throw new InvalidArgument('usage: skr kms role add --principal ID --role ROLE [--scope /|/keys/NAME]');
-        const { log, who } = actor();
-        return { added: addRoleAudited(roles, log, who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
+        return { added: addRoleAudited(roles, log(), who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
       }
       case 'list':
         return { assignments: roles.list(flags.principal as string | undefined) };
@@ -140,8 +137,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
             ? { principal: flags.principal as string, role: flags.role as string, scope: flags.scope as string | undefined }
             : undefined;
         if (selector === undefined) throw new InvalidArgument('usage: skr kms role remove --id ID | --principal ID --role ROLE [--scope S]');
-        const { log, who } = actor();
-        if (!removeRoleAudited(roles, log, who, selector)) throw new InvalidArgument('no such role assignment');
+        if (!removeRoleAudited(roles, log(), who, selector)) throw new InvalidArgument('no such role assignment');
         return { removed: true };
       }
       default:
