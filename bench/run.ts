@@ -11,7 +11,8 @@ import { benchStart } from './start';
 
 /**
  * `npm run bench`: the figures of issue 9 with their targets and ratios, all from one run;
- * `-- --json` prints one JSON object and nothing else on stdout.
+ * `-- --json` prints one JSON object and nothing else on stdout; `-- --kms` measures only the
+ * KMS (releases and creates through the SDK), the short run that compares KMS changes.
  */
 const TARGETS = { warmP50Ms: 3, speedup: 50, attestRawRpsC32: 1_500, kmsReleasesPerS: 1_000, coldStartMs: 6_000, restartMs: 1_500 };
 const CALLERS = [1, 8, 32] as const;
@@ -86,8 +87,30 @@ async function verifierAttest(urls: StackUrls): Promise<LoadResult> {
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 const ratio = (figure: number, target: number) => `${(figure / target).toFixed(2)}x the target`;
 
+/** `--kms`: the KMS figures alone, on the same stack and the same points as the full run. */
+async function kmsOnly(json: boolean): Promise<void> {
+  const stack = await startStack();
+  let kms: KmsFigures;
+  try {
+    kms = await benchKms(stack.urls, { pointMs: POINT_MS, callers: KMS_CALLERS });
+  } finally {
+    stack.stop();
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), kms })}\n`);
+    return;
+  }
+  const lines = [
+    `skr KMS benchmark on ${availableParallelism()} cores (loopback; the embedded stack in one child process, the load generator in this one)`,
+    'KMS through @azure/keyvault-keys over HTTPS:',
+    ...KMS_CALLERS.map((c) => `  ${String(c).padStart(2)} callers: ${String(kms.releases_per_s[c]).padStart(5)} releases/s   ${String(kms.creates_per_s[c]).padStart(5)} oct-HSM creates/s`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
+  if (process.argv.includes('--kms')) return kmsOnly(json);
   // Starts first, while nothing else runs.
   const start = await benchStart();
   const stack = await startStack();

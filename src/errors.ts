@@ -547,6 +547,23 @@ export class SealedDataInvalid extends SkrError {
   }
 }
 
+/**
+ * The audit log could not record the request (disk full, database closed, I/O error): the KMS
+ * answers nothing it could not audit, so the request fails and no key material leaves.
+ */
+export class AuditUnavailable extends SkrError {
+  constructor() {
+    super('audit_unavailable', 503, 'the audit log cannot be written; the request was not answered');
+  }
+}
+
+/** Too many unauthenticated requests from one source address: `details.retryAfter` (seconds) says when to try again. */
+export class UnauthenticatedThrottled extends SkrError {
+  constructor(retryAfter: number) {
+    super('unauthenticated_throttled', 429, 'too many unauthenticated requests from this address', { retryAfter });
+  }
+}
+
 // ---- Deployment tooling (src/deploy) ------------------------------------------------------
 
 /** A release policy failed `skr policy lint` and the caller did not accept it explicitly; `details.findings` says why. */

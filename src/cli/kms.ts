@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
-import { AuditLog, findRole, kmsPaths, openKeyDatabase, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
+import { addRoleAudited, AuditLog, findRole, kmsPaths, openKeyDatabase, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
+import { withExitCode } from './exit-code';
 import { untilSignal } from './signals';
 import { stateDirFrom } from './state-dir';
 
@@ -21,6 +22,7 @@ const SERVE_FLAGS = {
   'issuer-ca': { type: 'string', multiple: true },
   'default-roles': { type: 'string' },
   'recoverable-days': { type: 'string' },
+  'audit-retention-days': { type: 'string' },
 } as const;
 
 /**
@@ -74,18 +76,20 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       trustedIssuers: [identity.issuer, ...((flags['trusted-issuer'] as string[] | undefined) ?? [])],
       issuerCa,
       recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
+      // Audit entries are kept a year by default.
+      auditRetentionDays: flags['audit-retention-days'] === undefined ? undefined : parseInteger(flags['audit-retention-days'] as string, 'audit-retention-days', 1, 36_500),
       roleAssignments: [
         { principal: identity.officerPrincipal.objectId, role: OFFICER_ROLE },
         ...roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role })),
       ],
+      // State from before the officer principal gave the default one Crypto Officer by default:
+      // taken back unless --default-roles asks for it.
+      revokedRoleAssignments: roles.some((role) => findRole(role)?.id === OFFICER_ROLE) ? [] : [{ principal: identity.defaultPrincipal.objectId, role: OFFICER_ROLE }],
     });
   } catch (error) {
     await identity.close();
     throw error;
   }
-  // State from before the officer principal gave the default one Crypto Officer by default:
-  // take it back unless --default-roles asks for it.
-  if (!roles.some((role) => findRole(role)?.id === OFFICER_ROLE)) kms.roles.remove({ principal: identity.defaultPrincipal.objectId, role: OFFICER_ROLE });
   const paths = kmsPaths(stateDir);
   const caCertFile = resolve(paths.caCert);
   const endpoints = { kms: kms.url, identity: identity.url, caCertFile, officer: identity.officer };
@@ -117,27 +121,39 @@ const ROLE_FLAGS = {
   id: { type: 'string' },
 } as const;
 
-/** `skr kms role add|list|remove`: edits the role assignments a running KMS reads on every request. */
+/** The operator running the CLI, as the audit log names them. */
+const operator = () => `operator:${process.getuid?.() ?? 'unknown'}`;
+
+/**
+ * `skr kms role add|list|remove`: edits the role assignments a running KMS reads on every
+ * request. Each change is on the KMS's audit log (principal `operator:<uid>`), committed in
+ * the change's transaction: a change that cannot be audited is not made.
+ */
 export async function kmsRole(argv: string[]): Promise<unknown> {
   const [action, ...rest] = argv;
   const flags = parseFlags(rest, ROLE_FLAGS);
-  const db = openKeyDatabase(stateDirFrom(flags['state-dir'] as string | undefined));
+  const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
+  const db = openKeyDatabase(stateDir);
+  let audit: AuditLog | undefined;
   try {
     const roles = new RoleAssignments(db);
+    const log = () => (audit ??= AuditLog.open(kmsPaths(stateDir).audit));
+    const who = { time: Math.floor(Date.now() / 1000), principal: operator(), route: 'skr kms role' };
     switch (action) {
-      case 'add':
+      case 'add': {
         if (!flags.principal || !flags.role) throw new InvalidArgument('usage: skr kms role add --principal ID --role ROLE [--scope /|/keys/NAME]');
-        return { added: roles.add(flags.principal as string, flags.role as string, flags.scope as string | undefined) };
+        return { added: addRoleAudited(roles, log(), who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
+      }
       case 'list':
         return { assignments: roles.list(flags.principal as string | undefined) };
       case 'remove': {
-        const removed = flags.id
-          ? roles.remove({ id: flags.id as string })
+        const selector = flags.id
+          ? { id: flags.id as string }
           : flags.principal && flags.role
-            ? roles.remove({ principal: flags.principal as string, role: flags.role as string, scope: flags.scope as string | undefined })
+            ? { principal: flags.principal as string, role: flags.role as string, scope: flags.scope as string | undefined }
             : undefined;
-        if (removed === undefined) throw new InvalidArgument('usage: skr kms role remove --id ID | --principal ID --role ROLE [--scope S]');
-        if (!removed) throw new InvalidArgument('no such role assignment');
+        if (selector === undefined) throw new InvalidArgument('usage: skr kms role remove --id ID | --principal ID --role ROLE [--scope S]');
+        if (!removeRoleAudited(roles, log(), who, selector)) throw new InvalidArgument('no such role assignment');
         return { removed: true };
       }
       default:
@@ -145,6 +161,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
     }
   } finally {
     db.close();
+    audit?.close();
   }
 }
 
@@ -157,13 +174,22 @@ const AUDIT_FLAGS = {
   limit: { type: 'string' },
 } as const;
 
-/** `skr kms audit`: the newest audit entries, filtered by key, principal, decision and time. */
+/**
+ * `skr kms audit [verify]`: the newest audit entries, filtered by key, principal, decision and
+ * time; `verify` walks the hash chain and reports `{ok:true,entries}` or the first broken link
+ * (`{ok:false,brokenAt,…}`, exit 1).
+ */
 export async function kmsAudit(argv: string[]): Promise<unknown> {
-  const flags = parseFlags(argv, AUDIT_FLAGS);
+  const verify = argv[0] === 'verify';
+  const flags = parseFlags(verify ? argv.slice(1) : argv, AUDIT_FLAGS);
   const decision = flags.decision as string | undefined;
-  if (decision !== undefined && !['allow', 'deny', 'error'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny or error');
+  if (decision !== undefined && !['allow', 'deny', 'error', 'intent'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny, error or intent');
   const log = AuditLog.open(kmsPaths(stateDirFrom(flags['state-dir'] as string | undefined)).audit);
   try {
+    if (verify) {
+      const verdict = log.verify();
+      return verdict.ok ? verdict : withExitCode(verdict, 1);
+    }
     return {
       entries: log.query({
         key: flags.key as string | undefined,

@@ -106,6 +106,8 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
         { principal: identity.officerPrincipal.objectId, role: 'crypto-officer' },
         { principal: identity.defaultPrincipal.objectId, role: 'crypto-service-release-user' },
       ],
+      // State from before the officer principal gave the default one Crypto Officer: taken back.
+      revokedRoleAssignments: [{ principal: identity.defaultPrincipal.objectId, role: 'crypto-officer' }],
       validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
       release: createRelease({
         signer: releaseSignerFromPem(tls.keyPem, [tls.certPem, tls.caPem]),
@@ -114,8 +116,6 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       }),
     });
     started.push(kms);
-    // State from before the officer principal gave the default one Crypto Officer: take it back.
-    kms.roles.remove({ principal: identity.defaultPrincipal.objectId, role: 'crypto-officer' });
 
     // @azure/identity reaches the local identity endpoint the way pod identity does.
     process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = identity.url;

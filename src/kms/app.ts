@@ -2,28 +2,24 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { KmsBadParameter, SkrError } from '../errors';
 import { clientErrorOf } from '../lib/http-errors';
 import { challenge } from './auth/challenge';
-import type { Decision } from './audit';
 import { adminRouter } from './routes/admin';
 import { backupRouter } from './routes/backup';
 import type { KmsHttpContext } from './routes/context';
 import { cryptoRouter } from './routes/crypto';
 import { keysRouter } from './routes/keys';
 import { lifecycleRouter } from './routes/lifecycle';
-import type { AuditNote } from './routes/operation';
+import { sendAudited, type AuditNote } from './routes/audited-answer';
 import { releaseRouter } from './routes/release';
 import { rngRouter } from './routes/rng';
+import { routePatternOf } from './routes/route-pattern';
 import { checkApiVersion } from './wire/api-version';
 import { sendKvError } from './wire/envelope';
 
-function decisionFor(status: number): Decision {
-  if (status < 400) return 'allow';
-  return status === 401 || status === 403 ? 'deny' : 'error';
-}
-
 /**
- * The KMS's HTTP surface in Key Vault's shape. Order matters: audit every request; the admin
- * API (its own token, checked before its body is read); the challenge (401 before any body is read); api-version; then the
- * body (size-limited JSON) and the routes.
+ * The KMS's HTTP surface in Key Vault's shape. Order matters: note every request for the
+ * audit log; the admin API (its own token, checked before its body is read); the challenge (401 before any body is read);
+ * api-version; then the body (size-limited JSON) and the routes. Every answer, errors
+ * included, leaves through sendAudited: its entry is committed first.
  */
 export function createKmsApp(ctx: KmsHttpContext): express.Express {
   const app = express();
@@ -31,28 +27,16 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   app.set('etag', false);
 
   const fail = (res: Response, error: unknown) => {
-    res.locals.error = error;
-    sendKvError(res, error);
+    const status = error instanceof SkrError ? error.status : 500;
+    void sendAudited(ctx, res, status, () => sendKvError(res, error), error);
   };
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     ctx.inFlight.count++;
     res.once('close', () => ctx.inFlight.count--);
-    const note: AuditNote = { operation: `${req.method} ${req.path}` };
+    // Until a route takes the request: its method and the pattern of its path.
+    const note: AuditNote = { operation: req.method, route: routePatternOf(req.path), source: req.socket.remoteAddress ?? 'unknown' };
     res.locals.audit = note;
-    res.on('finish', () => {
-      const error = res.locals.error instanceof SkrError ? (res.locals.error as SkrError) : undefined;
-      ctx.audit.record({
-        time: ctx.core.now(),
-        principal: note.principal,
-        operation: note.operation,
-        key: note.key,
-        version: note.version,
-        decision: decisionFor(res.statusCode),
-        status: res.statusCode,
-        reason: error ? `${error.code}: ${error.message}` : res.statusCode >= 400 ? 'internal error' : undefined,
-      });
-    });
     next();
   });
 
@@ -82,7 +66,7 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   app.use(rngRouter(ctx));
 
   app.use((req: Request, res: Response) => {
-    fail(res, new SkrError('not_found', 404, `Method ${req.method} does not allow operation on ${req.path}`));
+    fail(res, new SkrError('not_found', 404, `Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const parseError = error as { type?: string };

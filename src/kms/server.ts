@@ -4,8 +4,10 @@ import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
 import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
-import { AuditLog } from './audit';
+import { AuditLog, DEFAULT_UNAUTHENTICATED_LIMITS, UnauthenticatedGate, type UnauthenticatedLimits } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
+import { findRole, normaliseScope } from './auth/roles';
+import { addRoleAudited, removeRoleAudited } from './auth/audited-roles';
 import { RoleAssignments } from './auth/rbac';
 import { purgeExpiredKeys } from './operations/lifecycle';
 import type { KmsCore } from './operations/core';
@@ -46,11 +48,19 @@ export interface KmsOptions {
   bodyLimit?: string;
   /** Role assignments ensured at start (idempotent), e.g. the development identity's. */
   roleAssignments?: { principal: string; role: string; scope?: string }[];
+  /** Role assignments taken back at start, when present (a grant an earlier version made). */
+  revokedRoleAssignments?: { principal: string; role: string; scope?: string }[];
   /** Performs `POST /keys/{name}[/{version}]/release`; 501 NotImplemented when absent. */
   release?: ReleaseFunction;
   /** Checks release-policy JSON when it is set (the policy engine's grammar); any JSON object by default. */
   validateReleasePolicy?: (policy: unknown) => void;
-  /** How often retention purges and rotation policies run; 60 s by default. */
+  /** Audit entries older than this many days are pruned (the chain kept verifiable); 365 by default. */
+  auditRetentionDays?: number;
+  /** The audit log to use instead of `<stateDir>/kms/audit.sqlite` (closed with the KMS): a failing one in tests. */
+  auditLog?: AuditLog;
+  /** Rate and recording bounds of requests that fail authentication; DEFAULT_UNAUTHENTICATED_LIMITS by default. */
+  unauthenticated?: Partial<UnauthenticatedLimits>;
+  /** How often retention purges, audit pruning and rotation policies run; 60 s by default. */
   sweepIntervalMs?: number;
   now?: () => Date;
 }
@@ -76,7 +86,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const tls = options.tls ?? (await loadOrCreateTls(paths.tlsDir, { name: 'skr kms' }));
   const master = await openMasterKey(options.masterKey ?? { kind: 'file', path: paths.masterKey });
   const db = openKeyDatabase(options.stateDir);
-  const audit = AuditLog.open(paths.audit);
+  const audit = options.auditLog ?? AuditLog.open(paths.audit);
   const clock = options.now ?? (() => new Date());
   const recoverableDays = options.recoverableDays ?? 90;
   const core: KmsCore = {
@@ -87,7 +97,13 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     validateReleasePolicy: options.validateReleasePolicy ?? (() => undefined),
   };
   const roles = new RoleAssignments(db);
-  for (const a of options.roleAssignments ?? []) roles.add(a.principal, a.role, a.scope);
+  // Changes made at start are audited like any other, under the KMS's own name.
+  const startup = { time: core.now(), principal: 'kms:startup' };
+  for (const a of options.roleAssignments ?? []) {
+    const present = roles.list(a.principal).some((r) => r.role === findRole(a.role)?.id && r.scope === normaliseScope(a.scope));
+    if (!present) addRoleAudited(roles, audit, startup, a.principal, a.role, a.scope);
+  }
+  for (const a of options.revokedRoleAssignments ?? []) removeRoleAudited(roles, audit, startup, a);
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
   const closeServer = gracefulCloser(server);
@@ -110,12 +126,23 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const adminToken = await loadOrCreateSecret(paths.adminToken);
   const trustedIssuers = options.trustedIssuers.map(trimSlash);
 
+  const unauthenticatedLimits = { ...DEFAULT_UNAUTHENTICATED_LIMITS, ...options.unauthenticated };
+  const unauthenticated = new UnauthenticatedGate(unauthenticatedLimits, Date.now());
+  /** The counted unauthenticated requests, one summary entry per source; a failure is reported, not thrown from a timer. */
+  const writeSummaries = async () => {
+    const summaries = unauthenticated.drain(Date.now());
+    await Promise.all(summaries.map((s) => audit.commit(s))).catch(() => process.stderr.write(`skr kms: ${summaries.length} summaries of unauthenticated requests could not be audited\n`));
+  };
+  const summarizer = setInterval(() => void writeSummaries(), unauthenticatedLimits.intervalMs);
+  summarizer.unref();
+
   server.on(
     'request',
     createKmsApp({
       core,
       rbac: roles,
       audit,
+      unauthenticated,
       verifier: new TokenVerifier({ trustedIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
       audiences: options.audiences ?? DEFAULT_AUDIENCES,
       authority: options.authority ?? trustedIssuers[0] ?? url,
@@ -128,11 +155,20 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     }),
   );
 
+  const auditRetentionDays = options.auditRetentionDays ?? 365;
+  const pruneAudit = () => {
+    try {
+      audit.prune(auditRetentionDays, core.now());
+    } catch (error) {
+      process.stderr.write(`skr kms: audit retention failed: ${(error as Error).message}\n`);
+    }
+  };
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
     purgeExpiredKeys(core);
+    pruneAudit();
     rotateDueKeys(core)
       .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
       .finally(() => {
@@ -153,7 +189,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     audit,
     close: async () => {
       clearInterval(sweeper);
+      clearInterval(summarizer);
       await closeServer();
+      await writeSummaries();
       db.close();
       audit.close();
       await master.close();

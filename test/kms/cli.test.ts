@@ -84,7 +84,14 @@ test('skr kms writes endpoints.json and serves the SDK with ManagedIdentityCrede
 
     const audit = (await kmsAudit(['--state-dir', temp.dir, '--key', 'cli-rsa'])) as { entries: { operation: string; principal?: string; decision: string }[] };
     expect(audit.entries.map((e) => e.operation)).toEqual(expect.arrayContaining(['create', 'get', 'encrypt', 'decrypt', 'delete', 'purge']));
-    expect(audit.entries.every((e) => e.principal === principal && e.decision === 'allow')).toBe(true);
+    expect(audit.entries.every((e) => e.principal === principal && ['allow', 'intent'].includes(e.decision))).toBe(true);
+    // Each change was announced (an intent entry committed before it was made).
+    expect(audit.entries.filter((e) => e.decision === 'intent').map((e) => e.operation)).toEqual(expect.arrayContaining(['create', 'delete', 'purge']));
+    // The CLI's role changes are on the same log, under the operator's uid, and the chain holds.
+    const changes = (await kmsAudit(['--state-dir', temp.dir, '--principal', `operator:${process.getuid!()}`])) as { entries: { operation: string; detail?: string }[] };
+    expect(changes.entries.map((e) => e.operation)).toEqual(['role.remove', 'role.add']);
+    expect(changes.entries[1]!.detail).toContain('principal=someone role=crypto-user scope=/keys/k1');
+    expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: expect.any(Number) });
   } finally {
     child.kill('SIGTERM');
     await exited(child);

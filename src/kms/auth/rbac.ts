@@ -41,6 +41,11 @@ export class RoleAssignments {
     return assignment;
   }
 
+  /** Runs `change` in one transaction of the role store: it is undone if `change` throws (its audit entry could not be written, say). */
+  transaction<T>(change: () => T): T {
+    return this.db.transaction(change).immediate();
+  }
+
   list(principal?: string): RoleAssignment[] {
     if (principal === undefined) return this.db.prepare('SELECT * FROM role_assignments ORDER BY rowid').all() as RoleAssignment[];
     const version = (this.db.prepare('PRAGMA data_version').get() as { data_version: number }).data_version;

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Action } from '../auth/roles';
+import { sendAudited, type AuditNote } from './audited-answer';
 import type { KmsHttpContext } from './context';
 
 /** What a route's function answers: a status (200 by default) and a JSON body (none for 204). */
@@ -10,44 +11,44 @@ export interface Answer {
   version?: string;
 }
 
-/** Audit fields a request accumulates; app.ts writes them when the response finishes. */
-export interface AuditNote {
-  operation: string;
-  key?: string;
-  version?: string;
-  principal?: string;
-}
+/** The actions that change the vault: an intent entry is committed before each is performed. */
+const CHANGES: ReadonlySet<Action> = new Set<Action>(['keys/create', 'keys/import', 'keys/update', 'keys/delete', 'keys/restore', 'keys/rotate', 'keys/rotationpolicy/write', 'deletedkeys/recover', 'deletedkeys/purge']);
 
 const param = (req: Request, name: string) => {
   const value = req.params[name];
   return typeof value === 'string' ? value : undefined;
 };
 
+function commitIntent(ctx: KmsHttpContext, note: AuditNote): Promise<void> {
+  return ctx.audit.commit({ time: ctx.core.now(), principal: note.principal, operation: note.operation, route: note.route, key: note.key, version: note.version, decision: 'intent', status: 0, source: note.source });
+}
+
 /**
- * The shape of every keys-API handler: note the operation for the audit log, authorize the
- * caller for `action` (at the key's scope when the route names a key), run `run` — which
- * parses and calls an operation that knows nothing of HTTP — and answer. Always returns
- * after answering; errors go to the app's error handler.
+ * The shape of every keys-API handler: note the operation and its route pattern for the audit
+ * log, authorize the caller for `action` (at the key's scope when the route names a key), run
+ * `run` — which parses and calls an operation that knows nothing of HTTP — then commit the
+ * audit entry and only then answer (sendAudited). A change is preceded by a committed intent
+ * entry: if the log cannot take it, nothing is changed (503). Errors go to the app's error
+ * handler, which answers through the same door.
  */
 export function operation(ctx: KmsHttpContext, name: string, action: Action, run: (req: Request, res: Response) => Promise<Answer> | Answer): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const note = res.locals.audit as AuditNote;
     note.operation = name;
+    note.route = (req.route as { path: string }).path;
     note.key = param(req, 'name');
     note.version = param(req, 'version');
+    let answer: Answer;
     try {
       ctx.rbac.authorize(res.locals.caller.principal as string, action, note.key);
-      const answer = await run(req, res);
-      if (answer.version) note.version = answer.version;
-      if (answer.body === undefined) {
-        res.status(answer.status ?? 204).end();
-        return;
-      }
-      res.status(answer.status ?? 200).json(answer.body);
-      return;
+      if (CHANGES.has(action)) await commitIntent(ctx, note);
+      answer = await run(req, res);
     } catch (error) {
       next(error);
       return;
     }
+    if (answer.version) note.version = answer.version;
+    const status = answer.status ?? (answer.body === undefined ? 204 : 200);
+    await sendAudited(ctx, res, status, () => (answer.body === undefined ? res.status(status).end() : res.status(status).json(answer.body)));
   };
 }

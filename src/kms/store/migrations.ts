@@ -1,3 +1,4 @@
+import { GENESIS_HASH, linkHash, type ChainedFields } from '../audit/chain';
 import type { Migration } from './database';
 
 /**
@@ -61,4 +62,32 @@ export const AUDIT_MIGRATIONS: Migration[] = [
       CREATE INDEX audit_by_key ON audit (key_name, time);
       CREATE INDEX audit_by_principal ON audit (principal, time);
     `),
+  // The hash chain, the route pattern, the source of unauthenticated requests, counted
+  // summaries and change details; `audit_anchor` holds the hash the oldest kept entry is chained
+  // from (the genesis, then the last pruned entry's). Rows written before are chained here,
+  // from the genesis, as they stand.
+  (db) => {
+    db.exec(`
+      ALTER TABLE audit ADD COLUMN route TEXT;
+      ALTER TABLE audit ADD COLUMN source TEXT;
+      ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE audit ADD COLUMN detail TEXT;
+      ALTER TABLE audit ADD COLUMN hash TEXT;
+      CREATE TABLE audit_anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        through_id INTEGER NOT NULL,
+        hash TEXT NOT NULL
+      );
+    `);
+    db.prepare('INSERT INTO audit_anchor (id, through_id, hash) VALUES (1, 0, ?)').run(GENESIS_HASH);
+    const update = db.prepare('UPDATE audit SET hash = ? WHERE id = ?');
+    let previous = GENESIS_HASH;
+    const page = db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT 1000');
+    for (let rows = page.all(0) as (ChainedFields & { id: number })[]; rows.length > 0; rows = page.all(rows[rows.length - 1]!.id) as typeof rows) {
+      for (const row of rows) {
+        previous = linkHash(previous, row);
+        update.run(previous, row.id);
+      }
+    }
+  },
 ];

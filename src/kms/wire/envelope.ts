@@ -13,9 +13,11 @@ const KV_CODES: Record<string, string> = {
   unauthorized: 'Unauthorized',
   token_invalid: 'Unauthorized',
   body_too_large: 'RequestEntityTooLarge',
+  audit_unavailable: 'ServiceUnavailable',
+  unauthenticated_throttled: 'Throttled',
 };
 
-const BY_STATUS: Record<number, string> = { 400: 'BadParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'RequestEntityTooLarge', 501: 'NotImplemented' };
+const BY_STATUS: Record<number, string> = { 400: 'BadParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'RequestEntityTooLarge', 429: 'Throttled', 501: 'NotImplemented', 503: 'ServiceUnavailable' };
 
 export function kvCode(error: SkrError): string {
   return KV_CODES[error.code] ?? BY_STATUS[error.status] ?? (error.status >= 500 ? 'InternalServerError' : 'BadParameter');

@@ -1,0 +1,74 @@
+import { AuditUnavailable } from '../../errors';
+import { boundEntry, type AuditEntry } from './entry';
+import { GroupCommit } from './group-commit';
+import { AuditStore, type AuditQuery, type ChainVerdict, type StoredEntry } from './store';
+
+/**
+ * The KMS's audit log. `commit` resolves once the entry is committed (group commit): the KMS
+ * sends an answer only after its entry's commit, so every answer a client saw — and every key
+ * released — is on the log, and a reader sees it as soon as the answer has arrived. When the
+ * log cannot be written, `commit` and `record` throw AuditUnavailable (a 503): the request is
+ * refused rather than answered unaudited, and the process carries on.
+ */
+export class AuditLog {
+  private readonly group: GroupCommit<AuditEntry>;
+  private failing = false;
+
+  constructor(private readonly store: AuditStore) {
+    this.group = new GroupCommit((entries) => this.write(entries));
+  }
+
+  static open(path: string): AuditLog {
+    return new AuditLog(AuditStore.open(path));
+  }
+
+  /** Commits the entry with the others of this turn; resolves when it is on the log. */
+  async commit(entry: AuditEntry): Promise<void> {
+    try {
+      await this.group.commit(boundEntry(entry));
+    } catch {
+      throw new AuditUnavailable();
+    }
+  }
+
+  /** Commits the entry now, synchronously: for a change that must not happen unaudited (inside its own transaction). */
+  record(entry: AuditEntry): void {
+    try {
+      this.write([boundEntry(entry)]);
+    } catch {
+      throw new AuditUnavailable();
+    }
+  }
+
+  private write(entries: AuditEntry[]): void {
+    try {
+      if (!this.store.open) throw new Error('the audit database is closed');
+      this.store.append(entries);
+      if (this.failing) process.stderr.write('skr kms: the audit log is written again\n');
+      this.failing = false;
+    } catch (error) {
+      // Once per outage: the cause (SQLite's message, never an entry) for the operator.
+      if (!this.failing) process.stderr.write(`skr kms: the audit log cannot be written, requests are refused (503): ${(error as Error).message}\n`);
+      this.failing = true;
+      throw error;
+    }
+  }
+
+  /** Newest first. */
+  query(q: AuditQuery = {}): StoredEntry[] {
+    return this.store.query(q);
+  }
+
+  verify(): ChainVerdict {
+    return this.store.verify();
+  }
+
+  /** Removes the entries older than `retentionDays` (the removal is itself an entry); returns how many. */
+  prune(retentionDays: number, now: number): number {
+    return this.store.prune(now - retentionDays * 86_400, now);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}

@@ -1,0 +1,155 @@
+import { openDatabase, type Db } from '../store/database';
+import { AUDIT_MIGRATIONS } from '../store/migrations';
+import { linkHash, type ChainedFields } from './chain';
+import type { AuditEntry, Decision } from './entry';
+
+export interface AuditQuery {
+  key?: string;
+  principal?: string;
+  decision?: Decision;
+  /** Unix seconds, inclusive. */
+  since?: number;
+  limit?: number;
+}
+
+export type StoredEntry = AuditEntry & { id: number };
+
+/** `ok` with the number of entries checked, or the id of the first entry whose link does not hold. */
+export type ChainVerdict = { ok: true; entries: number } | { ok: false; brokenAt: number; entries: number; reason: string };
+
+type Row = ChainedFields & { id: number; hash: string | null };
+
+const columnsOf = (e: AuditEntry): ChainedFields => ({
+  time: e.time,
+  principal: e.principal ?? null,
+  operation: e.operation,
+  route: e.route ?? null,
+  key_name: e.key ?? null,
+  version: e.version ?? null,
+  decision: e.decision,
+  status: e.status,
+  reason: e.reason ?? null,
+  source: e.source ?? null,
+  count: e.count ?? 1,
+  detail: e.detail ?? null,
+});
+
+const entryOf = (r: Row): StoredEntry => ({
+  id: r.id,
+  time: r.time,
+  operation: r.operation,
+  decision: r.decision as Decision,
+  status: r.status,
+  ...(r.principal ? { principal: r.principal } : {}),
+  ...(r.route ? { route: r.route } : {}),
+  ...(r.key_name ? { key: r.key_name } : {}),
+  ...(r.version ? { version: r.version } : {}),
+  ...(r.reason ? { reason: r.reason } : {}),
+  ...(r.source ? { source: r.source } : {}),
+  ...(r.count > 1 ? { count: r.count } : {}),
+  ...(r.detail ? { detail: r.detail } : {}),
+});
+
+const PAGE = 1000;
+
+/**
+ * The audit log's SQLite file, apart from the key store's: appended on every request, it must not
+ * slow key writes. WAL with synchronous=NORMAL: a commit is in the WAL file when `append`
+ * returns, so it survives a crash of the process; a crash of the machine (power loss, kernel
+ * panic) can lose the commits since the last checkpoint, never the file's consistency.
+ *
+ * Each row stores hash = SHA-256(previous row's hash ‖ canonical row); the first kept row is
+ * chained from `audit_anchor` (the genesis, or the last pruned row's hash). Appends run in an
+ * IMMEDIATE transaction that reads the last hash inside it, so the `skr kms role` CLI and a
+ * running KMS writing the same file keep one chain.
+ */
+export class AuditStore {
+  private readonly appendAll: (entries: AuditEntry[]) => void;
+
+  private constructor(private readonly db: Db) {
+    const insert = db.prepare(
+      'INSERT INTO audit (time, principal, operation, route, key_name, version, decision, status, reason, source, count, detail, hash) VALUES (@time, @principal, @operation, @route, @key_name, @version, @decision, @status, @reason, @source, @count, @detail, @hash)',
+    );
+    const transaction = db.transaction((entries: AuditEntry[]) => {
+      let previous = this.lastHash();
+      for (const entry of entries) {
+        const columns = columnsOf(entry);
+        previous = linkHash(previous, columns);
+        insert.run({ ...columns, hash: previous });
+      }
+    });
+    this.appendAll = (entries) => transaction.immediate(entries);
+  }
+
+  static open(path: string): AuditStore {
+    return new AuditStore(openDatabase(path, { synchronous: 'NORMAL', migrations: AUDIT_MIGRATIONS }));
+  }
+
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Commits the entries, in order, in one transaction; throws when they cannot be written. */
+  append(entries: AuditEntry[]): void {
+    this.appendAll(entries);
+  }
+
+  private lastHash(): string {
+    const last = this.db.prepare('SELECT hash FROM audit ORDER BY id DESC LIMIT 1').get() as { hash: string | null } | undefined;
+    if (last?.hash) return last.hash;
+    return (this.db.prepare('SELECT hash FROM audit_anchor WHERE id = 1').get() as { hash: string }).hash;
+  }
+
+  /** Newest first. */
+  query(q: AuditQuery = {}): StoredEntry[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.key) where.push('key_name = ? COLLATE NOCASE') && args.push(q.key);
+    if (q.principal) where.push('principal = ?') && args.push(q.principal);
+    if (q.decision) where.push('decision = ?') && args.push(q.decision);
+    if (q.since !== undefined) where.push('time >= ?') && args.push(q.since);
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map(entryOf);
+  }
+
+  /** Walks the chain from the anchor; reports the first row whose stored hash is not its link. */
+  verify(): ChainVerdict {
+    const anchor = this.db.prepare('SELECT through_id, hash FROM audit_anchor WHERE id = 1').get() as { through_id: number; hash: string };
+    const page = this.db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?');
+    let previous = anchor.hash;
+    let entries = 0;
+    for (let rows = page.all(anchor.through_id, PAGE) as Row[]; rows.length > 0; rows = page.all(rows[rows.length - 1]!.id, PAGE) as Row[]) {
+      for (const row of rows) {
+        const expected = linkHash(previous, row);
+        if (row.hash !== expected) return { ok: false, brokenAt: row.id, entries, reason: row.hash ? 'the entry does not match its hash or its predecessor' : 'the entry has no hash' };
+        previous = expected;
+        entries++;
+      }
+    }
+    return { ok: true, entries };
+  }
+
+  /**
+   * Deletes the entries older than `before` (unix seconds) and, in the same transaction, moves
+   * the anchor to the last deleted entry's hash and appends an entry saying what was pruned: the
+   * chain still verifies from the anchor, and the pruning itself is on it. Returns how many went.
+   */
+  prune(before: number, now: number): number {
+    return this.db
+      .transaction(() => {
+        const last = this.db.prepare('SELECT id, hash FROM audit WHERE id = (SELECT MAX(id) FROM audit WHERE time < ?)').get(before) as { id: number; hash: string } | undefined;
+        if (!last) return 0;
+        const removed = this.db.prepare('DELETE FROM audit WHERE id <= ?').run(last.id).changes;
+        this.db.prepare('UPDATE audit_anchor SET through_id = ?, hash = ? WHERE id = 1').run(last.id, last.hash);
+        this.appendAll([
+          { time: now, principal: 'kms', operation: 'audit.prune', decision: 'allow', status: 200, count: removed, detail: `retention: removed the ${removed} entries through id ${last.id}, older than ${new Date(before * 1000).toISOString()}` },
+        ]);
+        return removed;
+      })
+      .immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

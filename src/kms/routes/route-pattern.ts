@@ -1,0 +1,21 @@
+/** The literal path segments of the KMS's routes; any other segment is a parameter. */
+const LITERALS = new Set(['keys', 'deletedkeys', 'create', 'rotate', 'rotationpolicy', 'release', 'versions', 'backup', 'restore', 'recover', 'rng', 'encrypt', 'decrypt', 'wrapkey', 'unwrapkey', 'sign', 'verify', 'admin', 'roles', 'audit']);
+const MAX_SEGMENTS = 5;
+
+/**
+ * The route pattern of a path no route answered (refused before routing, or unknown): known
+ * segments kept, others named by position (`/keys/:name/:version/release`), at most a few
+ * segments. The raw path is never recorded: it is the caller's to fill.
+ */
+export function routePatternOf(path: string): string {
+  const segments = path.split('/').filter(Boolean);
+  const named = segments.slice(0, MAX_SEGMENTS).map((segment, i) => {
+    const lower = segment.toLowerCase();
+    if (LITERALS.has(lower)) return lower;
+    const parent = segments[i - 1]?.toLowerCase();
+    if (parent === 'keys' || parent === 'deletedkeys') return ':name';
+    if (parent === 'roles') return ':id';
+    return i === 2 && (segments[0]?.toLowerCase() === 'keys' || segments[0]?.toLowerCase() === 'deletedkeys') ? ':version' : ':param';
+  });
+  return `/${named.join('/')}${segments.length > MAX_SEGMENTS ? '/…' : ''}`;
+}

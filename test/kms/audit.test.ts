@@ -1,0 +1,341 @@
+import { rm } from 'node:fs/promises';
+import https from 'node:https';
+import Database from 'better-sqlite3';
+import { kmsAudit, kmsRole } from '../../src/cli/kms';
+import { addRoleAudited, AuditLog, AuditStore, kmsPaths, openKeyDatabase, RoleAssignments, type ReleaseFunction } from '../../src/kms';
+import { openDatabase } from '../../src/kms/store/database';
+import { AUDIT_MIGRATIONS } from '../../src/kms/store/migrations';
+import { EXIT_CODE } from '../../src/cli/exit-code';
+import { startStack, tempDir } from './harness';
+import { raw } from './raw';
+
+const API = '?api-version=7.6';
+/** What the injected release function "releases": it must never reach a client unaudited. */
+const SECRET = 'KEY-MATERIAL-THAT-MUST-NOT-LEAVE';
+const release: ReleaseFunction = async (request) => ({ value: `${SECRET}.${request.name}`, version: '0'.repeat(32) });
+
+describe('the log', () => {
+  test('entries committed in one turn share one transaction; each commit resolves once a second connection can read it', async () => {
+    const temp = await tempDir();
+    const path = kmsPaths(temp.dir).audit;
+    const store = AuditStore.open(path);
+    const batches: number[] = [];
+    const append = store.append.bind(store);
+    store.append = (entries) => {
+      batches.push(entries.length);
+      append(entries);
+    };
+    const log = new AuditLog(store);
+    const reader = AuditLog.open(path);
+    try {
+      await Promise.all(Array.from({ length: 5 }, (_, i) => log.commit({ time: i, operation: 'get', key: 'k', decision: 'allow', status: 200 })));
+      expect(batches).toEqual([5]);
+      await log.commit({ time: 9, operation: 'release', key: 'k', decision: 'deny', status: 403, reason: 'release_denied: no' });
+      expect(reader.query({ decision: 'deny' })).toMatchObject([{ operation: 'release', status: 403 }]);
+      expect(reader.verify()).toEqual({ ok: true, entries: 6 });
+    } finally {
+      log.close();
+      reader.close();
+      await temp.remove();
+    }
+  });
+
+  test('every field is cut to its bound, whatever the caller sent', async () => {
+    const temp = await tempDir();
+    const log = AuditLog.open(kmsPaths(temp.dir).audit);
+    try {
+      const huge = 'x'.repeat(20_000);
+      await log.commit({ time: 1, operation: huge, route: huge, principal: huge, key: huge, version: huge, reason: huge, source: huge, detail: huge, decision: 'error', status: 400 });
+      const [entry] = log.query();
+      expect(JSON.stringify(entry).length).toBeLessThan(2_000);
+      expect(entry!.key).toHaveLength(127);
+      expect(entry!.key!.endsWith('…')).toBe(true);
+    } finally {
+      log.close();
+      await temp.remove();
+    }
+  });
+
+  test('an edited, deleted or unhashed row is the first broken link, and `skr kms audit verify` exits non-zero', async () => {
+    const temp = await tempDir();
+    const path = kmsPaths(temp.dir).audit;
+    const log = AuditLog.open(path);
+    for (let i = 0; i < 5; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
+    log.close();
+    try {
+      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5 });
+      const db = new Database(path);
+      const [third] = db.prepare('SELECT id FROM audit ORDER BY id LIMIT 1 OFFSET 2').all() as { id: number }[];
+      db.prepare("UPDATE audit SET decision = 'deny', status = 403 WHERE id = ?").run(third!.id);
+      db.close();
+      const verdict = await kmsAudit(['verify', '--state-dir', temp.dir]);
+      expect(verdict).toMatchObject({ ok: false, brokenAt: third!.id, entries: 2 });
+      expect((verdict as { [EXIT_CODE]?: number })[EXIT_CODE]).toBe(1);
+
+      const again = new Database(path);
+      again.prepare("UPDATE audit SET decision = 'allow', status = 200 WHERE id = ?").run(third!.id);
+      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5 });
+      again.prepare('DELETE FROM audit WHERE id = ?').run(third!.id + 1);
+      again.close();
+      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toMatchObject({ ok: false, brokenAt: third!.id + 2 });
+    } finally {
+      await temp.remove();
+    }
+  });
+
+  test('retention prunes old entries and keeps the chain verifiable from its anchor; the pruning is an entry', async () => {
+    const temp = await tempDir();
+    const log = AuditLog.open(kmsPaths(temp.dir).audit);
+    try {
+      const day = 86_400;
+      const now = 1_000 * day;
+      for (let i = 0; i < 4; i++) log.record({ time: now - 40 * day + i, operation: 'get', key: 'old', decision: 'allow', status: 200 });
+      for (let i = 0; i < 3; i++) log.record({ time: now - day + i, operation: 'get', key: 'new', decision: 'allow', status: 200 });
+      expect(log.prune(30, now)).toBe(4);
+      expect(log.query({ key: 'old' })).toEqual([]);
+      expect(log.query({ key: 'new' })).toHaveLength(3);
+      expect(log.query({ limit: 1 })).toMatchObject([{ operation: 'audit.prune', count: 4, principal: 'kms' }]);
+      expect(log.verify()).toEqual({ ok: true, entries: 4 });
+      expect(log.prune(30, now)).toBe(0);
+      log.record({ time: now, operation: 'get', key: 'after', decision: 'allow', status: 200 });
+      expect(log.verify()).toEqual({ ok: true, entries: 5 });
+    } finally {
+      log.close();
+      await temp.remove();
+    }
+  });
+
+  test('an audit database of the first schema gets the new columns, its rows chained from the genesis', async () => {
+    const temp = await tempDir();
+    const path = kmsPaths(temp.dir).audit;
+    const old = openDatabase(path, { synchronous: 'NORMAL', migrations: AUDIT_MIGRATIONS.slice(0, 1) });
+    const insert = old.prepare('INSERT INTO audit (time, principal, operation, key_name, version, decision, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (let i = 0; i < 3; i++) insert.run(i, 'p', `GET /keys/k${i}`, `k${i}`, null, 'allow', 200, null);
+    old.close();
+    const log = AuditLog.open(path);
+    try {
+      expect(log.verify()).toEqual({ ok: true, entries: 3 });
+      await log.commit({ time: 5, operation: 'get', route: '/keys/:name', key: 'k', decision: 'allow', status: 200 });
+      expect(log.verify()).toEqual({ ok: true, entries: 4 });
+      expect(log.query({ limit: 1 })).toMatchObject([{ route: '/keys/:name' }]);
+    } finally {
+      log.close();
+      await temp.remove();
+    }
+  });
+});
+
+describe('fail closed', () => {
+  test('an audit log that cannot be written: 503 audit_unavailable, no key material, and the KMS keeps serving', async () => {
+    const temp = await tempDir();
+    const store = AuditStore.open(kmsPaths(temp.dir).audit);
+    let full = true;
+    const append = store.append.bind(store);
+    store.append = (entries) => {
+      if (full) throw new Error('SQLITE_FULL: database or disk is full');
+      append(entries);
+    };
+    const stack = await startStack({ auditLog: new AuditLog(store), release });
+    try {
+      const token = await stack.issuer.mint({ oid: stack.officer });
+      const call = (method: string, path: string, body?: unknown) => raw(stack.kms.url, stack.kms.caPem, method, path, { token, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      for (const [method, path, body] of [
+        ['POST', `/keys/demo/release${API}`, { target: 'x' }],
+        ['POST', `/keys/k/create${API}`, { kty: 'oct-HSM', key_size: 256 }],
+        ['GET', `/keys/missing${API}`, undefined],
+        ['GET', `/keys${API}`, undefined],
+      ] as const) {
+        const res = await call(method, path, body);
+        expect({ path, status: res.status, body: res.body }).toEqual({
+          path,
+          status: 503,
+          body: { error: { code: 'ServiceUnavailable', message: expect.any(String), innererror: { code: 'audit_unavailable' } } },
+        });
+        expect(JSON.stringify(res.body)).not.toContain(SECRET);
+      }
+      const anonymous = await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys${API}`);
+      expect(anonymous.status).toBe(503);
+      expect(anonymous.headers['www-authenticate']).toBeUndefined();
+
+      full = false;
+      // The create refused for want of an audit entry was not performed.
+      expect((await call('GET', `/keys/k${API}`)).status).toBe(404);
+      const released = await call('POST', `/keys/demo/release${API}`, { target: 'x' });
+      expect(released.body).toEqual({ value: `${SECRET}.demo` });
+      expect(stack.kms.audit.query({ limit: 1 })).toMatchObject([{ operation: 'release', route: '/keys/:name/release', key: 'demo', status: 200, decision: 'allow' }]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('a closed audit database: 503 audit_unavailable, and the process does not die', async () => {
+    const stack = await startStack({ release });
+    try {
+      const token = await stack.issuer.mint({ oid: stack.officer });
+      stack.kms.audit.close();
+      const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: JSON.stringify({ target: 'x' }) });
+      expect(res.status).toBe(503);
+      expect(res.body.error.innererror.code).toBe('audit_unavailable');
+      expect(JSON.stringify(res.body)).not.toContain(SECRET);
+      expect((await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys${API}`, { token })).status).toBe(503);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('a role change whose entry cannot be committed is not made', async () => {
+    const temp = await tempDir();
+    const db = openKeyDatabase(temp.dir);
+    const roles = new RoleAssignments(db);
+    const log = AuditLog.open(kmsPaths(temp.dir).audit);
+    log.close();
+    try {
+      expect(() => addRoleAudited(roles, log, { time: 1, principal: 'operator:0' }, 'mallory', 'crypto-officer')).toThrow(expect.objectContaining({ code: 'audit_unavailable', status: 503 }));
+      expect(roles.list('mallory')).toEqual([]);
+    } finally {
+      db.close();
+      await temp.remove();
+    }
+  });
+});
+
+describe('what the KMS records', () => {
+  test('a request whose client went away before the answer is still audited', async () => {
+    let releasing!: () => void;
+    const started = new Promise<void>((resolve) => (releasing = resolve));
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const slowRelease: ReleaseFunction = async (request) => {
+      releasing();
+      await finished;
+      return { value: `${SECRET}.${request.name}`, version: '1'.repeat(32) };
+    };
+    const stack = await startStack({ release: slowRelease });
+    try {
+      const token = await stack.issuer.mint({ oid: stack.officer });
+      // The client sends the release and gives up while it is being performed.
+      const client = https.request(`${stack.kms.url}/keys/gone/release${API}`, { method: 'POST', ca: stack.kms.caPem, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+      const gone = new Promise<Error>((resolve) => client.on('error', resolve));
+      client.end(JSON.stringify({ target: 'x' }));
+      await started;
+      client.destroy();
+      expect((await gone).message).toMatch(/hang up|reset|destroyed|aborted/i);
+      const audited = new Promise<void>((resolve) => {
+        const commit = stack.kms.audit.commit.bind(stack.kms.audit);
+        stack.kms.audit.commit = async (entry) => {
+          await commit(entry);
+          if (entry.key === 'gone') resolve();
+        };
+      });
+      finish();
+      await audited;
+      expect(stack.kms.audit.query({ key: 'gone' })).toMatchObject([{ operation: 'release', status: 200, decision: 'allow', principal: stack.officer }]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('entries carry the route pattern, never the path as sent', async () => {
+    const stack = await startStack({ release });
+    try {
+      const token = await stack.issuer.mint({ oid: stack.officer });
+      const long = 'n'.repeat(5_000);
+      await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/${long}/release${API}`, { body: '{}' });
+      await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: JSON.stringify({ target: 'x' }) });
+      await raw(stack.kms.url, stack.kms.caPem, 'GET', `/no/such/${long}/path${API}`, { token });
+      const entries = stack.kms.audit.query({ limit: 3 });
+      expect(entries.map((e) => [e.route, e.status])).toEqual([
+        ['/:param/:param/:param/:param', 404],
+        ['/keys/:name/release', 200],
+        ['/keys/:name/release', 401],
+      ]);
+      expect(JSON.stringify(entries)).not.toContain(long.slice(0, 200));
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('a flood of unauthenticated requests: 429 with Retry-After past the rate, a bounded number of rows and bytes, the rest counted', async () => {
+    const stack = await startStack({ unauthenticated: { burst: 40, perSecond: 0.5, storedPerSource: 10, storedPerInterval: 100, intervalMs: 3_600_000 } });
+    const path = kmsPaths(stack.state).audit;
+    const FLOOD = 300;
+    const statuses: number[] = [];
+    let retryAfter: string | undefined;
+    try {
+      for (let i = 0; i < FLOOD; i++) {
+        const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/${'f'.repeat(2_000)}${i}/release${API}`, { body: '{}' });
+        statuses.push(res.status);
+        if (res.status === 429) retryAfter = res.headers['retry-after'] as string;
+      }
+    } finally {
+      await stack.kms.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare("SELECT COUNT(*) AS n, SUM(count) AS requests, SUM(length(coalesce(route,'')) + length(coalesce(reason,'')) + length(coalesce(detail,'')) + length(coalesce(source,'')) + length(operation)) AS bytes FROM audit WHERE decision = 'deny'").get() as { n: number; requests: number; bytes: number };
+      expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(40);
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+      expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+      // 10 stored one by one, one summary for the rest of this source.
+      expect(rows.n).toBe(11);
+      expect(rows.requests).toBe(FLOOD);
+      expect(rows.bytes).toBeLessThan(11 * 1_000);
+    } finally {
+      db.close();
+      // The KMS is closed already (its summaries written): the rest of the stack goes.
+      await stack.issuer.close();
+      await stack.identity.close();
+      await rm(stack.state, { recursive: true, force: true });
+    }
+  });
+
+  test('a running KMS prunes entries past its retention, and the chain still verifies', async () => {
+    const temp = await tempDir();
+    const log = AuditLog.open(kmsPaths(temp.dir).audit);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 3; i++) log.record({ time: now - 3 * 86_400, operation: 'get', key: 'old', decision: 'allow', status: 200 });
+    log.record({ time: now, operation: 'get', key: 'recent', decision: 'allow', status: 200 });
+    const pruned = new Promise<void>((resolve) => {
+      const prune = log.prune.bind(log);
+      log.prune = (days, at) => {
+        const removed = prune(days, at);
+        if (removed > 0) resolve();
+        return removed;
+      };
+    });
+    const stack = await startStack({ auditLog: log, auditRetentionDays: 2, sweepIntervalMs: 20 });
+    try {
+      await pruned;
+      expect(log.query({ key: 'old' })).toEqual([]);
+      expect(log.query({ key: 'recent' })).toHaveLength(1);
+      expect(log.verify()).toEqual({ ok: true, entries: 2 });
+    } finally {
+      await stack.close();
+      await temp.remove();
+    }
+  });
+
+  test('role changes through the admin API and `skr kms role` are audited, with who made them', async () => {
+    const stack = await startStack();
+    try {
+      const admin = { authorization: `Bearer ${stack.kms.adminToken}` };
+      const added = await raw(stack.kms.url, stack.kms.caPem, 'POST', '/admin/roles', { headers: admin, body: JSON.stringify({ principal: 'alice', role: 'crypto-user' }) });
+      expect(added.status).toBe(201);
+      expect((await raw(stack.kms.url, stack.kms.caPem, 'DELETE', `/admin/roles/${added.body.id}`, { headers: admin })).status).toBe(204);
+      const cli = (await kmsRole(['add', '--state-dir', stack.state, '--principal', 'bob', '--role', 'crypto-officer', '--scope', '/keys/k1'])) as { added: { id: string } };
+      await kmsRole(['remove', '--state-dir', stack.state, '--id', cli.added.id]);
+      const changes = stack.kms.audit.query({ limit: 10 }).filter((e) => e.operation.startsWith('role.'));
+      const uid = process.getuid!();
+      expect(changes.reverse()).toEqual([
+        expect.objectContaining({ operation: 'role.add', principal: 'admin', route: '/admin/roles', status: 201, detail: expect.stringContaining('principal=alice role=crypto-user scope=/') }),
+        expect.objectContaining({ operation: 'role.remove', principal: 'admin', route: '/admin/roles/:id', status: 204, detail: expect.stringContaining('principal=alice') }),
+        expect.objectContaining({ operation: 'role.add', principal: `operator:${uid}`, detail: expect.stringContaining('principal=bob role=crypto-officer scope=/keys/k1') }),
+        expect.objectContaining({ operation: 'role.remove', principal: `operator:${uid}`, detail: expect.stringContaining('principal=bob') }),
+      ]);
+      expect(stack.kms.audit.verify()).toMatchObject({ ok: true });
+    } finally {
+      await stack.close();
+    }
+  });
+});
