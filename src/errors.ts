@@ -196,6 +196,16 @@ export class CrlInvalid extends SkrError {
   }
 }
 
+/**
+ * The CRL is past its nextUpdate: AMD had promised a newer one by then, so this one no longer
+ * says whether the ASK/ASVK is still good. Refused like a missing CRL (fail closed).
+ */
+export class CrlStale extends SkrError {
+  constructor(nextUpdate: string, now: string) {
+    super('crl_stale', 502, `the CRL was due to be replaced at ${nextUpdate} (now ${now}): obtain a current one`, { nextUpdate, now });
+  }
+}
+
 /** The ARK's CRL lists the ASK/ASVK that issued the VEK. */
 export class CertificateRevoked extends SkrError {
   constructor(certificate: string, serial: string) {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { loadAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { ReferenceValueStore } from '../maa/service/reference-values';
+import { verifierRevocation } from '../maa/service/revocation';
+import type { Revocation } from '../maa/service/attest';
 import { startVerifier } from '../maa/service/server';
 import type { TlsMaterial } from '../tls/certificates';
 import { configuredRoot, type TrustedRoot } from '../snp/roots';
@@ -24,7 +26,33 @@ const SERVE_FLAGS = {
   'trust-virtual': { type: 'boolean' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'crl-file': { type: 'string', multiple: true },
+  'check-revocation': { type: 'string' },
+  'kds-url': { type: 'string' },
 } as const;
+
+/**
+ * `--check-revocation on|off` (default on): see verifierRevocation for which chains are checked.
+ * `--crl-file F` (repeatable, DER or PEM) makes the check offline; `--kds-url` names a KDS mirror.
+ */
+async function revocationFrom(flags: { 'crl-file'?: unknown; 'check-revocation'?: unknown; 'kds-url'?: unknown }): Promise<Revocation | undefined> {
+  const mode = (flags['check-revocation'] as string | undefined) ?? 'on';
+  if (mode !== 'on' && mode !== 'off') throw new InvalidArgument('--check-revocation must be on or off', { field: 'check-revocation', actual: mode });
+  const paths = (flags['crl-file'] as string[] | undefined) ?? [];
+  const kdsUrl = flags['kds-url'] as string | undefined;
+  if (mode === 'off') {
+    if (paths.length > 0 || kdsUrl !== undefined) throw new InvalidArgument('--crl-file and --kds-url need --check-revocation on');
+    return undefined;
+  }
+  if (kdsUrl !== undefined && !/^https:\/\/[^/]/.test(kdsUrl)) throw new InvalidArgument('--kds-url must be an https:// URL', { field: 'kds-url' });
+  const crlFiles: Uint8Array[] = [];
+  for (const path of paths) crlFiles.push(await readInputFile(path, 'crl-file'));
+  try {
+    return verifierRevocation({ crlFiles, ...(kdsUrl ? { kds: { baseUrl: kdsUrl } } : {}) });
+  } catch (error) {
+    throw new InvalidArgument(`--crl-file: ${(error as Error).message}`, { field: 'crl-file' });
+  }
+}
 
 async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boolean): Promise<TrustedRoot[]> {
   const files = [...paths, ...(trustVirtual ? [join(stateDir, 'virtual', 'ark.pem')] : [])];
@@ -81,6 +109,7 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
     tokenLifetimeSeconds: flags['token-lifetime'] === undefined ? undefined : parseInteger(flags['token-lifetime'] as string, 'token-lifetime', 60, 7 * 86400),
     trustedRoots: await trustedRoots((flags['trust-root'] as string[] | undefined) ?? [], stateDir, flags['trust-virtual'] === true),
     trustedUvmIssuers: await trustedUvmIssuers(stateDir, flags['trust-virtual'] === true),
+    revocation: await revocationFrom(flags),
   });
   untilSignal(() => running.close());
   return {

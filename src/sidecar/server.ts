@@ -13,7 +13,7 @@ import { createSidecarApp, type SidecarContext } from './app';
 import { EvidenceCollector } from './evidence';
 import { KeyClients } from './key-clients';
 import { createObservability } from './observability';
-import { dropPrivileges } from './privileges';
+import { dropPrivileges, handOver, lookupAccount, runningAsRoot } from './privileges';
 import { ReleaseJwsVerifier } from './release-jws';
 import { UnwrappedKeys } from './unwrapped-keys';
 import { TeeKeyHolder } from './tee-key';
@@ -42,6 +42,9 @@ function platformCredential(config: SidecarConfig, env: NodeJS.ProcessEnv): Toke
 }
 
 export async function startSidecar(config: SidecarConfig, overrides: SidecarOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
+  // Resolved first, so an unknown user fails before anything is opened or written as root.
+  const account = !overrides.keepPrivileges && config.user && runningAsRoot() ? await lookupAccount(config.user) : undefined;
+  const cacheDir = join(config.stateDir, 'vcek-cache');
   // Identical report requests in flight together share the next report (see CoalescingDevice).
   const device = new CoalescingDevice(await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir }));
   const certs = createCertSources({
@@ -49,7 +52,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     securityContext: { dir: config.securityContextDir ?? (device.virtual ? virtualSecurityContextDir(config.stateDir) : undefined), env },
     ...(config.thimUrl ? { thim: { url: config.thimUrl } } : {}),
     ...(config.useKds ? { kds: {} } : {}),
-    cacheDir: join(config.stateDir, 'vcek-cache'),
+    cacheDir,
     http: { timeoutMs: config.timeoutMs },
   });
   const teeKeys = overrides.teeKeys ?? new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
@@ -87,7 +90,14 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  if (!overrides.keepPrivileges && config.user) await dropPrivileges(config.user);
+  if (account) {
+    // Everything read from root-only state is read now: the device (opened above, keys in
+    // memory) and the security context. The one thing written later, the VCEK cache, becomes
+    // the account's, so nothing under the state directory is written by root after this.
+    await certs.securityContext();
+    await handOver(config.stateDir, cacheDir, account);
+    dropPrivileges(account);
+  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,

@@ -15,7 +15,7 @@ import {
   VekTcbMismatch,
 } from '../errors';
 import { CERT_GUIDS, findCert, parseCertTable } from './abi/cert-table';
-import { assertNotRevoked, parseCrl, verifyCrl } from './certs/crl';
+import { assertCrlCurrent, assertNotRevoked, parseCrl, verifyCrl } from './certs/crl';
 import { productFromCpuid, type Product } from './abi/product';
 import { parseReport, signatureToP1363, signedBytes, SigningKey, type AttestationReport } from './abi/report';
 import { TCB_COMPONENTS, decodeTcb, type Tcb } from './abi/tcb';
@@ -52,8 +52,11 @@ export interface CrlRequest {
   genuine: boolean;
 }
 
-/** Obtains the CRL (DER) for a chain: from files, or AMD KDS behind a cache; undefined if it has none. */
-export type CrlGetter = (request: CrlRequest) => Promise<Uint8Array | undefined>;
+/**
+ * Obtains the CRL (DER) for a chain: from files, or AMD KDS behind a cache; undefined if it has
+ * none. Several CRLs of the same ARK (e.g. its VCEK and VLEK lists given as files) are all checked.
+ */
+export type CrlGetter = (request: CrlRequest) => Promise<Uint8Array | readonly Uint8Array[] | undefined>;
 
 /** Everything `verifyReport` depends on, in the go-sev-guest style: no hidden clock or network. */
 export interface VerifyOptions {
@@ -67,9 +70,11 @@ export interface VerifyOptions {
   fetcher?: VekFetcher;
   /**
    * Check the chain actually built — wherever its VEK came from — against its ARK's CRL
-   * (go-sev-guest's CheckRevocations). Fails closed: no CRL, or one the ARK did not sign, refuses.
+   * (go-sev-guest's CheckRevocations). Fails closed: no CRL, one the ARK did not sign, or one past
+   * its nextUpdate refuses. A predicate decides per built chain (e.g. genuine AMD chains always,
+   * a configured root only where a CRL for it was given).
    */
-  checkRevocations?: boolean;
+  checkRevocations?: boolean | ((request: CrlRequest) => boolean);
   /** Where CRLs come from; required with checkRevocations. */
   crls?: CrlGetter;
 }
@@ -118,7 +123,9 @@ export async function verifyReport(evidence: Evidence, options: VerifyOptions): 
   checkValidity('ARK', root.ark, options.now);
   checkValidity(signer === 'VLEK' ? 'ASVK' : 'ASK', intermediate, options.now);
   checkValidity('VEK', vek.cert, options.now);
-  if (options.checkRevocations) await checkRevocation({ product, kind: signer, ark: root.ark, genuine: root.genuine }, intermediate, options.crls);
+  const crlRequest: CrlRequest = { product, kind: signer, ark: root.ark, genuine: root.genuine };
+  const checkRevocations = typeof options.checkRevocations === 'function' ? options.checkRevocations(crlRequest) : options.checkRevocations;
+  if (checkRevocations) await checkRevocation(crlRequest, intermediate, options.crls, options.now);
 
   const reportedTcb = decodeTcb(report.reportedTcb, product);
   bindVekToReport(vek, report, reportedTcb, product);
@@ -196,12 +203,16 @@ function chainToRoot(
  * A CRL speaks for its issuer's certificates only: AMD publishes no ASK-issued CRL, so a VEK is
  * revoked through its ASK, and VEK serials are not looked up in the ARK's list.
  */
-async function checkRevocation(request: CrlRequest, intermediate: X509Certificate, crls: CrlGetter | undefined): Promise<void> {
-  const der = crls ? await crls(request) : undefined;
-  if (!der) throw new CrlUnavailable(`no ${request.product} ${request.kind} CRL is available for the revocation check`, { product: request.product, kind: request.kind });
-  const crl = parseCrl(der);
-  verifyCrl(crl, request.ark);
-  assertNotRevoked(crl, intermediate, request.kind === 'VLEK' ? 'ASVK' : 'ASK');
+async function checkRevocation(request: CrlRequest, intermediate: X509Certificate, crls: CrlGetter | undefined, now: Date): Promise<void> {
+  const got = crls ? await crls(request) : undefined;
+  const ders = got === undefined ? [] : got instanceof Uint8Array ? [got] : [...got];
+  if (ders.length === 0) throw new CrlUnavailable(`no ${request.product} ${request.kind} CRL is available for the revocation check`, { product: request.product, kind: request.kind });
+  for (const der of ders) {
+    const crl = parseCrl(der);
+    verifyCrl(crl, request.ark);
+    assertCrlCurrent(crl, now);
+    assertNotRevoked(crl, intermediate, request.kind === 'VLEK' ? 'ASVK' : 'ASK');
+  }
 }
 
 function checkValidity(which: string, cert: X509Certificate, now: Date): void {

@@ -5,7 +5,7 @@ import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
 import type { TrustedRoot } from '../../snp/roots';
 import { checkReport } from '../../snp/validate';
-import { verifyReport, type VerifiedReport } from '../../snp/verify';
+import { verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions } from '../../snp/verify';
 import { splitPem } from '../../snp/x509/vek';
 import { sevSnpClaims } from '../claims';
 import type { AttestRequest } from '../request';
@@ -24,6 +24,14 @@ export interface AttestContext {
   trustedRoots: TrustedRoot[];
   /** UVM endorsers trusted besides the policy's (the virtual state's, only when configured). */
   trustedUvmIssuers?: UvmIssuer[];
+  /** Revocation checking of the chain each report is verified through; absent: none. */
+  revocation?: Revocation;
+}
+
+/** Which chains are checked against their ARK's CRL, and where the CRLs come from. */
+export interface Revocation {
+  check: NonNullable<VerifyOptions['checkRevocations']>;
+  crls: CrlGetter;
 }
 
 export interface Appraisal {
@@ -67,7 +75,10 @@ function runtimeClaims(request: AttestRequest): { claim?: unknown; nonce?: strin
  */
 export async function appraiseEvidence(request: AttestRequest, ctx: AttestContext): Promise<Appraisal> {
   const { vek, chain } = splitChain(request.vcekCertChain);
-  const verified = await verifyReport({ report: request.report, vek, chain }, { now: ctx.now(), trustedRoots: ctx.trustedRoots });
+  const verified = await verifyReport(
+    { report: request.report, vek, chain },
+    { now: ctx.now(), trustedRoots: ctx.trustedRoots, ...(ctx.revocation ? { checkRevocations: ctx.revocation.check, crls: ctx.revocation.crls } : {}) },
+  );
   const { report } = verified;
 
   // REPORT_DATA must commit to the runtime data: SHA-256 in the first half, zeros after.

@@ -8,6 +8,7 @@ import { loadOrCreateTls, type TlsMaterial } from '../../tls/certificates';
 import { createVerifierApp, type VerifierContext } from './app';
 import type { UvmIssuer } from '../uvm';
 import type { AppraisalPolicy } from './appraisal-policy';
+import type { Revocation } from './attest';
 import { ChallengeStore } from './challenges';
 import { ReferenceValueStore } from './reference-values';
 import { SigningKeyRing } from './signing-keys';
@@ -30,6 +31,8 @@ export interface VerifierOptions {
   trustedRoots?: TrustedRoot[];
   /** UVM endorsers trusted besides the appraisal policy's (the virtual state's). */
   trustedUvmIssuers?: UvmIssuer[];
+  /** Check chains against their ARK's CRL (`skr verifier` turns it on); absent: no revocation check. */
+  revocation?: Revocation;
   now?: () => Date;
 }
 
@@ -72,6 +75,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     challenges: new ChallengeStore({ ttlMs: (options.challengeTtlSeconds ?? 300) * 1000, maxOutstanding: 100_000, now: () => now().getTime() }),
     trustedRoots: options.trustedRoots ?? [],
     trustedUvmIssuers: options.trustedUvmIssuers ?? [],
+    ...(options.revocation ? { revocation: options.revocation } : {}),
     adminToken: await loadOrCreateSecret(join(dir, 'admin-token')),
   };
   server.on('request', createVerifierApp(context));

@@ -1,5 +1,5 @@
 import { constants, verify as verifySignature, type X509Certificate } from 'node:crypto';
-import { CertificateRevoked, CrlInvalid } from '../../errors';
+import { CertificateRevoked, CrlInvalid, CrlStale } from '../../errors';
 import { TAG, children, decodeOid, decodeSmallInteger, readSingle, type Tlv } from '../x509/der';
 
 /** An X.509 v2 CRL (RFC 5280 §5), reduced to what a revocation check of ASK/ASVK needs. */
@@ -137,4 +137,27 @@ export function verifyCrl(crl: Crl, ark: X509Certificate): void {
 export function assertNotRevoked(crl: Crl, cert: X509Certificate, name: string): void {
   const serial = normaliseSerial(cert.serialNumber);
   if (crl.revokedSerials.includes(serial)) throw new CertificateRevoked(name, serial);
+}
+
+/**
+ * A CRL speaks for the interval thisUpdate..nextUpdate. Before it, the clock or the CRL is wrong
+ * (crl_invalid); after it, the CRL is stale (crl_stale): revocation information past its promised
+ * replacement is refused rather than trusted for a bounded grace, so an operator with offline
+ * CRL files must refresh them (AMD publishes CRLs valid for about a year).
+ */
+export function assertCrlCurrent(crl: Crl, now: Date): void {
+  if (now < crl.thisUpdate) fail(`CRL thisUpdate ${crl.thisUpdate.toISOString()} is after the verification time ${now.toISOString()}`);
+  if (crl.nextUpdate && now > crl.nextUpdate) throw new CrlStale(crl.nextUpdate.toISOString(), now.toISOString());
+}
+
+const PEM_CRL = /-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+?)-----END X509 CRL-----/g;
+
+/** The CRLs in a file: one DER CRL, or every X509 CRL block of a PEM file. */
+export function crlsFromFile(bytes: Uint8Array): Buffer[] {
+  const buffer = Buffer.from(bytes);
+  if (buffer[0] === 0x30) return [buffer];
+  const text = buffer.toString('latin1');
+  const blocks = [...text.matchAll(PEM_CRL)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+  if (blocks.length === 0) fail('the file holds neither a DER CRL nor a PEM "X509 CRL" block');
+  return blocks;
 }

@@ -1,14 +1,14 @@
 import type { X509Certificate } from 'node:crypto';
-import { CrlInvalid, CrlUnavailable, VekUnavailable } from '../../errors';
-import type { Product } from '../abi/product';
+import { VekUnavailable } from '../../errors';
 import { amdRoots, type TrustedRoot } from '../roots';
 import type { VekFetcher, VekRequest } from '../verify';
-import { loadCertificate, parseVek, type VekCertificate, type VekKind } from '../x509/vek';
+import { loadCertificate, parseVek, type VekCertificate } from '../x509/vek';
 import { VekCache } from './cache';
 import { certTableSource } from './cert-table';
-import { assertNotRevoked, parseCrl, verifyCrl, type Crl } from './crl';
+import { assertCrlCurrent, assertNotRevoked } from './crl';
+import { KdsCrlCache } from './crl-source';
 import type { HttpOptions } from './http';
-import { fetchKdsCrl, kdsSource, type KdsOptions } from './kds';
+import { kdsSource, type KdsOptions } from './kds';
 import { readSecurityContext, securityContextSource, type SecurityContext, type SecurityContextOptions } from './security-context';
 import { vekMismatch, type CertSourceName, type VekBundle, type VekSource } from './source';
 import { fetchThimCertification, thimSource, type ThimCertification, type ThimOptions } from './thim';
@@ -53,9 +53,6 @@ export interface CertSources {
   uvmEndorsements(): Promise<Buffer | undefined>;
 }
 
-/** Without nextUpdate a CRL is refetched daily. */
-const CRL_DEFAULT_LIFETIME_MS = 24 * 3600 * 1000;
-
 function once<T>(load: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
   return () => {
@@ -85,21 +82,7 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
   };
   const sources = (options.order ?? DEFAULT_SOURCE_ORDER).flatMap((name) => available[name] ?? []);
 
-  const crls = new Map<string, { crl: Crl; expires: number }>();
-  async function crlFor(product: Product, kind: VekKind): Promise<Crl> {
-    const key = `${product}/${kind}`;
-    const held = crls.get(key);
-    if (held && held.expires > now().getTime()) return held.crl;
-    let der: Buffer;
-    try {
-      der = await fetchKdsCrl(product, kind, options.kds ?? {}, http);
-    } catch (err) {
-      throw new CrlUnavailable(`the ${product} ${kind} CRL could not be fetched: ${reasonOf(err)}`, { product, kind });
-    }
-    const crl = parseCrl(der);
-    crls.set(key, { crl, expires: crl.nextUpdate?.getTime() ?? now().getTime() + CRL_DEFAULT_LIFETIME_MS });
-    return crl;
-  }
+  const crls = new KdsCrlCache(options.kds ?? {}, http, now);
 
   /** Checks the ASK/ASVK that actually issued the VEK (from the bundle or the pinned set) against its ARK's CRL. */
   async function assertIssuerNotRevoked(request: VekRequest, vek: VekCertificate, chain: Buffer[]): Promise<void> {
@@ -116,14 +99,8 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
     for (const issuer of issuers) {
       const ark = roots.find((r) => issuer.verify(r.ark.publicKey))?.ark;
       if (!ark) continue; // not chained to a trusted root: the verifier refuses it anyway
-      const crl = await crlFor(request.product, request.kind);
-      try {
-        verifyCrl(crl, ark);
-      } catch (err) {
-        // A CRL that does not verify must not linger in the cache and excuse later requests.
-        crls.delete(`${request.product}/${request.kind}`);
-        throw err instanceof CrlInvalid ? err : new CrlInvalid(reasonOf(err));
-      }
+      const { crl } = await crls.get(request.product, request.kind, ark);
+      assertCrlCurrent(crl, now());
       assertNotRevoked(crl, issuer, request.kind === 'VLEK' ? 'ASVK' : 'ASK');
     }
   }

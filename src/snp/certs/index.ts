@@ -4,7 +4,8 @@
  */
 export { createCertSources, createVekFetcher, DEFAULT_SOURCE_ORDER, type CertSources, type CertSourcesOptions } from './fetcher';
 export { vekCachePath } from './cache';
-export { parseCrl, verifyCrl, assertNotRevoked, type Crl } from './crl';
+export { parseCrl, verifyCrl, assertNotRevoked, assertCrlCurrent, crlsFromFile, type Crl } from './crl';
+export { createCrlSource, type CrlSource, type CrlGetterOptions } from './crl-source';
 export { DEFAULT_KDS_BASE, kdsVcekUrl, kdsChainUrl, kdsCrlUrl, fetchKdsChain, fetchKdsCrl, type KdsOptions } from './kds';
 export { DEFAULT_THIM_URL, parseThimCertification, fetchThimCertification, type ThimCertification, type ThimOptions } from './thim';
 export {

@@ -134,6 +134,8 @@ describe('ARK-signed CRL', () => {
         kds: { baseUrl: server.url },
         trustedRoots: [configuredRoot(ark.raw, 'Milan')],
         http: { retries: 0 },
+        // Within the CRLs' thisUpdate..nextUpdate.
+        now: () => new Date('2025-01-02T00:00:00Z'),
       });
 
     it('delivers the VEK when its ASK is not revoked', async () => {
