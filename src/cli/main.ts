@@ -50,6 +50,7 @@ const USAGE = `usage: skr <command> [flags]
                 [--audit-retention-days N (365)]
   kms role      add|list|remove ...      kms audit [verify] [--key N] [--since ISO8601]
   verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
+                [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
 
 /**
