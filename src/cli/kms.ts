@@ -172,12 +172,21 @@ const AUDIT_FLAGS = {
   decision: { type: 'string' },
   since: { type: 'string' },
   limit: { type: 'string' },
+  checkpoint: { type: 'string' },
 } as const;
+
+/** `ID:HASH`, as an earlier verify printed its head. */
+function parseCheckpoint(text: string): { id: number; hash: string } {
+  const match = /^(\d{1,15}):([0-9a-fA-F]{64})$/.exec(text);
+  if (!match) throw new InvalidArgument('--checkpoint must be ID:HASH (the "head" an earlier `skr kms audit verify` printed)');
+  return { id: Number(match[1]), hash: match[2]!.toLowerCase() };
+}
 
 /**
  * `skr kms audit [verify]`: the newest audit entries, filtered by key, principal, decision and
- * time; `verify` walks the hash chain and reports `{ok:true,entries}` or the first broken link
- * (`{ok:false,brokenAt,…}`, exit 1).
+ * time; `verify [--checkpoint ID:HASH]` walks the hash chain and reports `{ok:true,entries,head}`
+ * or the first broken link (`{ok:false,brokenAt,…}`, exit 1); with a checkpoint (an earlier
+ * head, kept outside the state directory) a cut or rewritten log is a broken link too.
  */
 export async function kmsAudit(argv: string[]): Promise<unknown> {
   const verify = argv[0] === 'verify';
@@ -187,7 +196,7 @@ export async function kmsAudit(argv: string[]): Promise<unknown> {
   const log = AuditLog.open(kmsPaths(stateDirFrom(flags['state-dir'] as string | undefined)).audit);
   try {
     if (verify) {
-      const verdict = log.verify();
+      const verdict = log.verify(flags.checkpoint === undefined ? undefined : parseCheckpoint(flags.checkpoint as string));
       return verdict.ok ? verdict : withExitCode(verdict, 1);
     }
     return {

@@ -6,6 +6,7 @@ import { addRoleAudited, AuditLog, AuditStore, kmsPaths, openKeyDatabase, RoleAs
 import { openDatabase } from '../../src/kms/store/database';
 import { AUDIT_MIGRATIONS } from '../../src/kms/store/migrations';
 import { EXIT_CODE } from '../../src/cli/exit-code';
+import { GENESIS_HASH, linkHash, type ChainedFields } from '../../src/kms/audit/chain';
 import { startStack, tempDir } from './harness';
 import { raw } from './raw';
 
@@ -32,7 +33,7 @@ describe('the log', () => {
       expect(batches).toEqual([5]);
       await log.commit({ time: 9, operation: 'release', key: 'k', decision: 'deny', status: 403, reason: 'release_denied: no' });
       expect(reader.query({ decision: 'deny' })).toMatchObject([{ operation: 'release', status: 403 }]);
-      expect(reader.verify()).toEqual({ ok: true, entries: 6 });
+      expect(reader.verify()).toEqual({ ok: true, entries: 6, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
     } finally {
       log.close();
       reader.close();
@@ -63,7 +64,7 @@ describe('the log', () => {
     for (let i = 0; i < 5; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
     log.close();
     try {
-      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5 });
+      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       const db = new Database(path);
       const [third] = db.prepare('SELECT id FROM audit ORDER BY id LIMIT 1 OFFSET 2').all() as { id: number }[];
       db.prepare("UPDATE audit SET decision = 'deny', status = 403 WHERE id = ?").run(third!.id);
@@ -74,10 +75,56 @@ describe('the log', () => {
 
       const again = new Database(path);
       again.prepare("UPDATE audit SET decision = 'allow', status = 200 WHERE id = ?").run(third!.id);
-      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5 });
+      expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       again.prepare('DELETE FROM audit WHERE id = ?').run(third!.id + 1);
       again.close();
       expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toMatchObject({ ok: false, brokenAt: third!.id + 2 });
+    } finally {
+      await temp.remove();
+    }
+  });
+
+  test('a checkpoint kept outside the database shows a log cut after it or rewritten and rehashed before it', async () => {
+    const temp = await tempDir();
+    const path = kmsPaths(temp.dir).audit;
+    /** Eight entries; the checkpoint is the head after the fifth. */
+    const fill = async (): Promise<{ id: number; checkpoint: string }> => {
+      await rm(path, { force: true });
+      const log = AuditLog.open(path);
+      for (let i = 0; i < 5; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
+      const verdict = log.verify();
+      if (!verdict.ok) throw new Error('a fresh log verifies');
+      for (let i = 5; i < 8; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
+      log.close();
+      return { id: verdict.head.id, checkpoint: `${verdict.head.id}:${verdict.head.hash}` };
+    };
+    const verify = (...flags: string[]) => kmsAudit(['verify', '--state-dir', temp.dir, ...flags]);
+    try {
+      let { id, checkpoint } = await fill();
+      expect(await verify('--checkpoint', checkpoint)).toMatchObject({ ok: true, entries: 8 });
+
+      // Cut: the newest entries, the checkpoint's among them. The chain alone still verifies.
+      const cut = new Database(path);
+      cut.prepare('DELETE FROM audit WHERE id >= ?').run(id);
+      cut.close();
+      expect(await verify()).toMatchObject({ ok: true, entries: 4 });
+      const cutVerdict = await verify('--checkpoint', checkpoint);
+      expect(cutVerdict).toMatchObject({ ok: false, brokenAt: id, reason: expect.stringContaining('cut') });
+      expect((cutVerdict as { [EXIT_CODE]?: number })[EXIT_CODE]).toBe(1);
+
+      // Rewrite: the first entry changed and every hash recomputed. The chain alone still verifies.
+      ({ id, checkpoint } = await fill());
+      const db = new Database(path);
+      let previous = GENESIS_HASH;
+      for (const row of db.prepare('SELECT * FROM audit ORDER BY id').all() as (ChainedFields & { id: number })[]) {
+        if (row.key_name === 'k0') row.decision = 'deny';
+        previous = linkHash(previous, row);
+        db.prepare('UPDATE audit SET decision = ?, hash = ? WHERE id = ?').run(row.decision, previous, row.id);
+      }
+      db.close();
+      expect(await verify()).toMatchObject({ ok: true, entries: 8 });
+      expect(await verify('--checkpoint', checkpoint)).toMatchObject({ ok: false, brokenAt: id, reason: expect.stringContaining('rewritten') });
+      await expect(verify('--checkpoint', 'nope')).rejects.toThrow('--checkpoint');
     } finally {
       await temp.remove();
     }
@@ -95,10 +142,10 @@ describe('the log', () => {
       expect(log.query({ key: 'old' })).toEqual([]);
       expect(log.query({ key: 'new' })).toHaveLength(3);
       expect(log.query({ limit: 1 })).toMatchObject([{ operation: 'audit.prune', count: 4, principal: 'kms' }]);
-      expect(log.verify()).toEqual({ ok: true, entries: 4 });
+      expect(log.verify()).toEqual({ ok: true, entries: 4, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       expect(log.prune(30, now)).toBe(0);
       log.record({ time: now, operation: 'get', key: 'after', decision: 'allow', status: 200 });
-      expect(log.verify()).toEqual({ ok: true, entries: 5 });
+      expect(log.verify()).toEqual({ ok: true, entries: 5, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
     } finally {
       log.close();
       await temp.remove();
@@ -114,9 +161,9 @@ describe('the log', () => {
     old.close();
     const log = AuditLog.open(path);
     try {
-      expect(log.verify()).toEqual({ ok: true, entries: 3 });
+      expect(log.verify()).toEqual({ ok: true, entries: 3, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       await log.commit({ time: 5, operation: 'get', route: '/keys/:name', key: 'k', decision: 'allow', status: 200 });
-      expect(log.verify()).toEqual({ ok: true, entries: 4 });
+      expect(log.verify()).toEqual({ ok: true, entries: 4, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       expect(log.query({ limit: 1 })).toMatchObject([{ route: '/keys/:name' }]);
     } finally {
       log.close();
@@ -311,7 +358,7 @@ describe('what the KMS records', () => {
       expect(log.query({ key: 'old' })).toEqual([]);
       expect(log.query({ key: 'recent' })).toHaveLength(1);
       // What is left: the recent entry, the roles the KMS granted at start, and the pruning.
-      expect(log.verify()).toEqual({ ok: true, entries: log.query({ limit: 1000 }).length });
+      expect(log.verify()).toMatchObject({ ok: true, entries: log.query({ limit: 1000 }).length });
     } finally {
       await stack.close();
       await temp.remove();

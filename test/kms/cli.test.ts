@@ -91,7 +91,7 @@ test('skr kms writes endpoints.json and serves the SDK with ManagedIdentityCrede
     const changes = (await kmsAudit(['--state-dir', temp.dir, '--principal', `operator:${process.getuid!()}`])) as { entries: { operation: string; detail?: string }[] };
     expect(changes.entries.map((e) => e.operation)).toEqual(['role.remove', 'role.add']);
     expect(changes.entries[1]!.detail).toContain('principal=someone role=crypto-user scope=/keys/k1');
-    expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: expect.any(Number) });
+    expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: expect.any(Number), head: { id: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   } finally {
     child.kill('SIGTERM');
     await exited(child);

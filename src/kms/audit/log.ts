@@ -1,7 +1,7 @@
 import { AuditUnavailable } from '../../errors';
 import { boundEntry, type AuditEntry } from './entry';
 import { GroupCommit } from './group-commit';
-import { AuditStore, type AuditQuery, type ChainVerdict, type StoredEntry } from './store';
+import { AuditStore, type AuditQuery, type ChainVerdict, type Checkpoint, type StoredEntry } from './store';
 
 /**
  * The KMS's audit log. `commit` resolves once the entry is committed (group commit): the KMS
@@ -59,8 +59,8 @@ export class AuditLog {
     return this.store.query(q);
   }
 
-  verify(): ChainVerdict {
-    return this.store.verify();
+  verify(checkpoint?: Checkpoint): ChainVerdict {
+    return this.store.verify(checkpoint);
   }
 
   /** Removes the entries older than `retentionDays` (the removal is itself an entry); returns how many. */

@@ -15,7 +15,14 @@ export interface AuditQuery {
 export type StoredEntry = AuditEntry & { id: number };
 
 /** `ok` with the number of entries checked, or the id of the first entry whose link does not hold. */
-export type ChainVerdict = { ok: true; entries: number } | { ok: false; brokenAt: number; entries: number; reason: string };
+/** An entry's place in the chain, as an operator records it outside the database. */
+export interface Checkpoint {
+  id: number;
+  hash: string;
+}
+
+/** `head` is the last link: kept elsewhere, it lets a later verify see a cut or a rewrite. */
+export type ChainVerdict = { ok: true; entries: number; head: Checkpoint } | { ok: false; brokenAt: number; entries: number; reason: string };
 
 type Row = ChainedFields & { id: number; hash: string | null };
 
@@ -112,21 +119,33 @@ export class AuditStore {
     return (this.db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map(entryOf);
   }
 
-  /** Walks the chain from the anchor; reports the first row whose stored hash is not its link. */
-  verify(): ChainVerdict {
+  /**
+   * Walks the chain from the anchor; reports the first row whose stored hash is not its link.
+   * A chain kept in the same file as its anchor proves nothing against whoever can write that
+   * file (cut the newest entries, or rewrite and rehash them all): given a checkpoint recorded
+   * earlier (an earlier verify's `head`), the entry it names must still be there with that hash.
+   */
+  verify(checkpoint?: Checkpoint): ChainVerdict {
     const anchor = this.db.prepare('SELECT through_id, hash FROM audit_anchor WHERE id = 1').get() as { through_id: number; hash: string };
     const page = this.db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?');
-    let previous = anchor.hash;
+    let head: Checkpoint = { id: anchor.through_id, hash: anchor.hash };
+    let atCheckpoint = checkpoint?.id === anchor.through_id ? anchor.hash : undefined;
     let entries = 0;
     for (let rows = page.all(anchor.through_id, PAGE) as Row[]; rows.length > 0; rows = page.all(rows[rows.length - 1]!.id, PAGE) as Row[]) {
       for (const row of rows) {
-        const expected = linkHash(previous, row);
+        const expected = linkHash(head.hash, row);
         if (row.hash !== expected) return { ok: false, brokenAt: row.id, entries, reason: row.hash ? 'the entry does not match its hash or its predecessor' : 'the entry has no hash' };
-        previous = expected;
+        head = { id: row.id, hash: expected };
+        if (row.id === checkpoint?.id) atCheckpoint = expected;
         entries++;
       }
     }
-    return { ok: true, entries };
+    if (checkpoint) {
+      if (checkpoint.id < anchor.through_id) return { ok: false, brokenAt: checkpoint.id, entries, reason: 'the checkpoint entry was pruned: verify against a newer checkpoint' };
+      if (atCheckpoint === undefined) return { ok: false, brokenAt: checkpoint.id, entries, reason: 'the checkpoint entry is gone: the log was cut' };
+      if (atCheckpoint !== checkpoint.hash.toLowerCase()) return { ok: false, brokenAt: checkpoint.id, entries, reason: 'the checkpoint entry has another hash: the log was rewritten' };
+    }
+    return { ok: true, entries, head };
   }
 
   /**
