@@ -11,4 +11,4 @@ export { RoleAssignments, type RoleAssignment } from './auth/rbac';
 export { ROLES, findRole, type Action, type RoleDefinition } from './auth/roles';
 export { AuditLog, type AuditEntry, type AuditQuery, type Decision } from './audit';
 export { keyBundle, keyId } from './wire/bundle';
-export { openMasterKey, type MasterKey, type MasterKeyConfig, type Pkcs11MasterKeyOptions } from './vault';
+export { openMasterKey, type MasterKey, type MasterKeyConfig, type Pkcs11MasterKeyOptions, type ReleasedMasterKeyOptions } from './vault';
