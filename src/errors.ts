@@ -550,6 +550,46 @@ export class MasterKeyUnavailable extends SkrError {
   }
 }
 
+/**
+ * The key store holds material sealed under another master key than the one this KMS opened
+ * (`details.found` names them): starting would leave every key unreadable.
+ */
+export class MasterKeyMismatch extends SkrError {
+  constructor(actual: string, found: string[]) {
+    super('master_key_mismatch', 409, `the key store was sealed under another master key (${found.join(', ')}), not under ${actual}; start with that master key or another state directory`, {
+      actual,
+      found,
+    });
+  }
+}
+
+/**
+ * Secure key release of the master key (`--master-key-release`) was refused or answered
+ * unusably; `details.upstreamStatus` and `details.upstreamCode` are the sidecar's.
+ */
+export class MasterKeyReleaseFailed extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('master_key_release_failed', 502, `master key release: ${message}`, details);
+  }
+}
+
+/** The sidecar that releases the master key could not be reached within the wait (`details.waitedMs`). */
+export class MasterKeySidecarUnreachable extends SkrError {
+  constructor(sidecar: string, waitedMs: number, lastError: string) {
+    super('master_key_sidecar_unreachable', 504, `master key release: the sidecar at ${sidecar} did not answer within ${waitedMs} ms (${lastError})`, {
+      sidecar,
+      waitedMs,
+    });
+  }
+}
+
+/** The released master key is not an oct key of exactly 256 bits; `details` says what it is (never its value). */
+export class MasterKeyUnsuitable extends SkrError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('master_key_unsuitable', 502, `master key release: ${message}`, details);
+  }
+}
+
 /** Sealed key material or a backup did not authenticate under the master key. */
 export class SealedDataInvalid extends SkrError {
   constructor(message: string, details?: ErrorDetails) {

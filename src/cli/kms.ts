@@ -18,6 +18,9 @@ const SERVE_FLAGS = {
   'pkcs11-token': { type: 'string' },
   'pkcs11-pin-file': { type: 'string' },
   'pkcs11-key-label': { type: 'string' },
+  'master-key-release': { type: 'string' },
+  'master-key-sidecar': { type: 'string' },
+  'master-key-maa': { type: 'string' },
   'trusted-issuer': { type: 'string', multiple: true },
   'issuer-ca': { type: 'string', multiple: true },
   'default-roles': { type: 'string' },
@@ -36,9 +39,20 @@ const OFFICER_ROLE = 'crypto-officer';
 
 type ServeFlags = ReturnType<typeof parseFlags<typeof SERVE_FLAGS>>;
 
-/** A PKCS#11 token when --pkcs11-module is given (PIN from a file or $SKR_PKCS11_PIN, never argv); else a 0600 file. */
+/**
+ * Released at start through the group's sidecar when --master-key-release is given; a PKCS#11
+ * token when --pkcs11-module is (PIN from a file or $SKR_PKCS11_PIN, never argv); else a 0600 file.
+ */
 async function masterKeyConfig(flags: ServeFlags, stateDir: string): Promise<MasterKeyConfig> {
   const module = flags['pkcs11-module'] as string | undefined;
+  const keyUrl = flags['master-key-release'] as string | undefined;
+  if (keyUrl !== undefined) {
+    if (module !== undefined || flags['master-key-file'] !== undefined) throw new InvalidArgument('--master-key-release excludes --master-key-file and --pkcs11-module');
+    return { kind: 'released', keyUrl, sidecarUrl: flags['master-key-sidecar'] as string | undefined, maaEndpoint: flags['master-key-maa'] as string | undefined };
+  }
+  if (flags['master-key-sidecar'] !== undefined || flags['master-key-maa'] !== undefined) {
+    throw new InvalidArgument('--master-key-sidecar and --master-key-maa go with --master-key-release <vault>/keys/<name>');
+  }
   if (!module) return { kind: 'file', path: resolve((flags['master-key-file'] as string | undefined) ?? kmsPaths(stateDir).masterKey) };
   const tokenLabel = flags['pkcs11-token'] as string | undefined;
   if (!tokenLabel) throw new InvalidArgument('--pkcs11-token (the token label) is required with --pkcs11-module');

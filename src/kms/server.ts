@@ -1,5 +1,6 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { MasterKeyMismatch } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
 import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
@@ -96,6 +97,14 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     recoverableDays,
     validateReleasePolicy: options.validateReleasePolicy ?? (() => undefined),
   };
+  // Material sealed under another master key would fail key by key at use: refuse at start.
+  const foreign = core.store.foreignMasterKeyIds();
+  if (foreign.length > 0) {
+    db.close();
+    audit.close();
+    await master.close();
+    throw new MasterKeyMismatch(master.id, foreign);
+  }
   const roles = new RoleAssignments(db);
   // Changes made at start are audited like any other, under the KMS's own name.
   const startup = { time: core.now(), principal: 'kms:startup' };

@@ -100,6 +100,12 @@ export class KeyStore {
       : this.db.prepare(`${base} ORDER BY v.seq DESC LIMIT 1`).get(nameKey(name))) as VersionRow | undefined;
   }
 
+  /** Master keys, other than the one this store holds, that sealed stored material: none in a consistent state. */
+  foreignMasterKeyIds(): string[] {
+    const rows = this.db.prepare('SELECT DISTINCT master_key_id AS id FROM key_versions WHERE master_key_id <> ? ORDER BY id').all(this.master.id) as { id: string }[];
+    return rows.map((row) => row.id);
+  }
+
   /** Adds a version, creating the key when it is new. Refuses a name held by a soft-deleted key, as Key Vault does. */
   async addVersion(input: NewKeyVersion, created: number): Promise<KeyVersion> {
     const version = newVersionId();
