@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
-import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
+import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
 import { AuditLog } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
@@ -10,7 +10,8 @@ import { RoleAssignments } from './auth/rbac';
 import { purgeExpiredKeys } from './operations/lifecycle';
 import type { KmsCore } from './operations/core';
 import { rotateDueKeys } from './operations/rotation';
-import type { ReleaseFunction } from './release-seam';
+import { parseReleasePolicy } from './policy';
+import { createRelease, releaseSignerFromPem, type ReleaseSigner } from './release';
 import { KeyStore } from './store/key-store';
 import { openKeyDatabase, kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
@@ -46,13 +47,24 @@ export interface KmsOptions {
   bodyLimit?: string;
   /** Role assignments ensured at start (idempotent), e.g. the development identity's. */
   roleAssignments?: { principal: string; role: string; scope?: string }[];
-  /** Performs `POST /keys/{name}[/{version}]/release`; 501 NotImplemented when absent. */
-  release?: ReleaseFunction;
-  /** Checks release-policy JSON when it is set (the policy engine's grammar); any JSON object by default. */
-  validateReleasePolicy?: (policy: unknown) => void;
+  /**
+   * Secure key release (`POST /keys/{name}[/{version}]/release`), always on. The authority a
+   * key's policy names is reached as Key Vault reaches it: its OpenID discovery document, then
+   * `jwks_uri`, over HTTPS with the outbound trust (system roots, NODE_EXTRA_CA_CERTS, `authorityCa`).
+   */
+  release?: KmsReleaseOptions;
   /** How often retention purges and rotation policies run; 60 s by default. */
   sweepIntervalMs?: number;
   now?: () => Date;
+}
+
+export interface KmsReleaseOptions {
+  /** Signs the release JWS; the TLS certificate, its chain and its key by default (Key Vault signs with its own). */
+  signer?: ReleaseSigner;
+  /** The only authorities a release policy may name; any https authority when absent or empty. */
+  trustedAuthorities?: string[];
+  /** Extra CA certificates (PEM) trusted when fetching an authority's discovery document and keys. */
+  authorityCa?: string[];
 }
 
 export interface RunningKms {
@@ -84,7 +96,8 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     master,
     now: () => Math.floor(clock().getTime() / 1000),
     recoverableDays,
-    validateReleasePolicy: options.validateReleasePolicy ?? (() => undefined),
+    // Every policy stored is one release can evaluate: the same grammar, checked on create, import and update.
+    validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
   };
   const roles = new RoleAssignments(db);
   for (const a of options.roleAssignments ?? []) roles.add(a.principal, a.role, a.scope);
@@ -124,7 +137,12 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       adminToken,
       bodyLimit: options.bodyLimit ?? '1mb',
       inFlight: { count: 0 },
-      release: options.release,
+      release: createRelease({
+        signer: options.release?.signer ?? releaseSignerFromPem(tls.keyPem, tlsChain(tls)),
+        trustedAuthorities: options.release?.trustedAuthorities?.length ? options.release.trustedAuthorities : undefined,
+        authorityCa: options.release?.authorityCa,
+        now: options.now,
+      }),
     }),
   );
 
