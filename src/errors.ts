@@ -536,13 +536,6 @@ export class KmsConflict extends SkrError {
   }
 }
 
-/** The operation exists in Key Vault's API but this KMS has not been configured to perform it. */
-export class KmsNotImplemented extends SkrError {
-  constructor(message: string) {
-    super('not_implemented', 501, message);
-  }
-}
-
 /** The master key cannot be loaded or used (missing token or key, loose file permissions, wrong PIN). */
 export class MasterKeyUnavailable extends SkrError {
   constructor(message: string, details?: ErrorDetails) {

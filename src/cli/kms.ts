@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
-import { addRoleAudited, AuditLog, findRole, kmsPaths, openKeyDatabase, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig } from '../kms';
+import { addRoleAudited, AuditLog, findRole, kmsPaths, openKeyDatabase, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner } from '../kms';
+import { tlsChain, tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
 import { withExitCode } from './exit-code';
@@ -22,7 +23,12 @@ const SERVE_FLAGS = {
   'master-key-sidecar': { type: 'string' },
   'master-key-maa': { type: 'string' },
   'trusted-issuer': { type: 'string', multiple: true },
-  'issuer-ca': { type: 'string', multiple: true },
+  'ca-file': { type: 'string', multiple: true },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'release-cert': { type: 'string' },
+  'release-key': { type: 'string' },
+  'trusted-authority': { type: 'string', multiple: true },
   'default-roles': { type: 'string' },
   'recoverable-days': { type: 'string' },
   'audit-retention-days': { type: 'string' },
@@ -62,6 +68,34 @@ async function masterKeyConfig(flags: ServeFlags, stateDir: string): Promise<Mas
   return { kind: 'pkcs11', module, tokenLabel, pin, keyLabel: flags['pkcs11-key-label'] as string | undefined };
 }
 
+/** `--tls-cert` (the server certificate, then its intermediates) and `--tls-key` go together. */
+async function givenTls(cert: string | undefined, key: string | undefined): Promise<TlsMaterial | undefined> {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new InvalidArgument('--tls-cert and --tls-key go together');
+  return tlsFromPem((await readInputFile(cert, 'tls-cert')).toString('utf8'), (await readInputFile(key, 'tls-key')).toString('utf8'));
+}
+
+/** `--release-cert` (signing certificate, then its chain) and `--release-key`: the release JWS's signer; the TLS certificate's when absent. */
+async function givenReleaseSigner(cert: string | undefined, key: string | undefined): Promise<ReleaseSigner | undefined> {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new InvalidArgument('--release-cert and --release-key go together');
+  // The same checks as a TLS certificate: parses, the key is its own, valid now.
+  const material = tlsFromPem((await readInputFile(cert, 'release-cert')).toString('utf8'), (await readInputFile(key, 'release-key')).toString('utf8'));
+  return releaseSignerFromPem(material.keyPem, tlsChain(material));
+}
+
+/** An authority a release policy may name: an https URL (as Key Vault requires), compared without a trailing slash. */
+function authorityUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.includes('://') ? value : `https://${value}`);
+  } catch {
+    throw new InvalidArgument(`--trusted-authority ${value} is not a URL`);
+  }
+  if (url.protocol !== 'https:' || url.search || url.hash || url.username) throw new InvalidArgument(`--trusted-authority ${value} must be an https URL`);
+  return url.href.replace(/\/+$/, '');
+}
+
 /**
  * `skr kms`: the Key Vault-compatible KMS and the local identity endpoint, until SIGTERM/SIGINT.
  * Once both listen, `<state-dir>/endpoints.json` = {kms, identity, caCertFile, officer:
@@ -74,7 +108,10 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
   const roles = ((flags['default-roles'] as string | undefined) ?? DEFAULT_ROLES).split(',').map((r) => r.trim()).filter((r) => r && r !== 'none');
   const masterKey = await masterKeyConfig(flags, stateDir);
-  const issuerCa = await Promise.all(((flags['issuer-ca'] as string[] | undefined) ?? []).map(async (f) => (await readInputFile(f, 'issuer-ca')).toString('utf8')));
+  const caFile = await Promise.all(((flags['ca-file'] as string[] | undefined) ?? []).map(async (f) => (await readInputFile(f, 'ca-file')).toString('utf8')));
+  const tls = await givenTls(flags['tls-cert'] as string | undefined, flags['tls-key'] as string | undefined);
+  const releaseSigner = await givenReleaseSigner(flags['release-cert'] as string | undefined, flags['release-key'] as string | undefined);
+  const trustedAuthorities = ((flags['trusted-authority'] as string[] | undefined) ?? []).map(authorityUrl);
 
   const identity = await startIdentity({
     stateDir,
@@ -86,9 +123,13 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       stateDir,
       host,
       port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
+      tls,
+      // Key ids name the vault as clients reach it (the group's public name), SKR_KMS_VAULT_URL; the listening URL otherwise.
+      vaultUrl: process.env.SKR_KMS_VAULT_URL || undefined,
       masterKey,
       trustedIssuers: [identity.issuer, ...((flags['trusted-issuer'] as string[] | undefined) ?? [])],
-      issuerCa,
+      issuerCa: caFile,
+      release: { signer: releaseSigner, trustedAuthorities, authorityCa: caFile },
       recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
       // Audit entries are kept a year by default.
       auditRetentionDays: flags['audit-retention-days'] === undefined ? undefined : parseInteger(flags['audit-retention-days'] as string, 'audit-retention-days', 1, 36_500),
@@ -105,7 +146,8 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
     throw error;
   }
   const paths = kmsPaths(stateDir);
-  const caCertFile = resolve(paths.caCert);
+  // With an operator's certificate, clients trust what issued it: the chain file names it last.
+  const caCertFile = resolve((flags['tls-cert'] as string | undefined) ?? paths.caCert);
   const endpoints = { kms: kms.url, identity: identity.url, caCertFile, officer: identity.officer };
   await writeFileAtomic(resolve(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, 0o600);
   const running = kms;

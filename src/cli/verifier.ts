@@ -1,12 +1,13 @@
 import { X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { loadAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { ReferenceValueStore } from '../maa/service/reference-values';
 import { verifierRevocation } from '../maa/service/revocation';
 import type { Revocation } from '../maa/service/attest';
 import { startVerifier } from '../maa/service/server';
-import type { TlsMaterial } from '../tls/certificates';
+import { tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { configuredRoot, type TrustedRoot } from '../snp/roots';
 import { VIRTUAL_FILES, virtualUvmIssuer } from '../snp/virtual';
 import { uvmIssuer, type UvmIssuer } from '../maa/uvm';
@@ -68,29 +69,47 @@ async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boo
   return roots;
 }
 
-/**
- * `--trust-virtual` trusts the state's virtual UVM signer along with its ARK: the did:x509 of
- * `virtual/uvm-root.pem` and the virtual feed.
- */
-async function trustedUvmIssuers(stateDir: string, trustVirtual: boolean): Promise<UvmIssuer[]> {
-  if (!trustVirtual) return [];
-  const path = join(stateDir, 'virtual', VIRTUAL_FILES.uvmRootCert);
+/** The did:x509 and feed of the virtual UVM root in `path`. */
+async function virtualUvmIssuerAt(path: string, flag: string): Promise<UvmIssuer> {
   let root: X509Certificate;
   try {
-    root = new X509Certificate(await readInputFile(path, 'trust-virtual'));
+    root = new X509Certificate(await readInputFile(path, flag));
   } catch (error) {
-    throw new InvalidArgument(`--trust-virtual: ${path} is not the virtual UVM root (${(error as Error).message})`);
+    throw new InvalidArgument(`--${flag}: ${path} is not the virtual UVM root (${(error as Error).message})`);
   }
   const { did, feed } = virtualUvmIssuer(root);
-  return [uvmIssuer(did, feed)];
+  return uvmIssuer(did, feed);
+}
+
+/**
+ * The virtual UVM signers trusted with the virtual ARKs: a virtual state's ARK and its UVM
+ * root are one trust decision (both vouch for that state's virtual TEE), so `--trust-root
+ * <state>/virtual/ark.pem` trusts the `uvm-root.pem` beside it, and `--trust-virtual` the
+ * state directory's own. A genuine AMD ARK has no UVM root beside it and adds none: Microsoft's
+ * UVM signer is trusted by default.
+ */
+async function trustedUvmIssuers(rootPaths: string[], stateDir: string, trustVirtual: boolean): Promise<UvmIssuer[]> {
+  const issuers: UvmIssuer[] = [];
+  for (const path of rootPaths) {
+    const beside = join(dirname(path), VIRTUAL_FILES.uvmRootCert);
+    if (await isFile(beside)) issuers.push(await virtualUvmIssuerAt(beside, 'trust-root'));
+  }
+  if (trustVirtual) issuers.push(await virtualUvmIssuerAt(join(stateDir, 'virtual', VIRTUAL_FILES.uvmRootCert), 'trust-virtual'));
+  return issuers;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /** `--tls-cert` and `--tls-key` together serve a given certificate instead of a generated one. */
 async function givenTls(cert: string | undefined, key: string | undefined): Promise<TlsMaterial | undefined> {
   if (cert === undefined && key === undefined) return undefined;
   if (cert === undefined || key === undefined) throw new InvalidArgument('--tls-cert and --tls-key go together');
-  const certPem = (await readInputFile(cert, 'tls-cert')).toString();
-  return { certPem, keyPem: (await readInputFile(key, 'tls-key')).toString(), caPem: certPem };
+  return tlsFromPem((await readInputFile(cert, 'tls-cert')).toString('utf8'), (await readInputFile(key, 'tls-key')).toString('utf8'));
 }
 
 /** `skr verifier`: the MAA-compatible attestation service, until SIGTERM/SIGINT. */
@@ -98,17 +117,19 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
   const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
+  const rootPaths = (flags['trust-root'] as string[] | undefined) ?? [];
   const running = await startVerifier({
     stateDir,
     host,
     port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
     http: flags.http === true,
     tls: await givenTls(flags['tls-cert'] as string | undefined, flags['tls-key'] as string | undefined),
-    issuer: flags.issuer as string | undefined,
+    // A group's public name is known to its template, not to the process: SKR_VERIFIER_ISSUER.
+    issuer: (flags.issuer as string | undefined) ?? (process.env.SKR_VERIFIER_ISSUER || undefined),
     policy: await loadAppraisalPolicy(flags.policy as string | undefined),
     tokenLifetimeSeconds: flags['token-lifetime'] === undefined ? undefined : parseInteger(flags['token-lifetime'] as string, 'token-lifetime', 60, 7 * 86400),
-    trustedRoots: await trustedRoots((flags['trust-root'] as string[] | undefined) ?? [], stateDir, flags['trust-virtual'] === true),
-    trustedUvmIssuers: await trustedUvmIssuers(stateDir, flags['trust-virtual'] === true),
+    trustedRoots: await trustedRoots(rootPaths, stateDir, flags['trust-virtual'] === true),
+    trustedUvmIssuers: await trustedUvmIssuers(rootPaths, stateDir, flags['trust-virtual'] === true),
     revocation: await revocationFrom(flags),
   });
   untilSignal(() => running.close());
@@ -117,7 +138,7 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
       url: running.url,
       issuer: running.issuer,
       stateDir,
-      caFile: running.caPem ? join(stateDir, 'verifier', 'tls', 'ca.pem') : undefined,
+      caFile: flags['tls-cert'] ? resolve(flags['tls-cert'] as string) : running.caPem ? join(stateDir, 'verifier', 'tls', 'ca.pem') : undefined,
       adminTokenFile: join(stateDir, 'verifier', 'admin-token'),
     },
   };

@@ -8,8 +8,6 @@ import { startVerifier, type RunningVerifier } from '../maa/service/server';
 import { parseAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { uvmIssuer } from '../maa/uvm';
 import { startKms, type RunningKms } from '../kms';
-import { parseReleasePolicy } from '../kms/policy';
-import { createRelease, releaseSignerFromPem } from '../kms/release';
 import { attestTeeKey } from '../sidecar/release';
 import { startSidecar, type RunningSidecar } from '../sidecar/server';
 import type { TeeKeyHolder } from '../sidecar/tee-key';
@@ -108,12 +106,9 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       ],
       // State from before the officer principal gave the default one Crypto Officer: taken back.
       revokedRoleAssignments: [{ principal: identity.defaultPrincipal.objectId, role: 'crypto-officer' }],
-      validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
-      release: createRelease({
-        signer: releaseSignerFromPem(tls.keyPem, [tls.certPem, tls.caPem]),
-        trustedAuthorities: [verifier.issuer],
-        authorityCa: [tls.caPem],
-      }),
+      // Release as standalone `skr kms` does (signed with the TLS certificate and its CA), with
+      // this stack's verifier as the only authority a policy may name.
+      release: { trustedAuthorities: [verifier.issuer], authorityCa: [tls.caPem] },
     });
     started.push(kms);
 

@@ -1,5 +1,6 @@
 /** The Key Vault-compatible KMS: its only public door. */
-export { startKms, type KmsOptions, type RunningKms } from './server';
+export { startKms, type KmsOptions, type KmsReleaseOptions, type RunningKms } from './server';
+export { releaseSignerFromPem, type ReleaseSigner } from './release';
 export { kmsPaths, openKeyDatabase } from './paths';
 export { KeyStore, type KeySnapshot, type KeyVersionWithMaterial } from './store/key-store';
 export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './store/types';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { MasterKeyMismatch } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
-import { loadOrCreateTls, type TlsMaterial } from '../tls/certificates';
+import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
 import { AuditLog, DEFAULT_UNAUTHENTICATED_LIMITS, UnauthenticatedGate, type UnauthenticatedLimits } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
@@ -13,7 +13,8 @@ import { RoleAssignments } from './auth/rbac';
 import { purgeExpiredKeys } from './operations/lifecycle';
 import type { KmsCore } from './operations/core';
 import { rotateDueKeys } from './operations/rotation';
-import type { ReleaseFunction } from './release-seam';
+import { parseReleasePolicy } from './policy';
+import { createRelease, releaseSignerFromPem, type ReleaseSigner } from './release';
 import { KeyStore } from './store/key-store';
 import { openKeyDatabase, kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
@@ -51,19 +52,30 @@ export interface KmsOptions {
   roleAssignments?: { principal: string; role: string; scope?: string }[];
   /** Role assignments taken back at start, when present (a grant an earlier version made). */
   revokedRoleAssignments?: { principal: string; role: string; scope?: string }[];
-  /** Performs `POST /keys/{name}[/{version}]/release`; 501 NotImplemented when absent. */
-  release?: ReleaseFunction;
-  /** Checks release-policy JSON when it is set (the policy engine's grammar); any JSON object by default. */
-  validateReleasePolicy?: (policy: unknown) => void;
   /** Audit entries older than this many days are pruned (the chain kept verifiable); 365 by default. */
   auditRetentionDays?: number;
   /** The audit log to use instead of `<stateDir>/kms/audit.sqlite` (closed with the KMS): a failing one in tests. */
   auditLog?: AuditLog;
   /** Rate and recording bounds of requests that fail authentication; DEFAULT_UNAUTHENTICATED_LIMITS by default. */
   unauthenticated?: Partial<UnauthenticatedLimits>;
+  /**
+   * Secure key release (`POST /keys/{name}[/{version}]/release`), always on. The authority a
+   * key's policy names is reached as Key Vault reaches it: its OpenID discovery document, then
+   * `jwks_uri`, over HTTPS with the outbound trust (system roots, NODE_EXTRA_CA_CERTS, `authorityCa`).
+   */
+  release?: KmsReleaseOptions;
   /** How often retention purges, audit pruning and rotation policies run; 60 s by default. */
   sweepIntervalMs?: number;
   now?: () => Date;
+}
+
+export interface KmsReleaseOptions {
+  /** Signs the release JWS; the TLS certificate, its chain and its key by default (Key Vault signs with its own). */
+  signer?: ReleaseSigner;
+  /** The only authorities a release policy may name; any https authority when absent or empty. */
+  trustedAuthorities?: string[];
+  /** Extra CA certificates (PEM) trusted when fetching an authority's discovery document and keys. */
+  authorityCa?: string[];
 }
 
 export interface RunningKms {
@@ -95,7 +107,8 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     master,
     now: () => Math.floor(clock().getTime() / 1000),
     recoverableDays,
-    validateReleasePolicy: options.validateReleasePolicy ?? (() => undefined),
+    // Every policy stored is one release can evaluate: the same grammar, checked on create, import and update.
+    validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
   };
   // Material sealed under another master key would fail key by key at use: refuse at start.
   const foreign = core.store.foreignMasterKeyIds();
@@ -160,7 +173,12 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       adminToken,
       bodyLimit: options.bodyLimit ?? '1mb',
       inFlight: { count: 0 },
-      release: options.release,
+      release: createRelease({
+        signer: options.release?.signer ?? releaseSignerFromPem(tls.keyPem, tlsChain(tls)),
+        trustedAuthorities: options.release?.trustedAuthorities?.length ? options.release.trustedAuthorities : undefined,
+        authorityCa: options.release?.authorityCa,
+        now: options.now,
+      }),
     }),
   );
 

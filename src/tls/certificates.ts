@@ -1,7 +1,8 @@
-import { generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPair as generateKeyPairCb, randomBytes, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { InvalidArgument } from '../errors';
 import { readIfExists, writeFileAtomic } from '../lib/state-file';
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -93,4 +94,39 @@ export async function loadOrCreateTls(dir: string, options: TlsOptions = {}): Pr
   await writeFileAtomic(join(dir, 'server.pem'), material.certPem, 0o644);
   await writeFileAtomic(join(dir, 'server-key.pem'), material.keyPem, 0o600);
   return material;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * An operator's certificate (`--tls-cert`: the server certificate first, then any
+ * intermediates) and its private key (`--tls-key`). Refused unless the key is the certificate's
+ * and the certificate is valid now, so a mistake stops the service at start rather than at the
+ * first handshake. `caPem` is the last certificate of the chain: the one clients must trust.
+ */
+export function tlsFromPem(chainPem: string, keyPem: string, now: Date = new Date()): TlsMaterial {
+  const blocks = chainPem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new InvalidArgument('--tls-cert holds no PEM certificate');
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(blocks[0]!);
+    for (const pem of blocks.slice(1)) new X509Certificate(pem);
+  } catch {
+    throw new InvalidArgument('--tls-cert holds a certificate that does not parse');
+  }
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    throw new InvalidArgument('--tls-key is not a PEM private key');
+  }
+  if (!leaf.checkPrivateKey(key)) throw new InvalidArgument('--tls-key is not the private key of the first certificate in --tls-cert');
+  if (now < new Date(leaf.validFrom) || now > new Date(leaf.validTo)) throw new InvalidArgument('the --tls-cert certificate is not valid now', { validFrom: leaf.validFrom, validTo: leaf.validTo });
+  return { certPem: blocks.join('\n'), keyPem, caPem: blocks[blocks.length - 1]! };
+}
+
+/** The certificates of `material`'s chain, leaf first, its CA last, each once (the release JWS's x5c). */
+export function tlsChain(material: TlsMaterial): string[] {
+  const blocks = [...(material.certPem.match(PEM_CERTIFICATE) ?? []), ...(material.caPem.match(PEM_CERTIFICATE) ?? [])];
+  return [...new Set(blocks.map((b) => b.trim()))];
 }

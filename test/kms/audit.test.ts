@@ -1,19 +1,32 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import https from 'node:https';
 import Database from 'better-sqlite3';
 import { kmsAudit, kmsRole } from '../../src/cli/kms';
-import { addRoleAudited, AuditLog, AuditStore, kmsPaths, openKeyDatabase, RoleAssignments, type ReleaseFunction } from '../../src/kms';
+import { addRoleAudited, AuditLog, AuditStore, kmsPaths, openKeyDatabase, RoleAssignments } from '../../src/kms';
 import { openDatabase } from '../../src/kms/store/database';
 import { AUDIT_MIGRATIONS } from '../../src/kms/store/migrations';
 import { EXIT_CODE } from '../../src/cli/exit-code';
 import { GENESIS_HASH, linkHash, type ChainedFields } from '../../src/kms/audit/chain';
-import { startStack, tempDir } from './harness';
+import { issuerCredential, startStack, tempDir, type Stack } from './harness';
 import { raw } from './raw';
 
 const API = '?api-version=7.6';
-/** What the injected release function "releases": it must never reach a client unaudited. */
-const SECRET = 'KEY-MATERIAL-THAT-MUST-NOT-LEAVE';
-const release: ReleaseFunction = async (request) => ({ value: `${SECRET}.${request.name}`, version: '0'.repeat(32) });
+/** What a release answers: wrapped key material, which must never reach a client unaudited. */
+const KEY_MATERIAL = 'key_hsm';
+
+/**
+ * Creates exportable keys whose policy the stack's test issuer satisfies, as the officer;
+ * resolves to the body of a release request (a real attestation token with a real TEE key).
+ */
+async function releasable(stack: Stack, ...names: string[]): Promise<string> {
+  const keys = stack.client(issuerCredential(stack.issuer, stack.officer));
+  const policy = { version: '1.0.0', anyOf: [{ authority: stack.issuer.url, allOf: [{ claim: 'x-ms-attestation-type', equals: 'sevsnpvm' }] }] };
+  for (const name of names) await keys.createOctKey(name, { hsm: true, keySize: 256, exportable: true, releasePolicy: { encodedPolicy: Buffer.from(JSON.stringify(policy)) } });
+  const tee = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+  const target = await stack.issuer.mint({ 'x-ms-attestation-type': 'sevsnpvm', 'x-ms-runtime': { keys: [{ ...tee, kid: 'tee', key_ops: ['encrypt'] }] } });
+  return JSON.stringify({ target });
+}
 
 describe('the log', () => {
   test('entries committed in one turn share one transaction; each commit resolves once a second connection can read it', async () => {
@@ -182,13 +195,14 @@ describe('fail closed', () => {
       if (full) throw new Error('SQLITE_FULL: database or disk is full');
       append(entries);
     };
-    const stack = await startStack({ auditLog: new AuditLog(store), release });
+    const stack = await startStack({ auditLog: new AuditLog(store) });
+    const releaseBody = await releasable(stack, 'demo');
     full = true;
     try {
       const token = await stack.issuer.mint({ oid: stack.officer });
       const call = (method: string, path: string, body?: unknown) => raw(stack.kms.url, stack.kms.caPem, method, path, { token, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       for (const [method, path, body] of [
-        ['POST', `/keys/demo/release${API}`, { target: 'x' }],
+        ['POST', `/keys/demo/release${API}`, JSON.parse(releaseBody)],
         ['POST', `/keys/k/create${API}`, { kty: 'oct-HSM', key_size: 256 }],
         ['GET', `/keys/missing${API}`, undefined],
         ['GET', `/keys${API}`, undefined],
@@ -199,7 +213,7 @@ describe('fail closed', () => {
           status: 503,
           body: { error: { code: 'ServiceUnavailable', message: expect.any(String), innererror: { code: 'audit_unavailable' } } },
         });
-        expect(JSON.stringify(res.body)).not.toContain(SECRET);
+        expect(JSON.stringify(res.body)).not.toContain(KEY_MATERIAL);
       }
       const anonymous = await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys${API}`);
       expect(anonymous.status).toBe(503);
@@ -208,8 +222,9 @@ describe('fail closed', () => {
       full = false;
       // The create refused for want of an audit entry was not performed.
       expect((await call('GET', `/keys/k${API}`)).status).toBe(404);
-      const released = await call('POST', `/keys/demo/release${API}`, { target: 'x' });
-      expect(released.body).toEqual({ value: `${SECRET}.demo` });
+      const released = await call('POST', `/keys/demo/release${API}`, JSON.parse(releaseBody));
+      expect(released.status).toBe(200);
+      expect(Buffer.from(released.body.value.split('.')[1], 'base64url').toString()).toContain(KEY_MATERIAL);
       expect(stack.kms.audit.query({ limit: 1 })).toMatchObject([{ operation: 'release', route: '/keys/:name/release', key: 'demo', status: 200, decision: 'allow' }]);
     } finally {
       await stack.close();
@@ -217,14 +232,15 @@ describe('fail closed', () => {
   });
 
   test('a closed audit database: 503 audit_unavailable, and the process does not die', async () => {
-    const stack = await startStack({ release });
+    const stack = await startStack();
     try {
+      const releaseBody = await releasable(stack, 'demo');
       const token = await stack.issuer.mint({ oid: stack.officer });
       stack.kms.audit.close();
-      const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: JSON.stringify({ target: 'x' }) });
+      const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: releaseBody });
       expect(res.status).toBe(503);
       expect(res.body.error.innererror.code).toBe('audit_unavailable');
-      expect(JSON.stringify(res.body)).not.toContain(SECRET);
+      expect(JSON.stringify(res.body)).not.toContain(KEY_MATERIAL);
       expect((await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys${API}`, { token })).status).toBe(503);
     } finally {
       await stack.close();
@@ -249,47 +265,47 @@ describe('fail closed', () => {
 
 describe('what the KMS records', () => {
   test('a request whose client went away before the answer is still audited', async () => {
-    let releasing!: () => void;
-    const started = new Promise<void>((resolve) => (releasing = resolve));
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    const slowRelease: ReleaseFunction = async (request) => {
-      releasing();
-      await finished;
-      return { value: `${SECRET}.${request.name}`, version: '1'.repeat(32) };
-    };
-    const stack = await startStack({ release: slowRelease });
+    const stack = await startStack();
     try {
+      const releaseBody = await releasable(stack, 'gone');
       const token = await stack.issuer.mint({ oid: stack.officer });
-      // The client sends the release and gives up while it is being performed.
+      // The release's entry is held back until the client has given up, then committed.
+      let held!: () => void;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      let letGo!: () => void;
+      const released = new Promise<void>((resolve) => (letGo = resolve));
+      let audited!: () => void;
+      const committed = new Promise<void>((resolve) => (audited = resolve));
+      const commit = stack.kms.audit.commit.bind(stack.kms.audit);
+      stack.kms.audit.commit = async (entry) => {
+        if (entry.key !== 'gone' || entry.operation !== 'release') return commit(entry);
+        held();
+        await released;
+        await commit(entry);
+        audited();
+      };
       const client = https.request(`${stack.kms.url}/keys/gone/release${API}`, { method: 'POST', ca: stack.kms.caPem, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
       const gone = new Promise<Error>((resolve) => client.on('error', resolve));
-      client.end(JSON.stringify({ target: 'x' }));
-      await started;
+      client.end(releaseBody);
+      await holding;
       client.destroy();
       expect((await gone).message).toMatch(/hang up|reset|destroyed|aborted/i);
-      const audited = new Promise<void>((resolve) => {
-        const commit = stack.kms.audit.commit.bind(stack.kms.audit);
-        stack.kms.audit.commit = async (entry) => {
-          await commit(entry);
-          if (entry.key === 'gone') resolve();
-        };
-      });
-      finish();
-      await audited;
-      expect(stack.kms.audit.query({ key: 'gone' })).toMatchObject([{ operation: 'release', status: 200, decision: 'allow', principal: stack.officer }]);
+      letGo();
+      await committed;
+      expect(stack.kms.audit.query({ key: 'gone', limit: 1 })).toMatchObject([{ operation: 'release', status: 200, decision: 'allow', principal: stack.officer }]);
     } finally {
       await stack.close();
     }
   });
 
   test('entries carry the route pattern, never the path as sent', async () => {
-    const stack = await startStack({ release });
+    const stack = await startStack();
     try {
+      const releaseBody = await releasable(stack, 'demo');
       const token = await stack.issuer.mint({ oid: stack.officer });
       const long = 'n'.repeat(5_000);
       await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/${long}/release${API}`, { body: '{}' });
-      await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: JSON.stringify({ target: 'x' }) });
+      await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: releaseBody });
       await raw(stack.kms.url, stack.kms.caPem, 'GET', `/no/such/${long}/path${API}`, { token });
       const entries = stack.kms.audit.query({ limit: 3 });
       expect(entries.map((e) => [e.route, e.status])).toEqual([

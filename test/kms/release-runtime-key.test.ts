@@ -1,7 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
-import { createRelease, releaseSignerFromPem } from '../../src/kms/release';
-import { createTlsMaterial } from '../../src/tls/certificates';
 import { goodRuntimeKeys, unsafeRsaKeys } from '../lib/runtime-keys';
 import { issuerCredential, startStack, type Stack } from './harness';
 import { raw } from './raw';
@@ -11,9 +9,8 @@ let stack: Stack;
 let keys: KeyClient;
 
 beforeAll(async () => {
-  const tls = await createTlsMaterial({ name: 'release runtime key test' });
-  // No authority list: the key's policy names the stack's test issuer, the one authority it trusts.
-  stack = await startStack({ release: createRelease({ signer: releaseSignerFromPem(tls.keyPem, [tls.certPem, tls.caPem]) }) });
+  // Release is on by default, with no authority list: the key's policy names the stack's test issuer.
+  stack = await startStack();
   keys = stack.client(issuerCredential(stack.issuer, stack.officer));
   const policy = { version: '1.0.0', anyOf: [{ authority: stack.issuer.url, allOf: [{ claim: 'x-ms-attestation-type', equals: 'sevsnpvm' }] }] };
   await keys.createOctKey('guarded', { hsm: true, keySize: 256, exportable: true, releasePolicy: { encodedPolicy: Buffer.from(JSON.stringify(policy)) } });

@@ -184,11 +184,11 @@ test('stores and returns release policies; exportable keys need one; immutable o
   await expect(client.createRsaKey('bad-policy', { exportable: true, releasePolicy: { encodedPolicy: new TextEncoder().encode('{not json') } })).rejects.toMatchObject({ statusCode: 400 });
 });
 
-test('release is routed (with and without a version) and answers 501 until a release function is configured', async () => {
+test('release is on by default and routed (with and without a version): a target that is no attestation token is a 400', async () => {
   await client.createOctKey('to-release', { exportable: true, releasePolicy: { encodedPolicy: encodedPolicy() } });
-  await expect(client.releaseKey('to-release', 'token')).rejects.toMatchObject({ statusCode: 501, code: 'NotImplemented' });
+  await expect(client.releaseKey('to-release', 'token')).rejects.toMatchObject({ statusCode: 400, code: 'BadParameter' });
   const { properties } = await client.getKey('to-release');
-  await expect(client.releaseKey('to-release', 'token', { version: properties.version })).rejects.toMatchObject({ statusCode: 501 });
+  await expect(client.releaseKey('to-release', 'token', { version: properties.version })).rejects.toMatchObject({ statusCode: 400 });
 });
 
 test('getRandomBytes returns the requested count', async () => {

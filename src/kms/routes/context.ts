@@ -23,7 +23,7 @@ export interface KmsHttpContext {
   /** The admin API's bearer secret. */
   adminToken: string;
   bodyLimit: string;
-  release?: ReleaseFunction;
+  release: ReleaseFunction;
   /** Requests received and not yet answered or abandoned (kept by the app). */
   inFlight: { count: number };
 }

@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { KmsNotImplemented } from '../../errors';
 import type { ReleaseRequest } from '../release-seam';
 import { body, optionalString, requiredString } from '../wire/fields';
 import type { KmsHttpContext } from './context';
@@ -20,11 +19,10 @@ function parseRelease(req: Request): ReleaseRequest {
   };
 }
 
-/** `POST /keys/{name}[/{version}]/release`: authorized and parsed here, performed by the configured release function. */
+/** `POST /keys/{name}[/{version}]/release`: authorized and parsed here, performed by the KMS's release function. */
 export function releaseRouter(ctx: KmsHttpContext): Router {
   const router = Router();
   const handler = operation(ctx, 'release', 'keys/release', async (req, res) => {
-    if (!ctx.release) throw new KmsNotImplemented('key release is not configured on this KMS');
     const result = await ctx.release(parseRelease(req), {
       store: ctx.core.store,
       vaultUrl: ctx.bundle.vaultUrl,
