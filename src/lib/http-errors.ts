@@ -40,7 +40,7 @@ export function requestErrorOf(error: unknown, bodyLimit: string | number, envel
 }
 
 /** The last handler of a service's app: every error leaves in the service's envelope. */
-export function errorHandler(envelope: ErrorEnvelope, bodyLimit: string | number): ErrorRequestHandler {
+export function errorHandler(envelope: ErrorEnvelope, bodyLimit: string | number = 'the limit'): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => envelope.send(res, requestErrorOf(error, bodyLimit, envelope));
 }
 
