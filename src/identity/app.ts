@@ -20,7 +20,7 @@ function sendError(res: Response, error: unknown): void {
   res.status(skr.status).set('Cache-Control', 'no-store').json({ error: skr.code, error_description: skr.message });
 }
 
-const IDENTITY_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details), schema: IdentityError };
+const IDENTITY_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details) };
 
 /** The identity endpoint's API as OpenAPI 3.1, served at /openapi.json. */
 export const IDENTITY_OPENAPI = openApiDocument(

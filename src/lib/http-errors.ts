@@ -1,7 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Response } from 'express';
-import type { TSchema } from '@sinclair/typebox';
 import { BodyTooLarge, InvalidRequest, SkrError, UnsupportedMediaType, type ErrorDetails } from '../errors';
 
 /**
@@ -9,7 +8,7 @@ import { BodyTooLarge, InvalidRequest, SkrError, UnsupportedMediaType, type Erro
  * Content-Encoding, an undecodable path, an unsupported charset. They are the client's fault,
  * so they become a 4xx with a stable code rather than falling through to a 500.
  */
-export function clientErrorOf(error: unknown): unknown {
+function clientErrorOf(error: unknown): unknown {
   if (error instanceof SkrError) return error;
   const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   if (typeof status !== 'number' || status < 400 || status >= 500) return error;
@@ -24,8 +23,6 @@ export interface ErrorEnvelope {
   send(res: Response, error: unknown): void;
   /** The service's error for a request that breaks its route's schema or is not JSON. */
   invalid(message: string, details?: ErrorDetails): SkrError;
-  /** The envelope's JSON Schema, for the service's OpenAPI document. */
-  schema: TSchema;
 }
 
 /** body-parser's refusals of a body it cannot decode: the client sent something that is not JSON text. */

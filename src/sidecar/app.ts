@@ -9,7 +9,7 @@ import type { EvidenceCollector } from './evidence';
 import type { Observability } from './observability';
 import { SIDECAR_OPENAPI } from './openapi';
 import { releaseKey, type ReleaseDeps } from './release';
-import { SIDECAR_ROUTES as R, SidecarError } from './routes';
+import { SIDECAR_ROUTES as R } from './routes';
 import { decodeRuntimeData, reportDataFor } from './runtime-data';
 
 export interface SidecarContext extends ReleaseDeps {
@@ -39,7 +39,7 @@ function sendError(res: Response, error: unknown): void {
   res.status(skr.status).json(body);
 }
 
-export const SIDECAR_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details), schema: SidecarError };
+const SIDECAR_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details) };
 
 /** An endpoint a caller names, or the configured default; either way it must be allowed. */
 function endpoint(value: string | null | undefined, fallback: string | undefined, field: string, allowed: Set<string>): string {

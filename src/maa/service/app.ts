@@ -29,7 +29,7 @@ function sendError(res: Response, error: unknown): void {
   res.status(status).json({ error: { code: skr.code, message: skr.message } });
 }
 
-const VERIFIER_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details), schema: MaaError };
+const VERIFIER_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details) };
 
 /** The verifier's API as OpenAPI 3.1, served at /openapi.json. */
 export const VERIFIER_OPENAPI = openApiDocument(
