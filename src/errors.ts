@@ -32,6 +32,20 @@ export class InvalidArgument extends SkrError {
   }
 }
 
+/** A request body over the service's limit (every HTTP surface; src/lib/http-errors.ts). */
+export class BodyTooLarge extends SkrError {
+  constructor(limit: string | number) {
+    super('body_too_large', 413, `the request body exceeds ${typeof limit === 'number' ? `${limit} bytes` : limit}`, { limit });
+  }
+}
+
+/** A request whose Content-Encoding or charset the server cannot decode, where a surface keeps 415. */
+export class UnsupportedMediaType extends SkrError {
+  constructor() {
+    super('unsupported_media_type', 415, 'the request body encoding or charset is not supported');
+  }
+}
+
 // ---- TEE runtime keys (src/lib/runtime-key.ts) ------------------------------------------
 
 /**

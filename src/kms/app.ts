@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { KmsBadParameter, SkrError } from '../errors';
-import { clientErrorOf } from '../lib/http-errors';
+import { requestErrorOf } from '../lib/http-errors';
 import { challenge } from './auth/challenge';
 import { adminRouter } from './routes/admin';
 import { backupRouter } from './routes/backup';
@@ -14,6 +14,9 @@ import { rngRouter } from './routes/rng';
 import { routePatternOf } from './routes/route-pattern';
 import { checkApiVersion } from './wire/api-version';
 import { sendKvError } from './wire/envelope';
+
+/** A request body that is not JSON is Key Vault's BadParameter. */
+const KMS_INVALID = { invalid: (message: string) => new KmsBadParameter(message) };
 
 /**
  * The KMS's HTTP surface in Key Vault's shape. Order matters: note every request for the
@@ -68,14 +71,7 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   app.use((req: Request, res: Response) => {
     fail(res, new SkrError('not_found', 404, `Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const parseError = error as { type?: string };
-    if (parseError.type === 'entity.too.large') return fail(res, new SkrError('body_too_large', 413, `the request body exceeds ${ctx.bodyLimit}`));
-    if (parseError.type === 'entity.parse.failed' || parseError.type === 'encoding.unsupported' || parseError.type === 'charset.unsupported') {
-      return fail(res, new KmsBadParameter('the request body is not valid JSON'));
-    }
-    // Other errors Express raises with a 4xx (a body that does not inflate, say) are the client's.
-    return fail(res, clientErrorOf(error));
-  });
+  // body-parser's refusals become BadParameter or 413 as on every surface; other 4xx Express raises are the client's.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => fail(res, requestErrorOf(error, ctx.bodyLimit, KMS_INVALID)));
   return app;
 }

@@ -1,14 +1,15 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type RequestHandler, type Response } from 'express';
 import { EndpointNotAllowed, InvalidArgument, InvalidRequest, SkrError } from '../errors';
-import { isKeyWrapAlgorithm, type KeyWrapAlgorithm } from '../keywrap';
 import { normaliseEndpoint } from '../lib/endpoint';
-import { clientErrorOf } from '../lib/http-errors';
+import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../lib/json-depth';
+import { mounter } from '../lib/route';
 import type { MaaClient } from '../maa/client';
 import type { EvidenceCollector } from './evidence';
 import type { Observability } from './observability';
-import { OPENAPI } from './openapi';
+import { SIDECAR_OPENAPI } from './openapi';
 import { releaseKey, type ReleaseDeps } from './release';
+import { SIDECAR_ROUTES as R } from './routes';
 import { decodeRuntimeData, reportDataFor } from './runtime-data';
 
 export interface SidecarContext extends ReleaseDeps {
@@ -38,19 +39,14 @@ function sendError(res: Response, error: unknown): void {
   res.status(skr.status).json(body);
 }
 
-function body(req: Request): Record<string, unknown> {
-  const value = req.body as unknown;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidRequest('the request body must be a JSON object');
-  return value as Record<string, unknown>;
-}
+const SIDECAR_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details) };
 
 /** An endpoint a caller names, or the configured default; either way it must be allowed. */
-function endpoint(value: unknown, fallback: string | undefined, field: string, allowed: Set<string>): string {
+function endpoint(value: string | null | undefined, fallback: string | undefined, field: string, allowed: Set<string>): string {
   if (value === undefined || value === null || value === '') {
     if (!fallback) throw new InvalidRequest(`${field} is required (no default is configured)`, { field });
     return fallback;
   }
-  if (typeof value !== 'string') throw new InvalidRequest(`${field} must be a string`, { field });
   let origin: string;
   try {
     origin = normaliseEndpoint(value, field);
@@ -61,6 +57,17 @@ function endpoint(value: unknown, fallback: string | undefined, field: string, a
   return origin;
 }
 
+/** Counts each release by how it ended, once its answer is sent. */
+function countRelease(observability: Observability): RequestHandler {
+  return (_req, res, next) => {
+    res.on('finish', () => {
+      const decision = res.statusCode === 200 ? 'released' : res.statusCode === 403 || res.statusCode === 404 ? 'denied' : 'failed';
+      observability.releases.inc({ decision });
+    });
+    next();
+  };
+}
+
 /** The sidecar's HTTP API: Microsoft's routes and shapes, honest errors, no fake reports. */
 export function createSidecarApp(ctx: SidecarContext): express.Express {
   const app = express();
@@ -68,8 +75,9 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
   app.use(ctx.observability.middleware);
   // Microsoft's sidecar parses JSON whatever the Content-Type says; so do we.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  const on = mounter(app, SIDECAR_ERRORS);
 
-  app.get('/status', async (_req, res) => {
+  on(R.status, async (_in, _req, res) => {
     const { ready, checks } = await ctx.status();
     res.status(ready ? 200 : 503).json({
       message: ready ? 'Status OK' : 'Status NOT OK',
@@ -80,15 +88,13 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     });
   });
 
-  app.post('/attest/raw', async (req, res) => {
-    const runtime = decodeRuntimeData(body(req).runtime_data);
-    const { report } = await ctx.evidence.device.getReport({ reportData: reportDataFor(runtime) });
+  on(R.attestRaw, async ({ body }, _req, res) => {
+    const report = await ctx.evidence.report(reportDataFor(decodeRuntimeData(body.runtime_data)));
     res.json({ report: report.toString('hex') });
   });
 
-  app.post('/attest/combined', async (req, res) => {
-    const runtime = decodeRuntimeData(body(req).runtime_data);
-    const evidence = await ctx.evidence.collect(reportDataFor(runtime));
+  on(R.attestCombined, async ({ body }, _req, res) => {
+    const evidence = await ctx.evidence.collect(reportDataFor(decodeRuntimeData(body.runtime_data)));
     res.json({
       evidence: evidence.report.toString('base64'),
       endorsements: Buffer.from(evidence.vcekCertChain).toString('base64'),
@@ -97,10 +103,9 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     });
   });
 
-  app.post('/attest/maa', async (req, res) => {
-    const b = body(req);
-    const maa = endpoint(b.maa_endpoint, ctx.maaEndpoint, 'maa_endpoint', ctx.allowedEndpoints);
-    const runtime = decodeRuntimeData(b.runtime_data);
+  on(R.attestMaa, async ({ body }, _req, res) => {
+    const maa = endpoint(body.maa_endpoint, ctx.maaEndpoint, 'maa_endpoint', ctx.allowedEndpoints);
+    const runtime = decodeRuntimeData(body.runtime_data);
     let parsed: unknown;
     try {
       parsed = JSON.parse(runtime.toString('utf8'));
@@ -117,49 +122,32 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     res.json({ token });
   });
 
-  app.post('/key/release', async (req, res) => {
-    res.on('finish', () => {
-      const decision = res.statusCode === 200 ? 'released' : res.statusCode === 403 || res.statusCode === 404 ? 'denied' : 'failed';
-      ctx.observability.releases.inc({ decision });
-    });
-    const b = body(req);
-    if (b.access_token !== undefined && (typeof b.access_token !== 'string' || b.access_token.length === 0 || b.access_token.length > 16 * 1024)) {
-      throw new InvalidRequest('access_token must be a non-empty string', { field: 'access_token' });
-    }
-    if (b.enc !== undefined && !isKeyWrapAlgorithm(b.enc)) throw new InvalidRequest('enc must be CKM_RSA_AES_KEY_WRAP, RSA_AES_KEY_WRAP_256 or RSA_AES_KEY_WRAP_384', { field: 'enc' });
+  on(R.keyRelease, async ({ body, query }, _req, res) => {
     const key = await releaseKey(
       {
-        maaOrigin: endpoint(b.maa_endpoint, ctx.maaEndpoint, 'maa_endpoint', ctx.allowedEndpoints),
-        akvOrigin: endpoint(b.akv_endpoint, ctx.akvEndpoint, 'akv_endpoint', ctx.allowedEndpoints),
-        // parseKid validates it.
-        kid: b.kid as string,
-        accessToken: b.access_token as string | undefined,
-        enc: b.enc as KeyWrapAlgorithm | undefined,
+        maaOrigin: endpoint(body.maa_endpoint, ctx.maaEndpoint, 'maa_endpoint', ctx.allowedEndpoints),
+        akvOrigin: endpoint(body.akv_endpoint, ctx.akvEndpoint, 'akv_endpoint', ctx.allowedEndpoints),
+        kid: body.kid,
+        accessToken: body.access_token,
+        enc: body.enc,
       },
       ctx,
     );
     // Microsoft's shape is the JWK as a JSON string; ?format=object gives the object.
-    res.json({ key: req.query.format === 'object' ? key : JSON.stringify(key) });
-  });
+    res.json({ key: query.format === 'object' ? key : JSON.stringify(key) });
+  }, countRelease(ctx.observability));
 
-  app.get('/metrics', async (_req, res) => {
+  on(R.metrics, async (_in, _req, res) => {
     res.type(ctx.observability.registry.contentType).send(await ctx.observability.registry.metrics());
   });
 
-  app.get('/openapi.json', (_req, res) => {
-    res.json(OPENAPI);
+  on(R.openapi, (_in, _req, res) => {
+    res.json(SIDECAR_OPENAPI);
   });
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'no such endpoint', code: 'not_found' });
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const parse = error as { type?: string };
-    if (parse.type === 'entity.too.large') return sendError(res, new SkrError('body_too_large', 413, `request body exceeds ${BODY_LIMIT} bytes`));
-    if (parse.type === 'entity.parse.failed' || parse.type === 'encoding.unsupported' || parse.type === 'charset.unsupported') {
-      return sendError(res, new InvalidRequest('the request body is not JSON'));
-    }
-    return sendError(res, clientErrorOf(error));
-  });
+  app.use(errorHandler(SIDECAR_ERRORS, BODY_LIMIT));
   return app;
 }

@@ -43,6 +43,12 @@ export class EvidenceCollector {
     this.gate = new Semaphore(options.deviceConcurrency);
   }
 
+  /** A bare report, through the same device-concurrency limit as evidence. */
+  async report(reportData: Buffer): Promise<Buffer> {
+    const { report } = await this.gate.run(() => this.device.getReport({ reportData }));
+    return report;
+  }
+
   async collect(reportData: Buffer, vmpl?: number): Promise<Evidence> {
     const { report, certTable } = await this.gate.run(() => this.device.getReport({ reportData, vmpl, withCerts: true }));
     const parsed = parseReport(report);

@@ -1,7 +1,10 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { answerUnparsableRequests } from '../../src/lib/http-errors';
+import express from 'express';
+import request from 'supertest';
+import { SkrError } from '../../src/errors';
+import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../../src/lib/http-errors';
 
 async function server() {
   const s = http.createServer((_req, res) => res.end('routed'));
@@ -34,4 +37,32 @@ test('headers over the limit: 431 in the service\'s JSON envelope; a malformed r
   } finally {
     await s.close();
   }
+});
+
+describe('one mapper for what the JSON body parser refuses, in the service\'s own envelope', () => {
+  const envelope: ErrorEnvelope = {
+    send: (res, error) => {
+      const skr = error as SkrError;
+      res.status(skr.status).json({ failure: skr.code, status: skr.status });
+    },
+    invalid: (message) => new SkrError('service_bad_input', 400, message),
+  };
+  const app = express();
+  app.use(express.json({ limit: 100, type: () => true }));
+  app.post('/', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(errorHandler(envelope, 100));
+
+  test.each<[string, Record<string, string>, string, number, string]>([
+    ['not JSON', {}, '{oops', 400, 'service_bad_input'],
+    ['an unsupported charset', { 'content-type': 'application/json; charset=koi8-r' }, '{}', 400, 'service_bad_input'],
+    ['an unknown Content-Encoding', { 'content-encoding': 'x-unknown' }, '{}', 400, 'service_bad_input'],
+    ['a body over the limit', {}, JSON.stringify({ pad: 'x'.repeat(200) }), 413, 'body_too_large'],
+    ['a gzip body that does not inflate', { 'content-encoding': 'gzip' }, 'not gzip', 400, 'invalid_request'],
+  ])('%s', async (_name, headers, body, status, code) => {
+    const res = await request(app).post('/').set(headers).send(body);
+    expect(res.body).toEqual({ failure: code, status });
+    expect(res.status).toBe(status);
+  });
 });

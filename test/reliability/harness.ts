@@ -6,7 +6,7 @@ import type { RunningVerifier } from '../../src/maa/service/server';
 import type { RunningSidecar } from '../../src/sidecar/server';
 import type { TlsMaterial } from '../../src/tls/certificates';
 import { startTestVerifier } from '../maa/verifier-harness';
-import { OPENAPI } from '../../src/sidecar/openapi';
+import { SIDECAR_OPENAPI as OPENAPI } from '../../src/sidecar/openapi';
 import { startTestSidecar, virtualState } from '../sidecar/harness';
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { RunningVerifier } from '../../src/maa/service/server';
 import type { RunningSidecar } from '../../src/sidecar/server';
-import { OPENAPI } from '../../src/sidecar/openapi';
+import { SIDECAR_OPENAPI as OPENAPI } from '../../src/sidecar/openapi';
 import { startTestVerifier } from '../maa/verifier-harness';
 import { startTestSidecar, virtualState } from './harness';
 
@@ -88,6 +88,7 @@ test('a body that is not an error envelope gives the status alone', async () => 
 });
 
 test('the OpenAPI error schema documents `upstream`', () => {
-  const schema = OPENAPI.paths['/key/release'].post.responses[502].content['application/json'].schema as { properties: Record<string, unknown> };
+  expect(OPENAPI.paths['/key/release']!.post!.responses['502']).toEqual({ description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  const schema = OPENAPI.components.schemas.Error as { properties: Record<string, unknown> };
   expect(schema.properties.upstream).toMatchObject({ required: ['service', 'status'] });
 });

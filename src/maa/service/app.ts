@@ -1,10 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { InvalidRequest, SkrError, Unauthorized } from '../../errors';
-import { clientErrorOf } from '../../lib/http-errors';
+import { errorHandler, type ErrorEnvelope } from '../../lib/http-errors';
+import { openApiDocument } from '../../lib/openapi';
+import { mounter } from '../../lib/route';
 import { decodeAttestRequest } from '../request';
 import { appraiseEvidence, type AttestContext } from './attest';
 import type { ReferenceValueStore } from './reference-values';
+import { MaaError, VERIFIER_ROUTES as R } from './routes';
 import { toJwk, type SigningKeyRing } from './signing-keys';
 import { issueToken } from './token';
 
@@ -16,7 +19,6 @@ export interface VerifierContext extends AttestContext {
   adminToken: string;
 }
 
-const API_VERSIONS = new Set(['2020-10-01', '2022-08-01', '2025-06-01']);
 const BODY_LIMIT = '256kb';
 
 /** MAA's error envelope. */
@@ -26,6 +28,15 @@ function sendError(res: Response, error: unknown): void {
   const status = skr.status >= 500 ? skr.status : skr.code === 'unauthorized' ? 401 : skr.status === 413 ? 413 : 400;
   res.status(status).json({ error: { code: skr.code, message: skr.message } });
 }
+
+const VERIFIER_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details) };
+
+/** The verifier's API as OpenAPI 3.1, served at /openapi.json. */
+export const VERIFIER_OPENAPI = openApiDocument(
+  { title: 'skr verifier', version: '1.0.0', description: 'Microsoft Azure Attestation-compatible SEV-SNP verifier.' },
+  Object.values(R),
+  MaaError,
+);
 
 function requireAdmin(ctx: VerifierContext) {
   const expected = Buffer.from(`Bearer ${ctx.adminToken}`);
@@ -42,34 +53,26 @@ export function createVerifierApp(ctx: VerifierContext): express.Express {
   app.disable('x-powered-by');
   app.set('case sensitive routing', false);
   app.use(express.json({ limit: BODY_LIMIT, type: () => true }));
+  // Every admin path, known or not, needs the admin token first.
+  app.use('/admin', requireAdmin(ctx));
+  const on = mounter(app, VERIFIER_ERRORS);
 
-  app.post('/attest/:type', async (req, res, next) => {
-    try {
-      if (String(req.params.type).toLowerCase() !== 'sevsnpvm') throw new InvalidRequest(`attestation type "${req.params.type}" is not supported`);
-      const version = req.query['api-version'];
-      if (typeof version !== 'string' || !API_VERSIONS.has(version)) {
-        throw new InvalidRequest(`api-version must be one of ${[...API_VERSIONS].join(', ')}`);
-      }
-      const { claims } = await appraiseEvidence(decodeAttestRequest(req.body), ctx);
-      const token = await issueToken(claims, ctx.keys.current(), { issuer: ctx.issuer, lifetimeSeconds: ctx.tokenLifetimeSeconds, now: ctx.now() });
-      res.json({ token });
-      return;
-    } catch (error) {
-      next(error);
-      return;
-    }
+  on(R.attest, async ({ body }, _req, res) => {
+    const { claims } = await appraiseEvidence(decodeAttestRequest(body), ctx);
+    const token = await issueToken(claims, ctx.keys.current(), { issuer: ctx.issuer, lifetimeSeconds: ctx.tokenLifetimeSeconds, now: ctx.now() });
+    res.json({ token });
   });
 
-  app.post('/challenge', (_req, res) => {
+  on(R.challenge, (_in, _req, res) => {
     const { nonce, expiresAt } = ctx.challenges.issue();
     res.json({ nonce, expiresAt: expiresAt.toISOString() });
   });
 
-  app.get('/certs', (_req, res) => {
+  on(R.certs, (_in, _req, res) => {
     res.json({ keys: ctx.keys.published(ctx.tokenLifetimeSeconds * 1000, ctx.now().getTime()).map(toJwk) });
   });
 
-  app.get('/.well-known/openid-configuration', (_req, res) => {
+  on(R.discovery, (_in, _req, res) => {
     res.json({
       issuer: ctx.issuer,
       jwks_uri: `${ctx.issuer}/certs`,
@@ -80,37 +83,32 @@ export function createVerifierApp(ctx: VerifierContext): express.Express {
     });
   });
 
-  const admin = express.Router();
-  admin.use(requireAdmin(ctx));
-  admin.get('/refs', async (_req, res) => {
+  on(R.listReferences, async (_in, _req, res) => {
     res.json({ references: await ctx.references.list() });
   });
-  admin.post('/refs', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    res.status(201).json(await ctx.references.add(body.kind, body.value, typeof body.note === 'string' ? body.note : undefined));
+  on(R.addReference, async ({ body }, _req, res) => {
+    res.status(201).json(await ctx.references.add(body.kind, body.value, body.note));
   });
-  admin.delete('/refs/:kind/:value', async (req, res) => {
-    const removed = await ctx.references.remove(req.params.kind, req.params.value);
-    if (!removed) {
+  on(R.removeReference, async ({ params }, _req, res) => {
+    if (!(await ctx.references.remove(params.kind, params.value))) {
+      // Not through sendError: this surface answers every other refusal with 400.
       res.status(404).json({ error: { code: 'reference_not_found', message: 'no such reference value' } });
       return;
     }
     res.status(204).end();
   });
-  admin.post('/signing-keys/rotate', async (_req, res) => {
+  on(R.rotateSigningKey, async (_in, _req, res) => {
     const key = await ctx.keys.rotate(ctx.now().getTime());
     res.json({ kid: key.kid });
   });
-  app.use('/admin', admin);
+
+  on(R.openapi, (_in, _req, res) => {
+    res.json(VERIFIER_OPENAPI);
+  });
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const parseError = error as { type?: string; status?: number };
-    if (parseError.type === 'entity.too.large') return sendError(res, new SkrError('body_too_large', 413, `request body exceeds ${BODY_LIMIT}`));
-    if (parseError.type === 'entity.parse.failed') return sendError(res, new InvalidRequest('the request body is not JSON'));
-    return sendError(res, clientErrorOf(error));
-  });
+  app.use(errorHandler(VERIFIER_ERRORS, BODY_LIMIT));
   return app;
 }
