@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { RunningStack } from '../../src/dev/stack';
 import { exited } from '../kms/child';
 import { postJson, type RawResponse } from '../reliability/harness';
+import { spawnSidecarProcess } from '../sidecar/sidecar-process';
 import { startTestStack } from './stack';
 
 /**
@@ -10,8 +10,6 @@ import { startTestStack } from './stack';
  * (no --ca-file): the verifier's HTTPS and token keys, the KMS's HTTPS and the release JWS all
  * chain to that CA, so the release succeeds only if every outbound client honours it.
  */
-const REGISTER = join(__dirname, '..', 'kms', 'fixtures', 'ts-register.js');
-const SERVE = join(__dirname, '..', 'reliability', 'fixtures', 'sidecar-serve.ts');
 
 let stack: RunningStack;
 let child: ChildProcess | undefined;
@@ -21,21 +19,9 @@ const keyOf = (res: RawResponse) => (JSON.parse(res.text) as { key: { k: string 
 function startSidecarProcess(env: NodeJS.ProcessEnv): Promise<string> {
   const args = ['--port', '0', '--device', 'virtual', '--state-dir', stack.stateDir, '--user', '',
     '--maa-endpoint', stack.endpoints.verifier, '--akv-endpoint', stack.endpoints.kms];
-  const started = spawn(process.execPath, ['-r', REGISTER, '-e', `require(${JSON.stringify(SERVE)})`, '--', ...args], {
-    env: { ...process.env, SKR_CA_FILE: '', AZURE_POD_IDENTITY_AUTHORITY_HOST: stack.endpoints.identity, SKR_LOG_LEVEL: 'silent', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = started;
-  let stdout = '';
-  let stderr = '';
-  started.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    started.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (stdout.includes('\n')) resolve((JSON.parse(stdout) as { sidecar: { url: string } }).sidecar.url);
-    });
-    started.once('exit', (code) => reject(new Error(`skr sidecar exited ${code}: ${stderr}`)));
-  });
+  const started = spawnSidecarProcess(args, { SKR_CA_FILE: '', AZURE_POD_IDENTITY_AUTHORITY_HOST: stack.endpoints.identity, ...env });
+  child = started.child;
+  return started.url;
 }
 
 beforeAll(async () => {

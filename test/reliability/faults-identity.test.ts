@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { RunningStack } from '../../src/dev/stack';
 import { exited } from '../kms/child';
 import { startTestStack } from '../e2e/stack';
+import { spawnSidecarProcess } from '../sidecar/sidecar-process';
 import { errorCode, postToSidecar, startFaultProxy, type Fault, type FaultProxy, type RawResponse } from './harness';
 
 /**
@@ -23,8 +23,6 @@ import { errorCode, postToSidecar, startFaultProxy, type Fault, type FaultProxy,
  * an HTTP error), so one release makes 1 + 3 token requests at most. MSAL gets no abort signal,
  * so the sidecar bounds the token by the release's deadline itself (src/sidecar/key-clients.ts).
  */
-const REGISTER = join(__dirname, '..', 'kms', 'fixtures', 'ts-register.js');
-const SERVE = join(__dirname, 'fixtures', 'sidecar-serve.ts');
 const TOKEN = '/metadata/identity/oauth2/token';
 /** MSAL asks for the path with a trailing slash (it normalises the pod-identity URL); IMDS answers either. */
 const isToken = (path: string) => path.replace(/\/$/, '') === TOKEN;
@@ -50,21 +48,9 @@ function tokenRequests(): number {
 async function startSidecarProcess(): Promise<string> {
   const args = ['--port', '0', '--device', 'virtual', '--state-dir', stack.stateDir, '--user', '', '--ca-file', stack.endpoints.caCertFile,
     '--maa-endpoint', stack.endpoints.verifier, '--akv-endpoint', stack.endpoints.kms];
-  const started = spawn(process.execPath, ['-r', REGISTER, '-e', `require(${JSON.stringify(SERVE)})`, '--', ...args], {
-    env: { ...process.env, AZURE_POD_IDENTITY_AUTHORITY_HOST: proxy.url, SKR_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = started;
-  let stderr = '';
-  let stdout = '';
-  started.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    started.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (stdout.includes('\n')) resolve((JSON.parse(stdout) as { sidecar: { url: string } }).sidecar.url);
-    });
-    started.once('exit', (code) => reject(new Error(`skr sidecar exited ${code}: ${stderr}`)));
-  });
+  const started = spawnSidecarProcess(args, { AZURE_POD_IDENTITY_AUTHORITY_HOST: proxy.url });
+  child = started.child;
+  return started.url;
 }
 
 beforeAll(async () => {
