@@ -1,4 +1,5 @@
 import { InvalidArgument } from '../errors';
+import { DEVICE_CHOICES } from '../snp/device/registry';
 import { exitCodeOf } from './exit-code';
 import { printError, printJson } from './output';
 
@@ -28,14 +29,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   kms: async () => (await import('./kms')).kmsServe,
 };
 
+const DEVICES = DEVICE_CHOICES.join('|');
+
 const USAGE = `usage: skr <command> [flags]
   dev           [--port 8080] [--state-dir D]     the whole system on one machine (npm start)
-  report get    [--device auto|sev-guest|sev|tsm|virtual] [--device-path PATH] [--state-dir D]
+  report get    [--device ${DEVICES}] [--device-path PATH] [--state-dir D]
                 [--runtime-data B64] [--vmpl N]
   report verify --report FILE --vcek FILE [--chain PEM] [--trust-root PEM]... [--at ISO8601]
                 [--product Milan|Genoa|Turin] [--forbid-debug] [--vmpl N] [--measurement HEX]
                 [--host-data HEX] [--report-data HEX] [--min-tcb bl,tee,snp,ucode]
-  sidecar       [--port 8080] [--device auto|sev-guest|sev|tsm|virtual] [--maa-endpoint E] [--akv-endpoint E]
+  sidecar       [--port 8080] [--device ${DEVICES}] [--maa-endpoint E] [--akv-endpoint E]
                 [--allow E,...] [--user nobody] [--ca-file PEM]... [--state-dir D]
   virtual init  [--state-dir D] [--product Milan|Genoa|Turin]
   policy explain --policy F --token T

@@ -1,5 +1,5 @@
 import { InvalidArgument } from '../errors';
-import { isDeviceChoice, openDevice } from '../snp/device';
+import { describeDeviceChoices, isDeviceChoice, openDevice } from '../snp/device';
 import { decodeRuntimeData, reportDataFor } from '../sidecar/runtime-data';
 import { parseFlags, parseInteger } from './args';
 import { stateDirFrom } from './state-dir';
@@ -16,7 +16,7 @@ const FLAGS = {
 export async function reportGet(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, FLAGS);
   const choice = (flags.device as string | undefined) ?? 'auto';
-  if (!isDeviceChoice(choice)) throw new InvalidArgument('--device must be auto, sev-guest, sev, tsm or virtual', { flag: 'device' });
+  if (!isDeviceChoice(choice)) throw new InvalidArgument(`--device must be ${describeDeviceChoices()}`, { flag: 'device' });
   const device = await openDevice({
     device: choice,
     path: flags['device-path'] as string | undefined,

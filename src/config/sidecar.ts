@@ -1,7 +1,7 @@
 import { InvalidArgument } from '../errors';
 import { normaliseEndpoint } from '../lib/endpoint';
 import { isProduct, type Product } from '../snp/abi/product';
-import { isDeviceChoice, type DeviceChoice } from '../snp/device';
+import { describeDeviceChoices, isDeviceChoice, type DeviceChoice } from '../snp/device';
 
 /** Everything the sidecar needs, validated at start so a bad setting fails loudly, not per request. */
 export interface SidecarConfig {
@@ -84,7 +84,7 @@ export function parseSkrSideCarArgs(value: string | undefined): { clientId?: str
 export function loadSidecarConfig({ flags, env }: SidecarInputs): SidecarConfig {
   const skrArgs = parseSkrSideCarArgs(pick(flags, env, 'skr-args', 'SkrSideCarArgs'));
   const device = pick(flags, env, 'device', 'SKR_DEVICE') ?? 'auto';
-  if (!isDeviceChoice(device)) throw new InvalidArgument('device must be auto, sev-guest, sev, tsm or virtual');
+  if (!isDeviceChoice(device)) throw new InvalidArgument(`device must be ${describeDeviceChoices()}`);
   const maaRaw = pick(flags, env, 'maa-endpoint', 'SKR_MAA_ENDPOINT');
   const akvRaw = pick(flags, env, 'akv-endpoint', 'SKR_AKV_ENDPOINT');
   const maaEndpoint = maaRaw ? normaliseEndpoint(maaRaw, 'maa endpoint') : undefined;

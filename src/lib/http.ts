@@ -74,8 +74,11 @@ export interface RetryPolicy {
   /** Attempts after the first. */
   retries: number;
   baseDelayMs: number;
+  /** Ceiling of one backoff step, and of a Retry-After worth waiting for. */
   maxDelayMs: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1); default Math.random. */
+  random?: () => number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 200, maxDelayMs: 5_000 };
@@ -97,21 +100,25 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Sends the request, retrying transient failures with exponential backoff and full jitter,
- * honouring Retry-After up to the policy's ceiling. Returns the last response (which may be a
- * transient status once retries are spent); throws the last TransportError.
+ * honouring Retry-After. Returns the last response (which may be a transient status once
+ * retries are spent, or when Retry-After asks for longer than the policy's ceiling: an attempt
+ * sooner would be refused again, and rate-limited services such as AMD KDS count it against
+ * us); throws the last TransportError.
  */
 export async function httpRequestWithRetry(url: string, request: HttpRequest, policy: RetryPolicy = DEFAULT_RETRY): Promise<HttpResponse> {
   const sleep = policy.sleep ?? defaultSleep;
+  const random = policy.random ?? Math.random;
   for (let attempt = 0; ; attempt++) {
     let wait: number | undefined;
     try {
       const response = await httpRequest(url, request);
       if (!isTransient(response.status) || attempt >= policy.retries) return response;
       wait = retryAfterMs(response.headers);
+      if (wait !== undefined && wait > policy.maxDelayMs) return response;
     } catch (error) {
       if (!(error instanceof TransportError) || attempt >= policy.retries) throw error;
     }
-    const backoff = Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-    await sleep(Math.min(policy.maxDelayMs, wait ?? backoff));
+    const backoff = random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+    await sleep(wait ?? backoff);
   }
 }

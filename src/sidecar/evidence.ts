@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { Semaphore } from '../lib/semaphore';
-import { CERT_GUIDS, findCert, parseCertTable } from '../snp/abi/cert-table';
+import { certificatesOf } from '../snp/abi/cert-table';
 import { productFromCpuid, type Product } from '../snp/abi/product';
 import { parseReport, SigningKey } from '../snp/abi/report';
 import { decodeTcb } from '../snp/abi/tcb';
@@ -54,11 +54,10 @@ export class EvidenceCollector {
     const parsed = parseReport(report);
     const product = parsed.cpuid ? productFromCpuid(parsed.cpuid) : this.options.defaultProduct;
     const kind = parsed.signerInfo.signingKey === SigningKey.VLEK ? 'VLEK' : 'VCEK';
-    const table = certTable ? parseCertTable(certTable) : [];
-    const vek = findCert(table, kind === 'VLEK' ? CERT_GUIDS.vlek : CERT_GUIDS.vcek);
+    const fromTable = certificatesOf(certTable, kind);
     let chain: Buffer[];
-    if (vek) {
-      chain = [vek, ...[CERT_GUIDS.ask, CERT_GUIDS.ark].flatMap((g) => findCert(table, g) ?? [])];
+    if (fromTable.vek) {
+      chain = [fromTable.vek, ...fromTable.chain];
     } else {
       const fetched = await this.certs.fetchVek({ product, kind, chipId: parsed.chipId, reportedTcb: decodeTcb(parsed.reportedTcb, product) });
       chain = [fetched.vek, ...(fetched.chain ?? [])].map((c) => (typeof c === 'string' ? Buffer.from(new X509Certificate(c).raw) : Buffer.from(c)));

@@ -6,6 +6,7 @@ import { ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/id
 import type { SidecarConfig } from '../config/sidecar';
 import { MaaClient } from '../maa/client';
 import { TokenVerifier } from '../maa/token-verifier';
+import { createHttpGetter } from '../lib/http-getter';
 import { createCertSources } from '../snp/certs';
 import { virtualSecurityContextDir } from '../snp/virtual';
 import { CoalescingDevice, openDevice } from '../snp/device';
@@ -53,7 +54,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     ...(config.thimUrl ? { thim: { url: config.thimUrl } } : {}),
     ...(config.useKds ? { kds: {} } : {}),
     cacheDir,
-    http: { timeoutMs: config.timeoutMs },
+    http: createHttpGetter({ timeoutMs: config.timeoutMs }),
   });
   const teeKeys = overrides.teeKeys ?? new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
   // The first key is generated while the rest starts (a keygen takes 50–250 ms); a release

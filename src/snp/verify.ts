@@ -14,7 +14,7 @@ import {
   VekSignatureInvalid,
   VekTcbMismatch,
 } from '../errors';
-import { CERT_GUIDS, findCert, parseCertTable } from './abi/cert-table';
+import { certificatesOf } from './abi/cert-table';
 import { assertCrlCurrent, assertNotRevoked, parseCrl, verifyCrl } from './certs/crl';
 import { productFromCpuid, type Product } from './abi/product';
 import { parseReport, signatureToP1363, signedBytes, SigningKey, type AttestationReport } from './abi/report';
@@ -99,15 +99,12 @@ export interface VerifiedReport {
  */
 export async function verifyReport(evidence: Evidence, options: VerifyOptions): Promise<VerifiedReport> {
   const report = parseReport(evidence.report);
-  const table = evidence.certTable ? parseCertTable(evidence.certTable) : [];
   const signer: VekKind = report.signerInfo.signingKey === SigningKey.VLEK ? 'VLEK' : 'VCEK';
+  const table = certificatesOf(evidence.certTable, signer);
   const supplied = [...(evidence.chain ?? [])].map((c) => toDer(c));
-  for (const guid of [CERT_GUIDS.ask, CERT_GUIDS.ark]) {
-    const der = findCert(table, guid);
-    if (der) supplied.push(der);
-  }
+  supplied.push(...table.chain);
 
-  let vekInput = evidence.vek ?? findCert(table, signer === 'VLEK' ? CERT_GUIDS.vlek : CERT_GUIDS.vcek);
+  let vekInput = evidence.vek ?? table.vek;
   if (!vekInput) {
     const product = resolveProduct(report, undefined, options.product);
     if (!options.fetcher) throw new CertificateMalformed(`no ${signer} certificate was supplied and fetching is disabled`);

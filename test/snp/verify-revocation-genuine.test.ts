@@ -4,6 +4,7 @@ import { amdRoots } from '../../src/snp/roots';
 import { verifyReport } from '../../src/snp/verify';
 import { startServer, type LocalServer } from './certs/local-server';
 import { fixture, loadVector } from './vectors';
+import { noRetry } from './certs/getters';
 
 /**
  * Revocation against AMD's own published CRLs (test/fixtures/amd-crl): they verify against the
@@ -114,7 +115,7 @@ describe('CRLs fetched from KDS (a local server standing in for kdsintf.amd.com)
   test('one fetch serves every report until the CRL nextUpdate; then it is fetched again', async () => {
     served = { '/vcek/v1/Genoa/crl': genoaCrlDer! };
     let now = GENOA_TIME;
-    const source = createCrlSource({ kds: { baseUrl: server.url }, http: { retries: 0 }, now: () => now });
+    const source = createCrlSource({ kds: { baseUrl: server.url }, http: noRetry, now: () => now });
     const verify = () => verifyReport({ report: genoa.report, vek: genoa.vek }, { now, checkRevocations: true, crls: source.get });
     await verify();
     await verify();
@@ -127,7 +128,7 @@ describe('CRLs fetched from KDS (a local server standing in for kdsintf.amd.com)
 
   test('a CRL KDS answers that the ARK did not sign is refused and not kept', async () => {
     served = { '/vcek/v1/Genoa/crl': milanCrlDer! };
-    const source = createCrlSource({ kds: { baseUrl: server.url }, http: { retries: 0 }, now: () => GENOA_TIME });
+    const source = createCrlSource({ kds: { baseUrl: server.url }, http: noRetry, now: () => GENOA_TIME });
     const verify = () => verifyReport({ report: genoa.report, vek: genoa.vek }, { now: GENOA_TIME, checkRevocations: true, crls: source.get });
     await expect(verify()).rejects.toMatchObject({ code: 'crl_invalid' });
     served = { '/vcek/v1/Genoa/crl': genoaCrlDer! };
@@ -137,7 +138,7 @@ describe('CRLs fetched from KDS (a local server standing in for kdsintf.amd.com)
 
   test('an unreachable KDS fails closed (crl_unavailable)', async () => {
     served = {};
-    const source = createCrlSource({ kds: { baseUrl: server.url }, http: { retries: 0 } });
+    const source = createCrlSource({ kds: { baseUrl: server.url }, http: noRetry });
     await expect(verifyReport({ report: genoa.report, vek: genoa.vek }, { now: GENOA_TIME, checkRevocations: true, crls: source.get })).rejects.toMatchObject({
       code: 'crl_unavailable',
       message: expect.stringMatching(/HTTP 404/),
@@ -146,7 +147,7 @@ describe('CRLs fetched from KDS (a local server standing in for kdsintf.amd.com)
 
   test('a file given for the ARK is used instead of KDS', async () => {
     served = {};
-    const source = createCrlSource({ files: [genoaCrlFile], kds: { baseUrl: server.url }, http: { retries: 0 } });
+    const source = createCrlSource({ files: [genoaCrlFile], kds: { baseUrl: server.url }, http: noRetry });
     await expect(verifyReport({ report: genoa.report, vek: genoa.vek }, { now: GENOA_TIME, checkRevocations: true, crls: source.get })).resolves.toBeDefined();
     expect(server.requests).toEqual([]);
     expect(source.coversArk(arkOf('Genoa').ark)).toBe(true);

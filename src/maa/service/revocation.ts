@@ -1,5 +1,5 @@
-import { createCrlSource, type KdsOptions } from '../../snp/certs';
-import type { HttpOptions } from '../../snp/certs';
+import { createHttpGetter } from '../../lib/http-getter';
+import { createCrlSource, type HttpGetter, type KdsOptions } from '../../snp/certs';
 import type { Revocation } from './attest';
 
 export interface RevocationSettings {
@@ -7,7 +7,8 @@ export interface RevocationSettings {
   crlFiles: Uint8Array[];
   /** AMD KDS (default kdsintf.amd.com) for genuine chains' CRLs when no file is given. */
   kds?: KdsOptions;
-  http?: HttpOptions;
+  /** How KDS is asked; default the shared retrying client. */
+  http?: HttpGetter;
   now?: () => Date;
 }
 
@@ -23,7 +24,7 @@ export function verifierRevocation(settings: RevocationSettings): Revocation {
   const source = createCrlSource({
     files: settings.crlFiles,
     ...(offline ? {} : { kds: settings.kds ?? {} }),
-    ...(settings.http ? { http: settings.http } : {}),
+    ...(offline ? {} : { http: settings.http ?? createHttpGetter() }),
     ...(settings.now ? { now: settings.now } : {}),
   });
   return {

@@ -77,3 +77,21 @@ export function serializeCertTable(entries: CertTableEntry[]): Buffer {
 export function findCert(entries: CertTableEntry[], guid: string): Buffer | undefined {
   return entries.find((e) => e.guid === guid.toLowerCase())?.data;
 }
+
+/** What a certificate table holds for one signer: its VEK, and the chain above it, ASK (or ASVK) then ARK. */
+export interface TableCertificates {
+  vek?: Buffer;
+  chain: Buffer[];
+}
+
+/**
+ * The one place VEK, ASK and ARK are picked out of a certificate table: the VCEK or VLEK entry
+ * by the report's signer, then the ASK entry (which carries the ASVK for a VLEK) and the ARK,
+ * each only when present. No table, or an empty one, holds nothing.
+ */
+export function certificatesOf(table: Uint8Array | undefined, signer: 'VCEK' | 'VLEK'): TableCertificates {
+  const entries = table ? parseCertTable(table) : [];
+  const vek = findCert(entries, signer === 'VLEK' ? CERT_GUIDS.vlek : CERT_GUIDS.vcek);
+  const chain = [CERT_GUIDS.ask, CERT_GUIDS.ark].flatMap((guid) => findCert(entries, guid) ?? []);
+  return vek ? { vek, chain } : { chain };
+}

@@ -1,4 +1,4 @@
-import { CERT_GUIDS, findCert, parseCertTable } from '../abi/cert-table';
+import { certificatesOf } from '../abi/cert-table';
 import type { VekSource } from './source';
 
 /**
@@ -12,11 +12,9 @@ export function certTableSource(table: Uint8Array | (() => Uint8Array | undefine
     async get(request) {
       const bytes = typeof table === 'function' ? table() : table;
       if (!bytes || bytes.length === 0) throw new Error('no certificate table');
-      const entries = parseCertTable(bytes);
-      const vek = findCert(entries, request.kind === 'VLEK' ? CERT_GUIDS.vlek : CERT_GUIDS.vcek);
+      const { vek, chain } = certificatesOf(bytes, request.kind);
       if (!vek) throw new Error(`the certificate table has no ${request.kind} entry`);
       // The ARK from the table is passed on only for the verifier to compare with its pinned one.
-      const chain = [CERT_GUIDS.ask, CERT_GUIDS.ark].flatMap((guid) => findCert(entries, guid) ?? []);
       return { vek, chain };
     },
   };

@@ -1,10 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
-import { CrlInvalid, CrlUnavailable } from '../../errors';
+import { CrlInvalid, CrlUnavailable, InvalidArgument } from '../../errors';
 import type { Product } from '../abi/product';
 import type { CrlGetter, CrlRequest } from '../verify';
 import type { VekKind } from '../x509/vek';
 import { crlsFromFile, parseCrl, subjectOf, verifyCrl, type Crl } from './crl';
-import type { HttpOptions } from './http';
+import type { HttpGetter } from './getter';
 import { fetchKdsCrl, type KdsOptions } from './kds';
 
 /** Without nextUpdate a fetched CRL is refetched daily. */
@@ -27,7 +27,7 @@ export class KdsCrlCache {
 
   constructor(
     private readonly kds: KdsOptions,
-    private readonly http: HttpOptions,
+    private readonly http: HttpGetter,
     private readonly now: () => Date,
   ) {}
 
@@ -69,7 +69,8 @@ export interface CrlGetterOptions {
   files?: Uint8Array[];
   /** Fetch genuine AMD chains' CRLs from KDS (`{}` for AMD's) when no file covers their ARK. */
   kds?: KdsOptions;
-  http?: HttpOptions;
+  /** Required with `kds`. */
+  http?: HttpGetter;
   /** Decides when a cached CRL is due for refetching; default the wall clock. */
   now?: () => Date;
 }
@@ -89,7 +90,8 @@ export interface CrlSource {
  */
 export function createCrlSource(options: CrlGetterOptions): CrlSource {
   const files = (options.files ?? []).flatMap(crlsFromFile).map((der) => ({ der, crl: parseCrl(der) }));
-  const kds = options.kds ? new KdsCrlCache(options.kds, options.http ?? {}, options.now ?? (() => new Date())) : undefined;
+  if (options.kds && !options.http) throw new InvalidArgument('fetching CRLs from KDS needs an HTTP getter', { field: 'http' });
+  const kds = options.kds && options.http ? new KdsCrlCache(options.kds, options.http, options.now ?? (() => new Date())) : undefined;
   const fromFiles = (ark: X509Certificate) => {
     const subject = subjectOf(ark);
     return files.filter((f) => f.crl.issuer.equals(subject));

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { VekUnavailable } from '../../errors';
+import { InvalidArgument, VekUnavailable } from '../../errors';
 import { amdRoots, type TrustedRoot } from '../roots';
 import type { VekFetcher, VekRequest } from '../verify';
 import { loadCertificate, parseVek, type VekCertificate } from '../x509/vek';
@@ -7,7 +7,7 @@ import { VekCache } from './cache';
 import { certTableSource } from './cert-table';
 import { assertCrlCurrent, assertNotRevoked } from './crl';
 import { KdsCrlCache } from './crl-source';
-import type { HttpOptions } from './http';
+import type { HttpGetter } from './getter';
 import { kdsSource, type KdsOptions } from './kds';
 import { readSecurityContext, securityContextSource, type SecurityContext, type SecurityContextOptions } from './security-context';
 import { vekMismatch, type CertSourceName, type VekBundle, type VekSource } from './source';
@@ -29,8 +29,8 @@ export interface CertSourcesOptions {
   kds?: KdsOptions;
   /** On-disk VCEK cache; without it the cache is in memory only. */
   cacheDir?: string;
-  /** Timeouts and retries of every HTTP request. */
-  http?: HttpOptions;
+  /** How THIM, KDS and the CRLs are fetched; required when any of them is used. */
+  http?: HttpGetter;
   /**
    * Check the issuing ASK/ASVK against the ARK-signed CRL from KDS (`kds.baseUrl` or AMD's).
    * Fails closed: an unreachable or invalid CRL refuses the VEK.
@@ -69,7 +69,7 @@ function reasonOf(err: unknown): string {
 }
 
 export function createCertSources(options: CertSourcesOptions = {}): CertSources {
-  const http = options.http ?? {};
+  const http = networkGetter(options);
   const now = options.now ?? (() => new Date());
   const cache = new VekCache(options.cacheDir);
   const loadSecurityContext = once<SecurityContext>(() => (options.securityContext ? readSecurityContext(options.securityContext) : Promise.resolve({})));
@@ -77,12 +77,12 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
   const available: Partial<Record<CertSourceName, VekSource>> = {
     ...(options.certTable ? { 'cert-table': certTableSource(options.certTable) } : {}),
     ...(options.securityContext ? { 'security-context': securityContextSource(loadSecurityContext) } : {}),
-    ...(options.thim ? { thim: thimSource(options.thim, http) } : {}),
-    ...(options.kds ? { kds: kdsSource(options.kds, http) } : {}),
+    ...(options.thim && http ? { thim: thimSource(options.thim, http) } : {}),
+    ...(options.kds && http ? { kds: kdsSource(options.kds, http) } : {}),
   };
   const sources = (options.order ?? DEFAULT_SOURCE_ORDER).flatMap((name) => available[name] ?? []);
 
-  const crls = new KdsCrlCache(options.kds ?? {}, http, now);
+  const crls = http ? new KdsCrlCache(options.kds ?? {}, http, now) : undefined;
 
   /** Checks the ASK/ASVK that actually issued the VEK (from the bundle or the pinned set) against its ARK's CRL. */
   async function assertIssuerNotRevoked(request: VekRequest, vek: VekCertificate, chain: Buffer[]): Promise<void> {
@@ -99,7 +99,7 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
     for (const issuer of issuers) {
       const ark = roots.find((r) => issuer.verify(r.ark.publicKey))?.ark;
       if (!ark) continue; // not chained to a trusted root: the verifier refuses it anyway
-      const { crl } = await crls.get(request.product, request.kind, ark);
+      const { crl } = await crls!.get(request.product, request.kind, ark);
       assertCrlCurrent(crl, now());
       assertNotRevoked(crl, issuer, request.kind === 'VLEK' ? 'ASVK' : 'ASK');
     }
@@ -143,7 +143,7 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
   };
 
   const thimAnswer = onceFor(async () => {
-    const thim = await fetchThimCertification(options.thim, http);
+    const thim = await fetchThimCertification(options.thim ?? {}, http!);
     const seconds = Number(thim.cacheControl);
     return { value: thim, expires: now().getTime() + (Number.isFinite(seconds) && seconds > 0 ? seconds : 86400) * 1000 };
   }, now);
@@ -160,6 +160,13 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
       return (await loadSecurityContext()).referenceInfo;
     },
   };
+}
+
+/** The getter, refused at construction when a network source (THIM, KDS, CRLs) is asked for without one. */
+function networkGetter(options: CertSourcesOptions): HttpGetter | undefined {
+  const needs = options.thim !== undefined || options.kds !== undefined || options.checkRevocation === true;
+  if (needs && !options.http) throw new InvalidArgument('THIM, KDS and CRL fetching need an HTTP getter', { field: 'http' });
+  return needs ? options.http : undefined;
 }
 
 /** Memoises an answer until its own expiry; a failure is not remembered. */

@@ -15,5 +15,5 @@ export {
   type SecurityContext,
   type SecurityContextOptions,
 } from './security-context';
-export type { HttpOptions } from './http';
+export type { HttpGetter } from './getter';
 export type { CertSourceName } from './source';

@@ -1,7 +1,7 @@
 import type { Product } from '../abi/product';
 import type { VekRequest } from '../verify';
 import { splitPem, type VekKind } from '../x509/vek';
-import { httpGet, type HttpOptions } from './http';
+import type { HttpGetter } from './getter';
 import { hwIdOf, type VekSource } from './source';
 
 /** AMD's Key Distribution Service (KDS spec 57230): VCEKs, and the ASK/ASVK chains and CRLs of each product. */
@@ -45,15 +45,15 @@ export function kdsCrlUrl(product: Product, kind: VekKind, options: KdsOptions =
 }
 
 /** The chain bundle as DER certificates, intermediate first; KDS serves Turin's with CRLF, which splitPem tolerates. */
-export async function fetchKdsChain(product: Product, kind: VekKind, options: KdsOptions = {}, http: HttpOptions = {}): Promise<Buffer[]> {
+export async function fetchKdsChain(product: Product, kind: VekKind, options: KdsOptions, http: HttpGetter): Promise<Buffer[]> {
   const url = kdsChainUrl(product, kind, options);
-  const chain = splitPem((await httpGet(url, { Accept: 'application/x-pem-file' }, http)).toString('latin1'));
+  const chain = splitPem((await http.get(url, { Accept: 'application/x-pem-file' })).toString('latin1'));
   if (chain.length !== 2) throw new Error(`${url} returned ${chain.length} certificates, expected 2`);
   return chain;
 }
 
-export async function fetchKdsCrl(product: Product, kind: VekKind, options: KdsOptions = {}, http: HttpOptions = {}): Promise<Buffer> {
-  return httpGet(kdsCrlUrl(product, kind, options), { Accept: 'application/pkix-crl' }, http);
+export async function fetchKdsCrl(product: Product, kind: VekKind, options: KdsOptions, http: HttpGetter): Promise<Buffer> {
+  return http.get(kdsCrlUrl(product, kind, options), { Accept: 'application/pkix-crl' });
 }
 
 /**
@@ -61,7 +61,7 @@ export async function fetchKdsCrl(product: Product, kind: VekKind, options: KdsO
  * they arrive in the certificate table. The chain never changes for a product, so one fetch
  * per product serves every later VCEK.
  */
-export function kdsSource(options: KdsOptions, http: HttpOptions): VekSource {
+export function kdsSource(options: KdsOptions, http: HttpGetter): VekSource {
   const chains = new Map<Product, Promise<Buffer[]>>();
   const chainFor = (product: Product) => {
     let pending = chains.get(product);
@@ -77,7 +77,7 @@ export function kdsSource(options: KdsOptions, http: HttpOptions): VekSource {
     async get(request) {
       if (request.kind === 'VLEK') throw new Error('AMD KDS does not serve VLEKs; a VLEK comes in the certificate table');
       if (hwIdOf(request).every((b) => b === 0)) throw new Error('CHIP_ID is masked (all zero), so KDS cannot name the VCEK');
-      const [vek, chain] = await Promise.all([httpGet(kdsVcekUrl(request, options), { Accept: 'application/pkix-cert' }, http), chainFor(request.product)]);
+      const [vek, chain] = await Promise.all([http.get(kdsVcekUrl(request, options), { Accept: 'application/pkix-cert' }), chainFor(request.product)]);
       return { vek, chain };
     },
   };

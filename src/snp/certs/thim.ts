@@ -1,6 +1,6 @@
 import { EvidenceMalformed } from '../../errors';
 import { splitPem, toDer } from '../x509/vek';
-import { httpGet, type HttpOptions } from './http';
+import type { HttpGetter } from './getter';
 import type { VekSource } from './source';
 
 /** Azure's THIM answer (and the UVM's host-amd-cert-base64): the host's VCEK at its current TCB. */
@@ -54,8 +54,8 @@ export function parseThimCertification(input: string | Uint8Array): ThimCertific
 }
 
 /** GETs the THIM endpoint (Azure IMDS wants `Metadata: true`). */
-export async function fetchThimCertification(options: ThimOptions = {}, http: HttpOptions = {}): Promise<ThimCertification> {
-  const body = await httpGet(options.url ?? DEFAULT_THIM_URL, { Metadata: 'true', Accept: 'application/json' }, http);
+export async function fetchThimCertification(options: ThimOptions, http: HttpGetter): Promise<ThimCertification> {
+  const body = await http.get(options.url ?? DEFAULT_THIM_URL, { Metadata: 'true', Accept: 'application/json' });
   return parseThimCertification(body);
 }
 
@@ -64,7 +64,7 @@ export function thimBundle(thim: ThimCertification): { vek: Buffer; chain: Buffe
 }
 
 /** THIM serves the host's current VCEK only; the fetcher checks it matches the request. */
-export function thimSource(options: ThimOptions, http: HttpOptions): VekSource {
+export function thimSource(options: ThimOptions, http: HttpGetter): VekSource {
   return {
     name: 'thim',
     async get() {

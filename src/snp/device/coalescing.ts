@@ -1,3 +1,4 @@
+import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
@@ -21,9 +22,8 @@ export class CoalescingDevice implements ReportDevice {
   }
 
   async getReport(request: ReportRequest): Promise<DeviceReport> {
+    checkReportRequest(request.reportData, request.vmpl);
     const key = flightKey(request);
-    // A malformed request gets the device's own answer.
-    if (key === undefined) return this.device.getReport(request);
     const flight = this.flights.get(key);
     if (!flight) return copyOf(await this.start(key, request));
     flight.next ??= new Promise<DeviceReport>((resolve, reject) => {
@@ -58,9 +58,7 @@ interface Flight {
   startNext?: () => Promise<void>;
 }
 
-function flightKey({ reportData, vmpl, withCerts }: ReportRequest): string | undefined {
-  if (!(reportData instanceof Uint8Array) || reportData.length !== 64) return undefined;
-  if (vmpl !== undefined && !Number.isInteger(vmpl)) return undefined;
+function flightKey({ reportData, vmpl, withCerts }: ReportRequest): string {
   return `${vmpl ?? '-'}:${withCerts === true ? 'c' : '-'}:${Buffer.from(reportData.buffer, reportData.byteOffset, reportData.byteLength).toString('hex')}`;
 }
 

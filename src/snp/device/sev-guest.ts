@@ -1,5 +1,6 @@
 import { InvalidArgument } from '../../errors';
 import { loadSevGuestAddon, SevDeviceNode, type DeviceNodeOptions } from '../native';
+import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
@@ -8,7 +9,6 @@ import type { DeviceReport, ReportDevice, ReportRequest } from './types';
  */
 export const DEFAULT_SEV_GUEST_PATH = '/dev/sev-guest';
 
-const REPORT_DATA_SIZE = 64;
 const PAGE = 4096;
 /** Mainline's SEV_FW_BLOB_MAX_SIZE: large enough for VCEK, ASK and ARK, so one call usually does. */
 const DEFAULT_CERTS_LEN = 16 * 1024;
@@ -16,23 +16,6 @@ const DEFAULT_CERTS_LEN = 16 * 1024;
 export interface SevGuestOptions extends DeviceNodeOptions {
   /** The first certificate buffer for `withCerts`, in whole pages; the addon grows it once when the host asks for more. */
   certsLen?: number;
-}
-
-/** The checks the firmware would answer with INVALID_PARAM, made before any syscall; returns the VMPL to use. */
-export function checkReportRequest(request: ReportRequest): number {
-  const { reportData } = request;
-  if (!(reportData instanceof Uint8Array) || reportData.length !== REPORT_DATA_SIZE) {
-    throw new InvalidArgument(`reportData must be ${REPORT_DATA_SIZE} bytes`, {
-      field: 'reportData',
-      expected: REPORT_DATA_SIZE,
-      actual: reportData instanceof Uint8Array ? reportData.length : typeof reportData,
-    });
-  }
-  const vmpl = request.vmpl ?? 0;
-  if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3) {
-    throw new InvalidArgument(`vmpl must be an integer from 0 to 3, got ${String(vmpl)}`, { field: 'vmpl', expected: '0..3', actual: vmpl });
-  }
-  return vmpl;
 }
 
 export class SevGuestDevice implements ReportDevice {
@@ -48,7 +31,8 @@ export class SevGuestDevice implements ReportDevice {
   }
 
   async getReport(request: ReportRequest): Promise<DeviceReport> {
-    const vmpl = checkReportRequest(request);
+    checkReportRequest(request.reportData, request.vmpl);
+    const vmpl = request.vmpl ?? 0;
     // Copied now: the request may wait in the queue while the caller reuses its buffer.
     const reportData = Buffer.from(request.reportData);
     if (!request.withCerts) return { report: await this.node.getReport(reportData, vmpl) };

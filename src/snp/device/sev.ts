@@ -1,5 +1,5 @@
 import { SevDeviceNode, type DeviceNodeOptions } from '../native';
-import { checkReportRequest } from './sev-guest';
+import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
@@ -19,9 +19,9 @@ export class SevLegacyDevice implements ReportDevice {
   }
 
   async getReport(request: ReportRequest): Promise<DeviceReport> {
-    const vmpl = checkReportRequest(request);
+    checkReportRequest(request.reportData, request.vmpl);
     // Copied now: the request may wait in the queue while the caller reuses its buffer.
-    return { report: await this.node.getLegacyReport(Buffer.from(request.reportData), vmpl) };
+    return { report: await this.node.getLegacyReport(Buffer.from(request.reportData), request.vmpl ?? 0) };
   }
 
   close(): Promise<void> {

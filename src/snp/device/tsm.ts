@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgument, NoTeeDevice, TsmGenerationMismatch, TsmOutputMalformed, TsmProviderUnsupported, TsmVmplBelowFloor } from '../../errors';
+import { NoTeeDevice, TsmGenerationMismatch, TsmOutputMalformed, TsmProviderUnsupported, TsmVmplBelowFloor } from '../../errors';
+import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
@@ -66,9 +67,7 @@ class TsmDevice implements ReportDevice {
   ) {}
 
   async getReport(request: ReportRequest): Promise<DeviceReport> {
-    if (request.reportData.length !== 64) throw new InvalidArgument('REPORT_DATA must be exactly 64 bytes', { actual: request.reportData.length });
-    const vmpl = request.vmpl;
-    if (vmpl !== undefined && !(Number.isInteger(vmpl) && vmpl >= 0 && vmpl <= 3)) throw new InvalidArgument('VMPL must be 0..3', { actual: vmpl });
+    checkReportRequest(request.reportData, request.vmpl);
     const run = this.queue.then(() => this.withRetry(request));
     this.queue = run.catch(() => undefined);
     return run;

@@ -15,12 +15,10 @@ export interface ReportRequest {
   withCerts?: boolean;
 }
 
-/** The CLI's --device names. */
-export type DeviceName = 'sev-guest' | 'sev' | 'tsm' | 'virtual';
-
 /** A source of SEV-SNP reports. Implementations serialise their own requests. */
 export interface ReportDevice {
-  readonly name: DeviceName;
+  /** Its name in the device registry (registry.ts). */
+  readonly name: string;
   /** Where it reads from (device node, configfs directory, or state directory). */
   readonly path: string;
   /** True only for the virtual device: its reports are not hardware evidence. */

@@ -1,11 +1,9 @@
-import { InvalidArgument } from '../../errors';
 import { loadOrCreateVirtualPki } from '../virtual/pki';
 import { buildReport, reportSpecFromConfig, type ReportSpec } from '../virtual/report-builder';
 import { signReport } from '../virtual/signer';
 import type { VirtualPki, VirtualPkiOptions } from '../virtual/types';
+import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
-
-const REPORT_DATA_SIZE = 64;
 
 /**
  * A simulated SEV-SNP guest device: reports in the genuine format, signed by the virtual
@@ -26,21 +24,14 @@ export class VirtualDevice implements ReportDevice {
   }
 
   /**
-   * Checks the request as the firmware would (0x16 invalid parameter): 64 bytes of
-   * REPORT_DATA, and a VMPL of 0..3 no more privileged than the guest's own.
+   * Checks the request as the firmware would (0x16 invalid parameter), with the guest's own
+   * VMPL as the most privileged one it may ask for.
    */
   async getReport(request: ReportRequest): Promise<DeviceReport> {
     const { reportData, withCerts } = request ?? ({} as ReportRequest);
-    if (!(reportData instanceof Uint8Array) || reportData.length !== REPORT_DATA_SIZE) {
-      throw new InvalidArgument(`reportData must be ${REPORT_DATA_SIZE} bytes`, {
-        field: 'reportData', expected: REPORT_DATA_SIZE, actual: reportData instanceof Uint8Array ? reportData.length : typeof reportData,
-      });
-    }
     const floor = this.pki.config.guest.vmpl;
+    checkReportRequest(reportData, request?.vmpl, floor);
     const vmpl = request.vmpl ?? floor;
-    if (!Number.isInteger(vmpl) || vmpl < floor || vmpl > 3) {
-      throw new InvalidArgument(`vmpl must be an integer from ${floor} (the guest's VMPL) to 3, got ${String(vmpl)}`, { field: 'vmpl', actual: vmpl });
-    }
     const report = await signReport(buildReport({ ...this.spec, reportData, vmpl }), this.pki.vcek.key);
     return withCerts ? { report, certTable: Buffer.from(this.pki.certTable) } : { report };
   }

@@ -1,4 +1,4 @@
-import { CERT_GUIDS, findCert, parseCertTable, serializeCertTable } from '../../../src/snp/abi';
+import { CERT_GUIDS, certificatesOf, findCert, parseCertTable, serializeCertTable } from '../../../src/snp/abi';
 import { fixture } from '../vectors';
 
 describe('certificate table', () => {
@@ -18,6 +18,22 @@ describe('certificate table', () => {
     expect(entries.map((e) => e.guid)).toEqual([CERT_GUIDS.ark, CERT_GUIDS.ask, CERT_GUIDS.vcek]);
     expect(findCert(entries, CERT_GUIDS.vcek)!.equals(vcek)).toBe(true);
     expect(findCert(entries, CERT_GUIDS.vlek)).toBeUndefined();
+  });
+
+  test('certificatesOf picks the signer\'s VEK, then ASK and ARK, whatever the entry order', () => {
+    const vlek = Buffer.from('vlek-der');
+    const table = serializeCertTable([
+      { guid: CERT_GUIDS.ark, data: ark },
+      { guid: CERT_GUIDS.vlek, data: vlek },
+      { guid: CERT_GUIDS.ask, data: ask },
+      { guid: CERT_GUIDS.vcek, data: vcek },
+    ]);
+    expect(certificatesOf(table, 'VCEK')).toEqual({ vek: vcek, chain: [ask, ark] });
+    expect(certificatesOf(table, 'VLEK')).toEqual({ vek: vlek, chain: [ask, ark] });
+    const noVlek = serializeCertTable([{ guid: CERT_GUIDS.ark, data: ark }, { guid: CERT_GUIDS.vcek, data: vcek }]);
+    expect(certificatesOf(noVlek, 'VLEK')).toEqual({ chain: [ark] });
+    expect(certificatesOf(undefined, 'VCEK')).toEqual({ chain: [] });
+    expect(certificatesOf(Buffer.alloc(0), 'VCEK')).toEqual({ chain: [] });
   });
 
   test('an empty buffer is an empty table (the host supplied nothing)', () => {

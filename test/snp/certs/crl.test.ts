@@ -7,6 +7,7 @@ import { buildCertificate, encodeName, type DistinguishedName } from '../../../s
 import { derBitString, derContext, derIa5String, derInteger, derNull, derOid, derSequence, derUtcTime } from '../../../src/snp/x509/der-writer';
 import { amdRootFile } from './fixtures';
 import { startServer, type LocalServer } from './local-server';
+import { noRetry } from './getters';
 
 /** RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48: how AMD signs its CRLs. */
 function pssSha384(salt = 48): Buffer {
@@ -133,7 +134,7 @@ describe('ARK-signed CRL', () => {
         checkRevocation: true,
         kds: { baseUrl: server.url },
         trustedRoots: [configuredRoot(ark.raw, 'Milan')],
-        http: { retries: 0 },
+        http: noRetry,
         // Within the CRLs' thisUpdate..nextUpdate.
         now: () => new Date('2025-01-02T00:00:00Z'),
       });

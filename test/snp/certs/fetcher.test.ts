@@ -3,14 +3,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CERT_GUIDS, serializeCertTable } from '../../../src/snp/abi/cert-table';
-import { createVekFetcher, vekCachePath } from '../../../src/snp/certs';
+import { createCrlSource, createVekFetcher, vekCachePath } from '../../../src/snp/certs';
 import { VekUnavailable } from '../../../src/errors';
 import { verifyReport } from '../../../src/snp/verify';
 import { toDer } from '../../../src/snp/x509/vek';
 import { amdRootFile, fixture, vector } from './fixtures';
 import { scripted, startServer, type LocalServer } from './local-server';
+import { noRetry } from './getters';
 
-const noWait = { sleep: async () => undefined, retries: 0 };
 const milan = vector('milan-v2-aci-thim', 'Milan');
 const kdsRoutes = (vek: Buffer) => (req: IncomingMessage, res: ServerResponse) => {
   if (req.url === '/vcek/v1/Milan/cert_chain') return res.end(amdRootFile('milan_cert_chain.pem'));
@@ -43,7 +43,7 @@ describe('VEK fetcher', () => {
       securityContext: { env: {}, searchRoot: dir },
       thim: { url: thim.url },
       kds: { baseUrl: kds.url },
-      http: noWait,
+      http: noRetry,
     });
     const error = (await fetcher(milan.request).catch((e: unknown) => e)) as VekUnavailable;
     expect(error).toBeInstanceOf(VekUnavailable);
@@ -61,7 +61,7 @@ describe('VEK fetcher', () => {
   it('stops at the first source that has the right VEK, in the configured order', async () => {
     const thim = await serve(scripted([200], fixture('milan-v2-aci-thim', 'thim.json')));
     const kds = await serve(kdsRoutes(milan.vek));
-    const fetcher = createVekFetcher({ order: ['kds', 'thim'], thim: { url: thim.url }, kds: { baseUrl: kds.url }, http: noWait });
+    const fetcher = createVekFetcher({ order: ['kds', 'thim'], thim: { url: thim.url }, kds: { baseUrl: kds.url }, http: noRetry });
     const got = await fetcher(milan.request);
     expect(toDer(got.vek)).toEqual(milan.vek);
     expect(kds.requests).toHaveLength(2);
@@ -74,13 +74,13 @@ describe('VEK fetcher', () => {
 
   it('writes the disk cache and later serves from it without the network', async () => {
     const kds = await serve(kdsRoutes(milan.vek));
-    await createVekFetcher({ kds: { baseUrl: kds.url }, cacheDir: dir, http: noWait })(milan.request);
+    await createVekFetcher({ kds: { baseUrl: kds.url }, cacheDir: dir, http: noRetry })(milan.request);
     const path = join(dir, vekCachePath(milan.request));
     expect(path).toBe(join(dir, 'vcek', 'Milan', milan.request.chipId.toString('hex'), 'bl03_tee00_snp08_ucode115.der'));
     expect(await readFile(path)).toEqual(milan.vek);
 
     const offline = await serve(scripted([500], ''));
-    const got = await createVekFetcher({ kds: { baseUrl: offline.url }, cacheDir: dir, http: noWait })(milan.request);
+    const got = await createVekFetcher({ kds: { baseUrl: offline.url }, cacheDir: dir, http: noRetry })(milan.request);
     expect(toDer(got.vek)).toEqual(milan.vek);
     expect(got.chain).toHaveLength(2);
     expect(offline.requests).toEqual([]);
@@ -105,7 +105,7 @@ describe('VEK fetcher', () => {
 
   it('shares one fetch between concurrent requests for the same VCEK', async () => {
     const kds = await serve(kdsRoutes(milan.vek));
-    const fetcher = createVekFetcher({ kds: { baseUrl: kds.url }, http: noWait });
+    const fetcher = createVekFetcher({ kds: { baseUrl: kds.url }, http: noRetry });
     await Promise.all([fetcher(milan.request), fetcher(milan.request), fetcher(milan.request)]);
     expect(kds.requests.filter((r) => r.includes('?'))).toHaveLength(1);
   });
@@ -127,3 +127,19 @@ describe('VEK fetcher', () => {
     await expect(fetcher({ ...aws.request, kind: 'VCEK' })).rejects.toThrow(/cert-table: the certificate table has no VCEK entry/);
   });
 });
+
+describe('the network sources are given their HTTP client', () => {
+  test.each([
+    ['THIM', { thim: {} }],
+    ['KDS', { kds: {} }],
+    ['revocation checks', { checkRevocation: true }],
+  ])('%s without an HTTP getter is refused at construction, not at the first request', (_, options) => {
+    expect(() => createVekFetcher(options)).toThrow(expect.objectContaining({ code: 'invalid_argument', details: { field: 'http' } }));
+  });
+
+  test('KDS CRLs without an HTTP getter are refused; CRL files alone need none', () => {
+    expect(() => createCrlSource({ kds: {} })).toThrow(expect.objectContaining({ code: 'invalid_argument', details: { field: 'http' } }));
+    expect(() => createCrlSource({ files: [] })).not.toThrow();
+  });
+});
+

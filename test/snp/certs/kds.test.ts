@@ -3,6 +3,7 @@ import { createVekFetcher } from '../../../src/snp/certs';
 import { verifyReport } from '../../../src/snp/verify';
 import { amdRootFile, vector } from './fixtures';
 import { startServer, type LocalServer } from './local-server';
+import { sharedDefaults } from './getters';
 
 function split(url: string): { path: string; query: Record<string, string> } {
   const u = new URL(url);
@@ -48,7 +49,7 @@ describe('AMD KDS source', () => {
   it('reads a CRLF chain bundle (as KDS serves Turin) into ASK then ARK', async () => {
     const pem = amdRootFile('turin_cert_chain.pem').replace(/\n/g, '\r\n');
     server = await startServer((_req, res) => res.end(pem));
-    const chain = await fetchKdsChain('Turin', 'VCEK', { baseUrl: server.url });
+    const chain = await fetchKdsChain('Turin', 'VCEK', { baseUrl: server.url }, sharedDefaults);
     expect(server.requests).toEqual(['/vcek/v1/Turin/cert_chain']);
     expect(chain.map((c) => c.toString('base64'))).toEqual(
       [amdRootFile('turin_ask.pem'), amdRootFile('turin_ark.pem')].map((p) => p.replace(/-----[^-]+-----|\s/g, '')),
@@ -62,7 +63,7 @@ describe('AMD KDS source', () => {
       if (req.url?.startsWith('/vcek/v1/Turin/3b42092f69c656d3?')) return res.end(vek);
       res.writeHead(404).end();
     });
-    const fetcher = createVekFetcher({ kds: { baseUrl: server.url } });
+    const fetcher = createVekFetcher({ kds: { baseUrl: server.url }, http: sharedDefaults });
     const verified = await verifyReport({ report }, { now: new Date('2025-12-06'), fetcher });
     expect(verified.genuine).toBe(true);
     expect(verified.reportedTcb).toEqual(request.reportedTcb);
@@ -74,7 +75,7 @@ describe('AMD KDS source', () => {
   it('does not try to fetch a VLEK or a VCEK for a masked CHIP_ID', async () => {
     server = await startServer((_req, res) => res.writeHead(500).end());
     const { request } = vector('milan-v3-vlek-aws');
-    const fetcher = createVekFetcher({ kds: { baseUrl: server.url } });
+    const fetcher = createVekFetcher({ kds: { baseUrl: server.url }, http: sharedDefaults });
     await expect(fetcher(request)).rejects.toMatchObject({ code: 'vek_unavailable', details: { tried: [{ source: 'kds', reason: expect.stringMatching(/does not serve VLEKs/) }] } });
     await expect(fetcher({ ...request, kind: 'VCEK' })).rejects.toThrow(/CHIP_ID is masked/);
     expect(server.requests).toEqual([]);

@@ -129,10 +129,13 @@ test('callers share no buffer: changing an answer or a request afterwards change
   expect(parseReport(b!.report).reportData).toEqual(data(6));
 });
 
-test('a malformed request gets the device\'s own error', async () => {
-  const device = new CoalescingDevice(virtual);
-  await expect(device.getReport({ reportData: Buffer.alloc(63) })).rejects.toMatchObject({ code: 'invalid_argument' });
-  await expect(device.getReport({ reportData: data(7), vmpl: 1.5 })).rejects.toMatchObject({ code: 'invalid_argument' });
+test('a malformed request is refused with the one request check, before it reaches the device', async () => {
+  const watched = new WatchedDevice();
+  const device = new CoalescingDevice(watched);
+  await expect(device.getReport({ reportData: Buffer.alloc(63) })).rejects.toMatchObject({ code: 'invalid_argument', details: { field: 'reportData' } });
+  await expect(device.getReport({ reportData: data(7), vmpl: 1.5 })).rejects.toMatchObject({ code: 'invalid_argument', details: { field: 'vmpl' } });
+  await expect(device.getReport({ reportData: data(7), vmpl: 4 })).rejects.toMatchObject({ code: 'invalid_argument', details: { field: 'vmpl' } });
+  expect(watched.calls).toHaveLength(0);
   expect(device.name).toBe('virtual');
   expect(device.virtual).toBe(true);
 });
