@@ -434,8 +434,15 @@ export class ResourceNotAllowed extends SkrError {
 
 /** A release policy that does not follow the grammar; `details.path` points at the offending node (`$.anyOf[0].allOf[2]`). */
 export class ReleasePolicyInvalid extends SkrError {
-  constructor(path: string, message: string) {
-    super('release_policy_invalid', 400, `release policy ${path}: ${message}`, { path, reason: message });
+  /** The offending node, e.g. `$.anyOf[0].allOf[2]`. */
+  readonly path: string;
+  /** What is wrong there, without the path. */
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super('release_policy_invalid', 400, `release policy ${path}: ${reason}`, { path, reason });
+    this.path = path;
+    this.reason = reason;
   }
 }
 
