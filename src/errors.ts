@@ -237,13 +237,6 @@ export class TsmVmplBelowFloor extends SkrError {
   }
 }
 
-/** outblob (or another attribute) did not hold what the kernel ABI promises. */
-export class TsmOutputMalformed extends SkrError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('tee_output_malformed', 502, message, details);
-  }
-}
-
 // ---- Report sources (src/snp/device) -----------------------------------------------------
 
 /** No SEV-SNP report source is available where skr looked; `details.looked` lists the places. */
@@ -262,17 +255,49 @@ export class InvalidRequest extends SkrError {
   }
 }
 
-/** REPORT_DATA does not commit to the runtime data (or HOST_DATA to the init-time data). */
-export class EvidenceBindingFailed extends SkrError {
-  constructor(code: 'runtime_data_mismatch' | 'init_time_data_mismatch', message: string, details?: ErrorDetails) {
-    super(code, 400, message, details);
+/** The evidence does not commit to the data it came with; catch this for either kind. */
+export abstract class EvidenceBindingFailed extends SkrError {}
+
+/** REPORT_DATA is not SHA-256 of the runtime data followed by zeros. */
+export class RuntimeDataMismatch extends EvidenceBindingFailed {
+  constructor(message: string, details?: ErrorDetails) {
+    super('runtime_data_mismatch', 400, message, details);
   }
 }
 
-/** Challenge-response freshness: the nonce is required, unknown, already used or expired. */
-export class NonceRejected extends SkrError {
-  constructor(code: 'nonce_required' | 'nonce_unknown' | 'nonce_replayed' | 'nonce_expired', message: string) {
-    super(code, 400, message);
+/** HOST_DATA is not SHA-256 of the init-time data. */
+export class InitTimeDataMismatch extends EvidenceBindingFailed {
+  constructor(message: string, details?: ErrorDetails) {
+    super('init_time_data_mismatch', 400, message, details);
+  }
+}
+
+/** Challenge-response freshness failed; catch this for any of the four reasons. */
+export abstract class NonceRejected extends SkrError {}
+
+/** The appraisal policy requires a challenge nonce and the runtime data carries none. */
+export class NonceRequired extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_required', 400, message);
+  }
+}
+
+/** The nonce was not issued by this verifier, or was forgotten. */
+export class NonceUnknown extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_unknown', 400, message);
+  }
+}
+
+export class NonceReplayed extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_replayed', 400, message);
+  }
+}
+
+export class NonceExpired extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_expired', 400, message);
   }
 }
 
@@ -290,10 +315,20 @@ export class TokenInvalid extends SkrError {
   }
 }
 
-/** An upstream service (verifier, KMS, identity) failed or answered unusably. */
-export class UpstreamFailed extends SkrError {
-  constructor(service: string, message: string, status = 502, details?: ErrorDetails) {
-    super(status === 504 ? 'upstream_timeout' : 'upstream_failed', status, `${service}: ${message}`, { service, ...details });
+/** An upstream service (verifier, KMS, identity) gave no usable answer; catch this for either kind. */
+export abstract class UpstreamUnavailable extends SkrError {}
+
+/** The upstream failed or answered unusably. */
+export class UpstreamFailed extends UpstreamUnavailable {
+  constructor(service: string, message: string, details?: ErrorDetails) {
+    super('upstream_failed', 502, `${service}: ${message}`, { service, ...details });
+  }
+}
+
+/** The upstream did not answer in time. */
+export class UpstreamTimedOut extends UpstreamUnavailable {
+  constructor(service: string, message: string, details?: ErrorDetails) {
+    super('upstream_timeout', 504, `${service}: ${message}`, { service, ...details });
   }
 }
 
@@ -317,21 +352,55 @@ export class CborMalformed extends SkrError {
 }
 
 /**
- * A UVM endorsement (COSE_Sign1 reference info) the verifier does not accept. The evidence is
- * still appraised: only `azure-compliant-uvm` and the endorsement claims are withheld.
+ * A UVM endorsement (COSE_Sign1 reference info) the verifier does not accept; catch this for
+ * any reason. The evidence is still appraised: only `azure-compliant-uvm` and the endorsement
+ * claims are withheld.
  */
-export type UvmEndorsementRefusal =
-  | 'uvm_endorsement_malformed'
-  | 'uvm_endorsement_unsupported'
-  | 'uvm_endorsement_untrusted_issuer'
-  | 'uvm_endorsement_chain_invalid'
-  | 'uvm_endorsement_signature_invalid'
-  | 'uvm_endorsement_measurement_mismatch'
-  | 'uvm_endorsement_svn_too_low';
+export abstract class UvmEndorsementRefused extends SkrError {}
 
-export class UvmEndorsementRefused extends SkrError {
-  constructor(code: UvmEndorsementRefusal, message: string, details?: ErrorDetails) {
-    super(code, 400, message, details);
+/** Every refusal has this constructor, so a check can name the refusal it raises. */
+export type UvmEndorsementRefusal = new (message: string, details?: ErrorDetails) => UvmEndorsementRefused;
+
+export class UvmEndorsementMalformed extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_malformed', 400, message, details);
+  }
+}
+
+/** A well-formed endorsement in a format or algorithm the verifier does not accept. */
+export class UvmEndorsementUnsupported extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_unsupported', 400, message, details);
+  }
+}
+
+export class UvmEndorsementUntrustedIssuer extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_untrusted_issuer', 400, message, details);
+  }
+}
+
+export class UvmEndorsementChainInvalid extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_chain_invalid', 400, message, details);
+  }
+}
+
+export class UvmEndorsementSignatureInvalid extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_signature_invalid', 400, message, details);
+  }
+}
+
+export class UvmEndorsementMeasurementMismatch extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_measurement_mismatch', 400, message, details);
+  }
+}
+
+export class UvmEndorsementSvnTooLow extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_svn_too_low', 400, message, details);
   }
 }
 
@@ -390,7 +459,7 @@ export class DeviceBusy extends SkrError {
   }
 }
 
-/** The device answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
+/** The device (an ioctl, or a configfs-tsm attribute) answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
 export class DeviceOutputMalformed extends SkrError {
   constructor(message: string, details?: ErrorDetails) {
     super('tee_output_malformed', 502, message, details);
