@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KmsBadParameter, SkrError } from '../errors';
+import { BodyTooLarge, KmsBadParameter, KmsOperationNotFound, SkrError } from '../errors';
 import { clientErrorOf } from '../lib/http-errors';
 import { challenge } from './auth/challenge';
 import { adminRouter } from './routes/admin';
@@ -66,11 +66,11 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   app.use(rngRouter(ctx));
 
   app.use((req: Request, res: Response) => {
-    fail(res, new SkrError('not_found', 404, `Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
+    fail(res, new KmsOperationNotFound(`Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const parseError = error as { type?: string };
-    if (parseError.type === 'entity.too.large') return fail(res, new SkrError('body_too_large', 413, `the request body exceeds ${ctx.bodyLimit}`));
+    if (parseError.type === 'entity.too.large') return fail(res, new BodyTooLarge(`the request body exceeds ${ctx.bodyLimit}`));
     if (parseError.type === 'entity.parse.failed' || parseError.type === 'encoding.unsupported' || parseError.type === 'charset.unsupported') {
       return fail(res, new KmsBadParameter('the request body is not valid JSON'));
     }

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidRequest, SkrError } from '../errors';
+import { BodyTooLarge, InvalidRequest, SkrError, UnsupportedMediaType } from '../errors';
 
 /**
  * Errors Express and body-parser raise carry an HTTP `status` but no code: a bad
@@ -11,8 +11,8 @@ export function clientErrorOf(error: unknown): unknown {
   if (error instanceof SkrError) return error;
   const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   if (typeof status !== 'number' || status < 400 || status >= 500) return error;
-  if (status === 413) return new SkrError('body_too_large', 413, 'the request body is too large');
-  if (status === 415) return new SkrError('unsupported_media_type', 415, 'the request body encoding or charset is not supported');
+  if (status === 413) return new BodyTooLarge('the request body is too large');
+  if (status === 415) return new UnsupportedMediaType('the request body encoding or charset is not supported');
   return new InvalidRequest('the request cannot be read');
 }
 

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { EndpointNotAllowed, InvalidArgument, InvalidRequest, SkrError } from '../errors';
+import { BodyTooLarge, EndpointNotAllowed, InternalError, InvalidArgument, InvalidRequest, SkrError } from '../errors';
 import { isKeyWrapAlgorithm, type KeyWrapAlgorithm } from '../keywrap';
 import { normaliseEndpoint } from '../lib/endpoint';
 import { clientErrorOf } from '../lib/http-errors';
@@ -28,7 +28,7 @@ export const BODY_LIMIT = 64 * 1024;
 
 /** Microsoft's error body `{"error": message}` plus our stable code. */
 function sendError(res: Response, error: unknown): void {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  const skr = error instanceof SkrError ? error : new InternalError();
   res.locals.errorCode = skr.code;
   const body: Record<string, unknown> = { error: skr.message, code: skr.code };
   // A denial carries the key service's explanation: claims, never key material.
@@ -155,7 +155,7 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const parse = error as { type?: string };
-    if (parse.type === 'entity.too.large') return sendError(res, new SkrError('body_too_large', 413, `request body exceeds ${BODY_LIMIT} bytes`));
+    if (parse.type === 'entity.too.large') return sendError(res, new BodyTooLarge(`request body exceeds ${BODY_LIMIT} bytes`));
     if (parse.type === 'entity.parse.failed' || parse.type === 'encoding.unsupported' || parse.type === 'charset.unsupported') {
       return sendError(res, new InvalidRequest('the request body is not JSON'));
     }

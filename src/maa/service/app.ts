@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { InvalidRequest, SkrError, Unauthorized } from '../../errors';
+import { BodyTooLarge, InternalError, InvalidRequest, SkrError, Unauthorized } from '../../errors';
 import { clientErrorOf } from '../../lib/http-errors';
 import { decodeAttestRequest } from '../request';
 import { appraiseEvidence, type AttestContext } from './attest';
@@ -21,7 +21,7 @@ const BODY_LIMIT = '256kb';
 
 /** MAA's error envelope. */
 function sendError(res: Response, error: unknown): void {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  const skr = error instanceof SkrError ? error : new InternalError();
   // Every refusal of evidence is a 400 on this surface, as MAA answers; the code says why.
   const status = skr.status >= 500 ? skr.status : skr.code === 'unauthorized' ? 401 : skr.status === 413 ? 413 : 400;
   res.status(status).json({ error: { code: skr.code, message: skr.message } });
@@ -108,7 +108,7 @@ export function createVerifierApp(ctx: VerifierContext): express.Express {
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const parseError = error as { type?: string; status?: number };
-    if (parseError.type === 'entity.too.large') return sendError(res, new SkrError('body_too_large', 413, `request body exceeds ${BODY_LIMIT}`));
+    if (parseError.type === 'entity.too.large') return sendError(res, new BodyTooLarge(`request body exceeds ${BODY_LIMIT}`));
     if (parseError.type === 'entity.parse.failed') return sendError(res, new InvalidRequest('the request body is not JSON'));
     return sendError(res, clientErrorOf(error));
   });
