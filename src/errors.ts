@@ -5,12 +5,150 @@
  */
 export type ErrorDetails = Record<string, unknown>;
 
-export class SkrError extends Error {
-  readonly code: string;
+/** Why a genuine report is not acceptable: one code per field and bound of the appraisal options (src/snp/validate.ts). */
+export type ReportRefusalCode =
+  | 'chip_id_mismatch'
+  | 'committed_tcb_mismatch'
+  | 'current_mit_vector_insufficient'
+  | 'current_tcb_too_low'
+  | 'family_id_mismatch'
+  | 'firmware_build_too_low'
+  | 'firmware_version_too_low'
+  | 'guest_svn_too_low'
+  | 'host_data_mismatch'
+  | 'host_data_not_allowed'
+  | 'image_id_mismatch'
+  | 'launch_mit_vector_insufficient'
+  | 'launch_tcb_too_low'
+  | 'measurement_mismatch'
+  | 'measurement_not_allowed'
+  | 'platform_info_alias_check_complete_forbidden'
+  | 'platform_info_alias_check_complete_required'
+  | 'platform_info_ciphertext_hiding_enabled_forbidden'
+  | 'platform_info_ciphertext_hiding_enabled_required'
+  | 'platform_info_ecc_enabled_forbidden'
+  | 'platform_info_ecc_enabled_required'
+  | 'platform_info_iommu_write_safe_forbidden'
+  | 'platform_info_iommu_write_safe_required'
+  | 'platform_info_rapl_disabled_forbidden'
+  | 'platform_info_rapl_disabled_required'
+  | 'platform_info_sev_tio_enabled_forbidden'
+  | 'platform_info_sev_tio_enabled_required'
+  | 'platform_info_smt_enabled_forbidden'
+  | 'platform_info_smt_enabled_required'
+  | 'platform_info_tsme_enabled_forbidden'
+  | 'platform_info_tsme_enabled_required'
+  | 'policy_abi_too_low'
+  | 'policy_ciphertext_hiding_required'
+  | 'policy_cxl_allowed'
+  | 'policy_debug_allowed'
+  | 'policy_mem_aes_256_xts_required'
+  | 'policy_migrate_ma_allowed'
+  | 'policy_page_swap_disable_required'
+  | 'policy_rapl_dis_required'
+  | 'policy_single_socket_required'
+  | 'policy_smt_allowed'
+  | 'product_not_allowed'
+  | 'report_data_mismatch'
+  | 'reported_tcb_too_low'
+  | 'vmpl_mismatch';
+
+/** Every code an SkrError carries: the wire strings of every surface, checked by the compiler wherever one is compared. */
+export type SkrErrorCode =
+  | 'not_found'
+  | 'cert_not_yet_valid'
+  | 'vek_not_yet_valid'
+  | 'cert_expired'
+  | 'vek_expired'
+  | 'unsupported_media_type'
+  | 'body_too_large'
+  | 'internal_error'
+  | 'ark_not_trusted'
+  | 'ask_signature_invalid'
+  | 'audit_unavailable'
+  | 'bad_parameter'
+  | 'cbor_malformed'
+  | 'cert_revoked'
+  | 'certificate_malformed'
+  | 'conflict'
+  | 'crl_invalid'
+  | 'crl_stale'
+  | 'crl_unavailable'
+  | 'device_busy'
+  | 'device_io_error'
+  | 'endpoint_not_allowed'
+  | 'evidence_malformed'
+  | 'firmware_error'
+  | 'forbidden'
+  | 'identity_header_required'
+  | 'identity_not_found'
+  | 'init_time_data_mismatch'
+  | 'invalid_argument'
+  | 'invalid_request'
+  | 'key_not_found'
+  | 'key_unwrap_failed'
+  | 'key_wrap_failed'
+  | 'master_key_unavailable'
+  | 'master_key_mismatch'
+  | 'master_key_release_failed'
+  | 'master_key_sidecar_unreachable'
+  | 'master_key_unsuitable'
+  | 'metadata_header_required'
+  | 'native_addon_unavailable'
+  | 'no_tee_device'
+  | 'nonce_expired'
+  | 'nonce_replayed'
+  | 'nonce_required'
+  | 'nonce_unknown'
+  | 'not_implemented'
+  | 'product_mismatch'
+  | 'product_unknown'
+  | 'release_denied'
+  | 'release_policy_invalid'
+  | 'release_policy_not_satisfied'
+  | 'release_policy_weak'
+  | 'release_response_invalid'
+  | 'report_malformed'
+  | 'report_signature_invalid'
+  | 'report_version_unsupported'
+  | 'resource_not_allowed'
+  | 'role_assignment_not_found'
+  | 'runtime_data_mismatch'
+  | 'runtime_key_refused'
+  | 'runtime_key_unsafe'
+  | 'sealed_data_invalid'
+  | 'tee_output_malformed'
+  | 'token_invalid'
+  | 'tsm_generation_mismatch'
+  | 'tsm_provider_unsupported'
+  | 'unauthenticated_throttled'
+  | 'unauthorized'
+  | 'upstream_failed'
+  | 'upstream_rejected'
+  | 'upstream_throttled'
+  | 'upstream_timeout'
+  | 'uvm_endorsement_chain_invalid'
+  | 'uvm_endorsement_malformed'
+  | 'uvm_endorsement_measurement_mismatch'
+  | 'uvm_endorsement_signature_invalid'
+  | 'uvm_endorsement_svn_too_low'
+  | 'uvm_endorsement_unsupported'
+  | 'uvm_endorsement_untrusted_issuer'
+  | 'vek_chip_mismatch'
+  | 'vek_kind_mismatch'
+  | 'vek_signature_invalid'
+  | 'vek_tcb_mismatch'
+  | 'vek_unavailable'
+  | 'virtual_state_invalid'
+  | 'vmpl_below_floor'
+  | ReportRefusalCode;
+
+export abstract class SkrError extends Error {
+  readonly code: SkrErrorCode;
   readonly status: number;
   readonly details?: ErrorDetails;
 
-  constructor(code: string, status: number, message: string, details?: ErrorDetails) {
+  constructor(code: SkrErrorCode, status: number, message: string, details?: ErrorDetails) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -18,10 +156,17 @@ export class SkrError extends Error {
     this.details = details;
   }
 
-  toJSON(): { code: string; message: string; details?: ErrorDetails } {
+  toJSON(): { code: SkrErrorCode; message: string; details?: ErrorDetails } {
     return this.details
       ? { code: this.code, message: this.message, details: this.details }
       : { code: this.code, message: this.message };
+  }
+}
+
+/** A failure that is not an SkrError (a bug or an unexpected library error): answered without its details. */
+export class InternalError extends SkrError {
+  constructor(message = 'internal error') {
+    super('internal_error', 500, message);
   }
 }
 
@@ -122,23 +267,32 @@ export class VekSignatureInvalid extends SkrError {
   }
 }
 
-export class CertificateExpired extends SkrError {
-  constructor(which: string, notAfter: string, at: string) {
-    super(`${which === 'VEK' ? 'vek' : 'cert'}_expired`, 400, `${which} certificate expired at ${notAfter} (checked at ${at})`, {
-      certificate: which,
-      notAfter,
-      at,
-    });
+/** A certificate of the chain is used outside its validity period; catch this for any of them. */
+export abstract class CertificateOutsideValidity extends SkrError {}
+
+export class VekExpired extends CertificateOutsideValidity {
+  constructor(notAfter: string, at: string) {
+    super('vek_expired', 400, `VEK certificate expired at ${notAfter} (checked at ${at})`, { certificate: 'VEK', notAfter, at });
   }
 }
 
-export class CertificateNotYetValid extends SkrError {
+/** The ASK, ASVK or ARK expired. */
+export class CertificateExpired extends CertificateOutsideValidity {
+  constructor(which: string, notAfter: string, at: string) {
+    super('cert_expired', 400, `${which} certificate expired at ${notAfter} (checked at ${at})`, { certificate: which, notAfter, at });
+  }
+}
+
+export class VekNotYetValid extends CertificateOutsideValidity {
+  constructor(notBefore: string, at: string) {
+    super('vek_not_yet_valid', 400, `VEK certificate is valid only from ${notBefore} (checked at ${at})`, { certificate: 'VEK', notBefore, at });
+  }
+}
+
+/** The ASK, ASVK or ARK is not valid yet. */
+export class CertificateNotYetValid extends CertificateOutsideValidity {
   constructor(which: string, notBefore: string, at: string) {
-    super(`${which === 'VEK' ? 'vek' : 'cert'}_not_yet_valid`, 400, `${which} certificate is valid only from ${notBefore} (checked at ${at})`, {
-      certificate: which,
-      notBefore,
-      at,
-    });
+    super('cert_not_yet_valid', 400, `${which} certificate is valid only from ${notBefore} (checked at ${at})`, { certificate: which, notBefore, at });
   }
 }
 
@@ -175,7 +329,7 @@ export class ReportSignatureInvalid extends SkrError {
 
 /** A genuine report that the appraisal options refuse; `code` names the field. */
 export class ReportNotAcceptable extends SkrError {
-  constructor(code: string, message: string, expected: unknown, actual: unknown) {
+  constructor(code: ReportRefusalCode, message: string, expected: unknown, actual: unknown) {
     super(code, 403, message, { expected, actual });
   }
 }
@@ -251,13 +405,6 @@ export class TsmVmplBelowFloor extends SkrError {
   }
 }
 
-/** outblob (or another attribute) did not hold what the kernel ABI promises. */
-export class TsmOutputMalformed extends SkrError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('tee_output_malformed', 502, message, details);
-  }
-}
-
 // ---- Report sources (src/snp/device) -----------------------------------------------------
 
 /** No SEV-SNP report source is available where skr looked; `details.looked` lists the places. */
@@ -276,17 +423,49 @@ export class InvalidRequest extends SkrError {
   }
 }
 
-/** REPORT_DATA does not commit to the runtime data (or HOST_DATA to the init-time data). */
-export class EvidenceBindingFailed extends SkrError {
-  constructor(code: 'runtime_data_mismatch' | 'init_time_data_mismatch', message: string, details?: ErrorDetails) {
-    super(code, 400, message, details);
+/** The evidence does not commit to the data it came with; catch this for either kind. */
+export abstract class EvidenceBindingFailed extends SkrError {}
+
+/** REPORT_DATA is not SHA-256 of the runtime data followed by zeros. */
+export class RuntimeDataMismatch extends EvidenceBindingFailed {
+  constructor(message: string, details?: ErrorDetails) {
+    super('runtime_data_mismatch', 400, message, details);
   }
 }
 
-/** Challenge-response freshness: the nonce is required, unknown, already used or expired. */
-export class NonceRejected extends SkrError {
-  constructor(code: 'nonce_required' | 'nonce_unknown' | 'nonce_replayed' | 'nonce_expired', message: string) {
-    super(code, 400, message);
+/** HOST_DATA is not SHA-256 of the init-time data. */
+export class InitTimeDataMismatch extends EvidenceBindingFailed {
+  constructor(message: string, details?: ErrorDetails) {
+    super('init_time_data_mismatch', 400, message, details);
+  }
+}
+
+/** Challenge-response freshness failed; catch this for any of the four reasons. */
+export abstract class NonceRejected extends SkrError {}
+
+/** The appraisal policy requires a challenge nonce and the runtime data carries none. */
+export class NonceRequired extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_required', 400, message);
+  }
+}
+
+/** The nonce was not issued by this verifier, or was forgotten. */
+export class NonceUnknown extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_unknown', 400, message);
+  }
+}
+
+export class NonceReplayed extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_replayed', 400, message);
+  }
+}
+
+export class NonceExpired extends NonceRejected {
+  constructor(message: string) {
+    super('nonce_expired', 400, message);
   }
 }
 
@@ -304,10 +483,20 @@ export class TokenInvalid extends SkrError {
   }
 }
 
-/** An upstream service (verifier, KMS, identity) failed or answered unusably. */
-export class UpstreamFailed extends SkrError {
-  constructor(service: string, message: string, status = 502, details?: ErrorDetails) {
-    super(status === 504 ? 'upstream_timeout' : 'upstream_failed', status, `${service}: ${message}`, { service, ...details });
+/** An upstream service (verifier, KMS, identity) gave no usable answer; catch this for either kind. */
+export abstract class UpstreamUnavailable extends SkrError {}
+
+/** The upstream failed or answered unusably. */
+export class UpstreamFailed extends UpstreamUnavailable {
+  constructor(service: string, message: string, details?: ErrorDetails) {
+    super('upstream_failed', 502, `${service}: ${message}`, { service, ...details });
+  }
+}
+
+/** The upstream did not answer in time. */
+export class UpstreamTimedOut extends UpstreamUnavailable {
+  constructor(service: string, message: string, details?: ErrorDetails) {
+    super('upstream_timeout', 504, `${service}: ${message}`, { service, ...details });
   }
 }
 
@@ -331,21 +520,55 @@ export class CborMalformed extends SkrError {
 }
 
 /**
- * A UVM endorsement (COSE_Sign1 reference info) the verifier does not accept. The evidence is
- * still appraised: only `azure-compliant-uvm` and the endorsement claims are withheld.
+ * A UVM endorsement (COSE_Sign1 reference info) the verifier does not accept; catch this for
+ * any reason. The evidence is still appraised: only `azure-compliant-uvm` and the endorsement
+ * claims are withheld.
  */
-export type UvmEndorsementRefusal =
-  | 'uvm_endorsement_malformed'
-  | 'uvm_endorsement_unsupported'
-  | 'uvm_endorsement_untrusted_issuer'
-  | 'uvm_endorsement_chain_invalid'
-  | 'uvm_endorsement_signature_invalid'
-  | 'uvm_endorsement_measurement_mismatch'
-  | 'uvm_endorsement_svn_too_low';
+export abstract class UvmEndorsementRefused extends SkrError {}
 
-export class UvmEndorsementRefused extends SkrError {
-  constructor(code: UvmEndorsementRefusal, message: string, details?: ErrorDetails) {
-    super(code, 400, message, details);
+/** Every refusal has this constructor, so a check can name the refusal it raises. */
+export type UvmEndorsementRefusal = new (message: string, details?: ErrorDetails) => UvmEndorsementRefused;
+
+export class UvmEndorsementMalformed extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_malformed', 400, message, details);
+  }
+}
+
+/** A well-formed endorsement in a format or algorithm the verifier does not accept. */
+export class UvmEndorsementUnsupported extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_unsupported', 400, message, details);
+  }
+}
+
+export class UvmEndorsementUntrustedIssuer extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_untrusted_issuer', 400, message, details);
+  }
+}
+
+export class UvmEndorsementChainInvalid extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_chain_invalid', 400, message, details);
+  }
+}
+
+export class UvmEndorsementSignatureInvalid extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_signature_invalid', 400, message, details);
+  }
+}
+
+export class UvmEndorsementMeasurementMismatch extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_measurement_mismatch', 400, message, details);
+  }
+}
+
+export class UvmEndorsementSvnTooLow extends UvmEndorsementRefused {
+  constructor(message: string, details?: ErrorDetails) {
+    super('uvm_endorsement_svn_too_low', 400, message, details);
   }
 }
 
@@ -404,7 +627,7 @@ export class DeviceBusy extends SkrError {
   }
 }
 
-/** The device answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
+/** The device (an ioctl, or a configfs-tsm attribute) answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
 export class DeviceOutputMalformed extends SkrError {
   constructor(message: string, details?: ErrorDetails) {
     super('tee_output_malformed', 502, message, details);
@@ -448,8 +671,15 @@ export class ResourceNotAllowed extends SkrError {
 
 /** A release policy that does not follow the grammar; `details.path` points at the offending node (`$.anyOf[0].allOf[2]`). */
 export class ReleasePolicyInvalid extends SkrError {
-  constructor(path: string, message: string) {
-    super('release_policy_invalid', 400, `release policy ${path}: ${message}`, { path, reason: message });
+  /** The offending node, e.g. `$.anyOf[0].allOf[2]`. */
+  readonly path: string;
+  /** What is wrong there, without the path. */
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super('release_policy_invalid', 400, `release policy ${path}: ${reason}`, { path, reason });
+    this.path = path;
+    this.reason = reason;
   }
 }
 
@@ -519,6 +749,13 @@ export class KeyNotFound extends SkrError {
       `${deleted ? 'A deleted key' : 'A key'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`,
       { name, ...(version ? { version } : {}) },
     );
+  }
+}
+
+/** A method and path Key Vault has no operation for (Key Vault's NotFound). */
+export class KmsOperationNotFound extends SkrError {
+  constructor(message: string) {
+    super('not_found', 404, message);
   }
 }
 

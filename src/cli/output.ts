@@ -1,4 +1,4 @@
-import { SkrError } from '../errors';
+import { InternalError, InvalidArgument, SkrError } from '../errors';
 
 /** Every CLI command prints exactly one JSON object on stdout. */
 export function printJson(value: unknown): void {
@@ -7,12 +7,12 @@ export function printJson(value: unknown): void {
 
 /** Usage errors exit 2; refused evidence and failed operations exit 1. */
 export function exitCodeFor(error: SkrError): number {
-  return error.code === 'invalid_argument' ? 2 : 1;
+  return error instanceof InvalidArgument ? 2 : 1;
 }
 
 /** The CLI error shape `{"error":{"code","message"}}`; unexpected errors never leak their stack. */
 export function printError(error: unknown): number {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'unexpected failure');
+  const skr = error instanceof SkrError ? error : new InternalError('unexpected failure');
   if (!(error instanceof SkrError)) process.stderr.write(`skr: ${error instanceof Error ? error.message : String(error)}\n`);
   printJson({ error: skr.toJSON() });
   return exitCodeFor(skr);

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { InvalidRequest, MetadataHeaderRequired, SkrError, Unauthorized } from '../errors';
+import { InternalError, InvalidRequest, MetadataHeaderRequired, SkrError, Unauthorized } from '../errors';
 import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { openApiDocument } from '../lib/openapi';
 import { mounter } from '../lib/route';
@@ -16,7 +16,7 @@ const SELECTOR_KEYS: (keyof PrincipalSelector)[] = ['client_id', 'object_id', 'p
 
 /** IMDS's (and Entra's) error shape; `error` carries our stable code. */
 function sendError(res: Response, error: unknown): void {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  const skr = error instanceof SkrError ? error : new InternalError();
   res.status(skr.status).set('Cache-Control', 'no-store').json({ error: skr.code, error_description: skr.message });
 }
 

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KmsBadParameter, SkrError } from '../errors';
+import { KmsBadParameter, KmsOperationNotFound, SkrError } from '../errors';
 import { requestErrorOf } from '../lib/http-errors';
 import { challenge } from './auth/challenge';
 import { adminRouter } from './routes/admin';
@@ -69,7 +69,7 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   app.use(rngRouter(ctx));
 
   app.use((req: Request, res: Response) => {
-    fail(res, new SkrError('not_found', 404, `Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
+    fail(res, new KmsOperationNotFound(`Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
   });
   // body-parser's refusals become BadParameter or 413 as on every surface; other 4xx Express raises are the client's.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => fail(res, requestErrorOf(error, ctx.bodyLimit, KMS_INVALID)));

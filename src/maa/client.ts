@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { UpstreamFailed, UpstreamRejected } from '../errors';
+import { UpstreamFailed, UpstreamRejected, UpstreamTimedOut, UpstreamUnavailable } from '../errors';
 import { normaliseEndpoint } from '../lib/endpoint';
 import { httpRequestWithRetry, TransportError, type HttpResponse, type RetryPolicy } from '../lib/http';
 import { encodeAttestRequest, type AttestRequest } from './request';
@@ -124,7 +124,7 @@ export class MaaClient {
       } catch (error) {
         // Real MAA has a discovery document without a challenge endpoint; a verifier without
         // discovery simply gets no nonce. Only transport failures are worth surfacing.
-        if (error instanceof UpstreamFailed) throw error;
+        if (error instanceof UpstreamUnavailable) throw error;
       }
       this.discovery.set(origin, doc);
     }
@@ -144,7 +144,7 @@ export class MaaClient {
         this.options.retry,
       );
     } catch (error) {
-      if (error instanceof TransportError) throw new UpstreamFailed('verifier', error.message, error.timedOut ? 504 : 502);
+      if (error instanceof TransportError) throw error.timedOut ? new UpstreamTimedOut('verifier', error.message) : new UpstreamFailed('verifier', error.message);
       throw error;
     }
     if (response.status === 200) return response;
@@ -158,7 +158,7 @@ export class MaaClient {
       // a non-JSON error body is summarised by its status alone
     }
     if (response.status >= 500 || response.status === 429 || response.status === 408) {
-      throw new UpstreamFailed('verifier', `${message} (after retries)`, 502, { upstreamStatus: response.status, upstreamCode: code });
+      throw new UpstreamFailed('verifier', `${message} (after retries)`, { upstreamStatus: response.status, upstreamCode: code });
     }
     throw new UpstreamRejected('verifier', response.status, code, message);
   }

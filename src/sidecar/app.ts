@@ -1,5 +1,5 @@
 import express, { type RequestHandler, type Response } from 'express';
-import { EndpointNotAllowed, InvalidArgument, InvalidRequest, SkrError } from '../errors';
+import { EndpointNotAllowed, InternalError, InvalidArgument, InvalidRequest, SkrError } from '../errors';
 import { normaliseEndpoint } from '../lib/endpoint';
 import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../lib/json-depth';
@@ -29,7 +29,7 @@ export const BODY_LIMIT = 64 * 1024;
 
 /** Microsoft's error body `{"error": message}` plus our stable code. */
 function sendError(res: Response, error: unknown): void {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  const skr = error instanceof SkrError ? error : new InternalError();
   res.locals.errorCode = skr.code;
   const body: Record<string, unknown> = { error: skr.message, code: skr.code };
   // A denial carries the key service's explanation: claims, never key material.

@@ -1,6 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { KeyClient } from '@azure/keyvault-keys';
-import { UpstreamFailed } from '../errors';
+import { UpstreamTimedOut } from '../errors';
 import { isLoopback } from '../lib/endpoint';
 import { outboundTrust } from '../tls/trust';
 
@@ -85,7 +85,7 @@ export function boundedCredential(inner: TokenCredential): TokenCredential {
       // started it, long aborted: that call serves no waiting release, so it is not bounded.
       if (!signal || signal.aborted) return inner.getToken(scopes, { ...options, abortSignal: undefined });
       return new Promise<AccessToken | null>((resolve, reject) => {
-        const onAbort = () => reject(new UpstreamFailed('identity', 'the identity endpoint did not answer in time', 504));
+        const onAbort = () => reject(new UpstreamTimedOut('identity', 'the identity endpoint did not answer in time'));
         signal.addEventListener('abort', onAbort, { once: true });
         inner
           .getToken(scopes, options)

@@ -1,7 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
 import { describeUpstreamAnswer, upstreamAnswer } from '../lib/upstream-answer';
-import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled } from '../errors';
+import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled, UpstreamTimedOut } from '../errors';
 import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
 import { reportDataFor } from './runtime-data';
 import type { AttestationToken, MaaClient } from '../maa/client';
@@ -122,13 +122,13 @@ interface SdkError {
 export function mapKeyServiceError(error: unknown, name: string, version: string | undefined, body: string | undefined): SkrError {
   if (error instanceof SkrError) return error;
   const e = (typeof error === 'object' && error !== null ? error : {}) as SdkError;
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return new UpstreamFailed('kms', 'the key service timed out', 504);
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return new UpstreamTimedOut('kms', 'the key service timed out');
   // The SDK asks the credential for a token inside its pipeline, so an identity endpoint that is
   // down surfaces here; its message may name endpoints and tenants, so it is not passed on.
-  if (e.name !== undefined && CREDENTIAL_ERRORS.has(e.name)) return new UpstreamFailed('identity', 'no access token for the key service could be obtained', 502, { reason: e.name });
+  if (e.name !== undefined && CREDENTIAL_ERRORS.has(e.name)) return new UpstreamFailed('identity', 'no access token for the key service could be obtained', { reason: e.name });
   if (e.statusCode === undefined) {
     // No answer at all: refused, reset or dropped (the SDK retried these); `reason` is the errno.
-    return new UpstreamFailed('kms', 'the key service cannot be reached', 502, typeof e.code === 'string' ? { reason: e.code } : undefined);
+    return new UpstreamFailed('kms', 'the key service cannot be reached', typeof e.code === 'string' ? { reason: e.code } : undefined);
   }
   // The key service's own code and message travel with the sidecar's error (`upstream`).
   const upstream = { service: 'kms', ...upstreamAnswer(e.statusCode, body) };
@@ -141,12 +141,12 @@ export function mapKeyServiceError(error: unknown, name: string, version: string
     case 400:
       return new UpstreamRejected('kms', 400, e.code, upstream.message ?? 'HTTP 400', { upstream });
     case 401:
-      return new UpstreamFailed('kms', 'the key service did not accept the sidecar credential', 502, said);
+      return new UpstreamFailed('kms', 'the key service did not accept the sidecar credential', said);
     case 429:
       // Retried by the SDK only when Retry-After said when; still throttled after that.
       return new UpstreamThrottled('kms', { ...said, retryAfter: retryAfter(e) });
     default:
-      return new UpstreamFailed('kms', describeUpstreamAnswer(upstream), 502, said);
+      return new UpstreamFailed('kms', describeUpstreamAnswer(upstream), said);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ReportNotAcceptable } from '../errors';
+import { ReportNotAcceptable, type ReportRefusalCode } from '../errors';
 import { decodeGuestPolicy, decodePlatformInfo, type GuestPolicy, type PlatformInfo } from './abi/policy';
 import type { Product } from './abi/product';
 import type { AttestationReport } from './abi/report';
@@ -61,7 +61,7 @@ export interface ValidationSubject {
 
 const hex = (b: Buffer) => b.toString('hex');
 
-function fail(code: string, field: string, expected: unknown, actual: unknown): ReportNotAcceptable {
+function fail(code: ReportRefusalCode, field: string, expected: unknown, actual: unknown): ReportNotAcceptable {
   return new ReportNotAcceptable(code, `${field}: expected ${describe(expected)}, got ${describe(actual)}`, expected, actual);
 }
 
@@ -69,7 +69,7 @@ function describe(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
-function checkBytes(out: ReportNotAcceptable[], field: string, code: string, expected: Buffer | undefined, actual: Buffer): void {
+function checkBytes(out: ReportNotAcceptable[], field: string, code: ReportRefusalCode, expected: Buffer | undefined, actual: Buffer): void {
   if (expected !== undefined && !expected.equals(actual)) out.push(fail(code, field, hex(expected), hex(actual)));
 }
 
@@ -80,7 +80,7 @@ function checkPolicy(out: ReportNotAcceptable[], policy: GuestPolicy, o: GuestPo
       out.push(fail('policy_abi_too_low', 'policy.abi', `>= ${want.join('.')}`, `${policy.abiMajor}.${policy.abiMinor}`));
     }
   }
-  const permissive: [keyof GuestPolicy, boolean | undefined, string][] = [
+  const permissive: [keyof GuestPolicy, boolean | undefined, ReportRefusalCode][] = [
     ['debug', o.allowDebug, 'policy_debug_allowed'],
     ['smt', o.allowSmt, 'policy_smt_allowed'],
     ['migrateMa', o.allowMigrateMa, 'policy_migrate_ma_allowed'],
@@ -89,7 +89,7 @@ function checkPolicy(out: ReportNotAcceptable[], policy: GuestPolicy, o: GuestPo
   for (const [flag, allowed, code] of permissive) {
     if (allowed === false && policy[flag] === true) out.push(fail(code, `policy.${flag}`, false, true));
   }
-  const hardening: [keyof GuestPolicy, boolean | undefined, string][] = [
+  const hardening: [keyof GuestPolicy, boolean | undefined, ReportRefusalCode][] = [
     ['singleSocket', o.requireSingleSocket, 'policy_single_socket_required'],
     ['memAes256Xts', o.requireMemAes256Xts, 'policy_mem_aes_256_xts_required'],
     ['raplDis', o.requireRaplDis, 'policy_rapl_dis_required'],
@@ -101,7 +101,7 @@ function checkPolicy(out: ReportNotAcceptable[], policy: GuestPolicy, o: GuestPo
   }
 }
 
-function checkTcbMinimum(out: ReportNotAcceptable[], field: string, code: string, actual: Tcb, minimum: Partial<Tcb> | undefined): void {
+function checkTcbMinimum(out: ReportNotAcceptable[], field: string, code: ReportRefusalCode, actual: Tcb, minimum: Partial<Tcb> | undefined): void {
   if (!minimum) return;
   for (const component of tcbShortfall(actual, minimum)) {
     out.push(fail(code, `${field}.${component}`, `>= ${minimum[component]}`, actual[component] ?? 0));
@@ -153,19 +153,19 @@ export function checkReport(subject: ValidationSubject, options: ValidateOptions
 
   const info = decodePlatformInfo(report.platformInfo);
   for (const flag of options.platformInfoRequired ?? []) {
-    if (!info[flag]) out.push(fail(`platform_info_${snake(flag)}_required`, `platform_info.${flag}`, true, false));
+    if (!info[flag]) out.push(fail(PLATFORM_INFO_CODES[flag].required, `platform_info.${flag}`, true, false));
   }
   for (const flag of options.platformInfoForbidden ?? []) {
-    if (info[flag]) out.push(fail(`platform_info_${snake(flag)}_forbidden`, `platform_info.${flag}`, false, true));
+    if (info[flag]) out.push(fail(PLATFORM_INFO_CODES[flag].forbidden, `platform_info.${flag}`, false, true));
   }
 
-  const mit: [bigint | undefined, bigint | undefined, string][] = [
-    [options.minimumLaunchMitVector, report.launchMitVector, 'launch_mit_vector'],
-    [options.minimumCurrentMitVector, report.currentMitVector, 'current_mit_vector'],
+  const mit: [bigint | undefined, bigint | undefined, string, ReportRefusalCode][] = [
+    [options.minimumLaunchMitVector, report.launchMitVector, 'launch_mit_vector', 'launch_mit_vector_insufficient'],
+    [options.minimumCurrentMitVector, report.currentMitVector, 'current_mit_vector', 'current_mit_vector_insufficient'],
   ];
-  for (const [required, actual, field] of mit) {
+  for (const [required, actual, field, code] of mit) {
     if (required !== undefined && ((actual ?? 0n) & required) !== required) {
-      out.push(fail(`${field}_insufficient`, field, `0x${required.toString(16)}`, actual === undefined ? 'absent' : `0x${actual.toString(16)}`));
+      out.push(fail(code, field, `0x${required.toString(16)}`, actual === undefined ? 'absent' : `0x${actual.toString(16)}`));
     }
   }
   return out;
@@ -177,6 +177,14 @@ export function validateReport(subject: ValidationSubject, options: ValidateOpti
   if (first) throw first;
 }
 
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
+/** The refusal code for each PLATFORM_INFO flag an appraisal requires or forbids. */
+const PLATFORM_INFO_CODES: Record<keyof PlatformInfo, { required: ReportRefusalCode; forbidden: ReportRefusalCode }> = {
+  smtEnabled: { required: 'platform_info_smt_enabled_required', forbidden: 'platform_info_smt_enabled_forbidden' },
+  tsmeEnabled: { required: 'platform_info_tsme_enabled_required', forbidden: 'platform_info_tsme_enabled_forbidden' },
+  eccEnabled: { required: 'platform_info_ecc_enabled_required', forbidden: 'platform_info_ecc_enabled_forbidden' },
+  raplDisabled: { required: 'platform_info_rapl_disabled_required', forbidden: 'platform_info_rapl_disabled_forbidden' },
+  ciphertextHidingEnabled: { required: 'platform_info_ciphertext_hiding_enabled_required', forbidden: 'platform_info_ciphertext_hiding_enabled_forbidden' },
+  aliasCheckComplete: { required: 'platform_info_alias_check_complete_required', forbidden: 'platform_info_alias_check_complete_forbidden' },
+  iommuWriteSafe: { required: 'platform_info_iommu_write_safe_required', forbidden: 'platform_info_iommu_write_safe_forbidden' },
+  sevTioEnabled: { required: 'platform_info_sev_tio_enabled_required', forbidden: 'platform_info_sev_tio_enabled_forbidden' },
+};

@@ -5,6 +5,8 @@ import {
   CrlUnavailable,
   CertificateMalformed,
   CertificateNotYetValid,
+  VekExpired,
+  VekNotYetValid,
   IntermediateSignatureInvalid,
   ProductMismatch,
   ProductUnknown,
@@ -215,8 +217,9 @@ async function checkRevocation(request: CrlRequest, intermediate: X509Certificat
 function checkValidity(which: string, cert: X509Certificate, now: Date): void {
   const notBefore = new Date(cert.validFrom);
   const notAfter = new Date(cert.validTo);
-  if (now < notBefore) throw new CertificateNotYetValid(which, notBefore.toISOString(), now.toISOString());
-  if (now > notAfter) throw new CertificateExpired(which, notAfter.toISOString(), now.toISOString());
+  const at = now.toISOString();
+  if (now < notBefore) throw which === 'VEK' ? new VekNotYetValid(notBefore.toISOString(), at) : new CertificateNotYetValid(which, notBefore.toISOString(), at);
+  if (now > notAfter) throw which === 'VEK' ? new VekExpired(notAfter.toISOString(), at) : new CertificateExpired(which, notAfter.toISOString(), at);
 }
 
 /** Identity first (hwID == CHIP_ID for a VCEK), then the SPLs the VEK was derived for. */

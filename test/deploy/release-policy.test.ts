@@ -75,9 +75,18 @@ describe('skr policy lint', () => {
     ['both allOf and anyOf', { version: '1.0.0', anyOf: [{ authority: MAA, allOf: claims(), anyOf: claims() }] }, ['error:policy_invalid']],
     ['no authorities', { version: '1.0.0', anyOf: [] }, ['error:policy_invalid']],
     ['not an object', 'policy', ['error:policy_invalid']],
+    ['a member the KMS refuses beside equals', policyWith([{ claim: 'x-ms-sevsnpvm-hostdata', equals: H1, note: 'x' }, ...claims().slice(1)]), ['error:policy_invalid']],
+    ['an authority with credentials', { version: '1.0.0', anyOf: [{ authority: 'https://user@sharedeus.eus.attest.azure.net', allOf: claims() }] }, ['error:authority_invalid']],
+    ['the 0.2 version the KMS accepts', policyWith(claims(), { version: '0.2' }), ['error:version_unknown']],
   ])('%s', (_name, policy, expected) => {
     expect(codesOf(policy)).toEqual(expected);
     expect(lintReleasePolicy(policy).ok).toBe(!expected.some((c) => c.startsWith('error:')));
+  });
+
+  test('a structural error is one finding, with the path and reason of the grammar the KMS applies', () => {
+    expect(lintReleasePolicy({ version: '1.0.0', anyOf: [{ authority: MAA, allOf: [...claims(), { claim: 'x', equals: { a: 1 } }] }] }).findings).toEqual([
+      { severity: 'error', code: 'policy_invalid', message: 'a value is a string, a number or a boolean', path: 'anyOf[0].allOf[4].equals' },
+    ]);
   });
 
   test('a weak second authority makes the policy weak (any branch releases)', () => {

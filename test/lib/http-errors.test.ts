@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import { SkrError } from '../../src/errors';
+import { InvalidRequest, type SkrError } from '../../src/errors';
 import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../../src/lib/http-errors';
 
 async function server() {
@@ -45,7 +45,7 @@ describe('one mapper for what the JSON body parser refuses, in the service\'s ow
       const skr = error as SkrError;
       res.status(skr.status).json({ failure: skr.code, status: skr.status });
     },
-    invalid: (message) => new SkrError('service_bad_input', 400, message),
+    invalid: (message) => new InvalidRequest(message),
   };
   const app = express();
   app.use(express.json({ limit: 100, type: () => true }));
@@ -55,9 +55,9 @@ describe('one mapper for what the JSON body parser refuses, in the service\'s ow
   app.use(errorHandler(envelope, 100));
 
   test.each<[string, Record<string, string>, string, number, string]>([
-    ['not JSON', {}, '{oops', 400, 'service_bad_input'],
-    ['an unsupported charset', { 'content-type': 'application/json; charset=koi8-r' }, '{}', 400, 'service_bad_input'],
-    ['an unknown Content-Encoding', { 'content-encoding': 'x-unknown' }, '{}', 400, 'service_bad_input'],
+    ['not JSON', {}, '{oops', 400, 'invalid_request'],
+    ['an unsupported charset', { 'content-type': 'application/json; charset=koi8-r' }, '{}', 400, 'invalid_request'],
+    ['an unknown Content-Encoding', { 'content-encoding': 'x-unknown' }, '{}', 400, 'invalid_request'],
     ['a body over the limit', {}, JSON.stringify({ pad: 'x'.repeat(200) }), 413, 'body_too_large'],
     ['a gzip body that does not inflate', { 'content-encoding': 'gzip' }, 'not gzip', 400, 'invalid_request'],
   ])('%s', async (_name, headers, body, status, code) => {

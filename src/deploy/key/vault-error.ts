@@ -9,7 +9,7 @@ export function vaultError(error: unknown): SkrError {
   const message = (e.message ?? String(error)).split('\n')[0].slice(0, 300);
   if (e.name !== undefined && IDENTITY_ERRORS.includes(e.name)) return new UpstreamFailed('identity', `no credential could get a Key Vault token: ${message}`);
   if (e.name === 'RestError' && typeof e.statusCode === 'number') {
-    return e.statusCode < 500 ? new UpstreamRejected('key vault', e.statusCode, e.code, message) : new UpstreamFailed('key vault', message, 502, { upstreamStatus: e.statusCode });
+    return e.statusCode < 500 ? new UpstreamRejected('key vault', e.statusCode, e.code, message) : new UpstreamFailed('key vault', message, { upstreamStatus: e.statusCode });
   }
   return new UpstreamFailed('key vault', message);
 }

@@ -7,9 +7,6 @@ export const CLAIM_VMPL = 'x-ms-sevsnpvm-vmpl';
 /** What MAA says of a UVM Microsoft signed and measured (the confidential ACI utility VM). */
 export const COMPLIANT_UVM = 'azure-compliant-uvm';
 
-/** The only release-policy grammar Key Vault and Managed HSM document. */
-export const RELEASE_POLICY_VERSION = '1.0.0';
-
 export const HOSTDATA_PATTERN = /^[0-9a-f]{64}$/;
 
 /** What a VM launched without host data reports (Azure CVMs, most non-ACI guests): binds nothing. */

@@ -1,6 +1,7 @@
 import { InvalidArgument } from '../../errors';
+import { DOCUMENTED_POLICY_VERSION } from '../../kms/policy';
 import { normaliseEndpoint } from '../../lib/endpoint';
-import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, RELEASE_POLICY_VERSION } from './claims';
+import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN } from './claims';
 
 export interface ClaimCondition {
   claim: string;
@@ -29,7 +30,7 @@ export function createReleasePolicy(maaEndpoint: string, hostdata: string[]): Re
 
   const pins = values.map((h): ClaimCondition => ({ claim: CLAIM_HOSTDATA, equals: h }));
   return {
-    version: RELEASE_POLICY_VERSION,
+    version: DOCUMENTED_POLICY_VERSION,
     anyOf: [
       {
         authority,

@@ -1,7 +1,9 @@
+import { ReleasePolicyInvalid } from '../../errors';
+import { canonicalAuthority, DOCUMENTED_POLICY_VERSION, parseReleasePolicyDraft, type Condition, type ReleasePolicyDraft, type UnsupportedClaimCondition } from '../../kms/policy';
 import { isLoopback } from '../../lib/endpoint';
 import { ALLOW_ALL_HOSTDATA } from '../allow-all';
 import type { Finding } from '../finding';
-import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, RELEASE_POLICY_VERSION, ZERO_HOSTDATA } from './claims';
+import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, ZERO_HOSTDATA } from './claims';
 
 export interface ReleasePolicyLint {
   ok: boolean;
@@ -11,75 +13,50 @@ export interface ReleasePolicyLint {
 /** For each claim a condition cannot hold without: the values it may then take. */
 type Requirements = Map<string, Set<string>>;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isScalar = (v: unknown): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v);
-
 /**
  * Key Vault releases when ANY authority branch holds, so a policy is as weak as its weakest
  * branch: each one must, on every path through its nested allOf/anyOf, pin host_data to real
  * ccePolicy hashes, VMPL 0, a non-debuggable guest, and (advisory) an Azure-compliant UVM.
+ * The policy is read by the KMS's own grammar (as a draft, so an unsupported version or
+ * operator is judged rather than refused); a structural error is the one finding.
  */
 export function lintReleasePolicy(policy: unknown): ReleasePolicyLint {
   const findings: Finding[] = [];
   const error = (code: string, message: string, path: string) => findings.push({ severity: 'error', code, message, path });
   const warning = (code: string, message: string, path: string) => findings.push({ severity: 'warning', code, message, path });
 
-  if (!isRecord(policy)) {
-    error('policy_invalid', 'a release policy is a JSON object', '');
+  let draft: ReleasePolicyDraft;
+  try {
+    draft = parseReleasePolicyDraft(policy);
+  } catch (failure) {
+    if (!(failure instanceof ReleasePolicyInvalid)) throw failure;
+    error('policy_invalid', failure.reason, findingPath(failure.path));
     return { ok: false, findings };
   }
-  if (policy.version === undefined) error('version_missing', `version is missing (Managed HSM refuses that; use "${RELEASE_POLICY_VERSION}")`, 'version');
-  else if (policy.version !== RELEASE_POLICY_VERSION) error('version_unknown', `version ${JSON.stringify(policy.version)} is not the documented "${RELEASE_POLICY_VERSION}"`, 'version');
+  if (draft.version === undefined) error('version_missing', `version is missing (Managed HSM refuses that; use "${DOCUMENTED_POLICY_VERSION}")`, 'version');
+  else if (draft.version !== DOCUMENTED_POLICY_VERSION) error('version_unknown', `version ${JSON.stringify(draft.version)} is not the documented "${DOCUMENTED_POLICY_VERSION}"`, 'version');
 
-  if (!Array.isArray(policy.anyOf) || policy.anyOf.length === 0) {
-    error('policy_invalid', 'anyOf must be a non-empty array of authorities', 'anyOf');
-    return { ok: false, findings };
-  }
-
-  /** Requirements of one condition; undefined when it is malformed (already reported). */
-  function requirements(condition: unknown, path: string): Requirements | undefined {
-    if (!isRecord(condition)) {
-      error('policy_invalid', 'a condition is an object', path);
-      return undefined;
-    }
-    if (typeof condition.claim === 'string') {
-      if ('equals' in condition) {
-        if (!isScalar(condition.equals)) error('policy_invalid', 'equals takes a string, number or boolean', path);
+  /** Requirements of one condition; the preview spelling of equals is worth a warning. */
+  function requirements(condition: Condition<UnsupportedClaimCondition>): Requirements {
+    switch (condition.kind) {
+      case 'claim':
+        if (condition.preview) warning('legacy_condition', 'the preview {"condition":"equals","value":...} form; write {"equals":...}', findingPath(condition.path));
         return new Map([[condition.claim, new Set([String(condition.equals)])]]);
-      }
-      if (condition.condition === 'equals' && isScalar(condition.value)) {
-        warning('legacy_condition', 'the preview {"condition":"equals","value":...} form; write {"equals":...}', path);
-        return new Map([[condition.claim, new Set([String(condition.value)])]]);
-      }
-      // exists, notEquals and the ordering operators pin no value.
-      return new Map();
+      case 'unsupported_claim':
+        // exists, notEquals and the ordering operators pin no value.
+        return new Map();
+      case 'allOf':
+        return allOf(condition.conditions.map(requirements));
+      case 'anyOf':
+        return anyOf(condition.conditions.map(requirements));
     }
-    const hasAll = Array.isArray(condition.allOf);
-    const hasAny = Array.isArray(condition.anyOf);
-    if (hasAll === hasAny) {
-      error('policy_invalid', 'a condition needs a claim, or exactly one of allOf / anyOf', path);
-      return undefined;
-    }
-    const key = hasAll ? 'allOf' : 'anyOf';
-    const children = (condition[key] as unknown[]).map((c, i) => requirements(c, `${path}.${key}[${i}]`));
-    if (children.length === 0) {
-      error('policy_invalid', `${key} is empty`, `${path}.${key}`);
-      return undefined;
-    }
-    if (children.some((c) => c === undefined)) return undefined;
-    return hasAll ? allOf(children as Requirements[]) : anyOf(children as Requirements[]);
   }
 
-  policy.anyOf.forEach((branch, i) => {
-    const path = `anyOf[${i}]`;
-    if (!isRecord(branch) || typeof branch.authority !== 'string') {
-      error('policy_invalid', 'each anyOf entry names an authority', path);
-      return;
-    }
-    if (!isAttestationAuthority(branch.authority)) error('authority_invalid', 'authority must be the https URL of the attestation service', `${path}.authority`);
-    const { authority, ...condition } = branch;
-    const required = requirements(condition, path);
-    if (!required) return;
+  for (const rule of draft.anyOf) {
+    const { authority } = rule;
+    const path = findingPath(rule.path);
+    if (!isAttestationAuthority(authority)) error('authority_invalid', 'authority must be the https URL of the attestation service', `${path}.authority`);
+    const required = requirements(rule);
 
     const hostdata = required.get(CLAIM_HOSTDATA);
     if (!hostdata) {
@@ -104,8 +81,13 @@ export function lintReleasePolicy(policy: unknown): ReleasePolicyLint {
     if (!compliance || [...compliance].some((v) => v !== COMPLIANT_UVM)) {
       warning('compliance_claim_missing', `${CLAIM_COMPLIANCE} is not required to be ${COMPLIANT_UVM}`, path);
     }
-  });
+  }
   return { ok: !findings.some((f) => f.severity === 'error'), findings };
+}
+
+/** Findings name paths as `anyOf[0].allOf[1]`; the grammar's paths start at the document, `$`. */
+function findingPath(grammarPath: string): string {
+  return grammarPath.replace(/^\$\.?/, '');
 }
 
 /** All must hold: every child's requirement applies, and repeated claims narrow. */
@@ -129,11 +111,9 @@ function anyOf(children: Requirements[]): Requirements {
   return out;
 }
 
+/** An issuer URL the KMS can match (the grammar's test), and https unless it is on this machine. */
 function isAttestationAuthority(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
-  } catch {
-    return false;
-  }
+  if (canonicalAuthority(text) === undefined) return false;
+  const url = new URL(text);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
 }

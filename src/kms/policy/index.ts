@@ -1,9 +1,9 @@
 /** Key Vault release policies: the grammar, the decision, and the explanation of a denial. */
-export { parseReleasePolicy, POLICY_LIMITS, POLICY_VERSIONS } from './parse';
+export { DOCUMENTED_POLICY_VERSION, parseReleasePolicy, parseReleasePolicyDraft, POLICY_LIMITS, POLICY_VERSIONS } from './parse';
 export { evaluateReleasePolicy } from './evaluate';
 export { explainRelease, type ReleaseExplanationReport } from './explain';
 export { releaseDenied } from './denied';
-export { sameAuthority } from './authority';
+export { canonicalAuthority, sameAuthority } from './authority';
 export type {
   AuthorityRule,
   BranchExplanation,
@@ -15,5 +15,7 @@ export type {
   ReleaseDecision,
   ReleaseExplanation,
   ReleasePolicy,
+  ReleasePolicyDraft,
   ReleaseReason,
+  UnsupportedClaimCondition,
 } from './types';

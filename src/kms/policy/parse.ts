@@ -1,6 +1,6 @@
 import { ReleasePolicyInvalid } from '../../errors';
 import { canonicalAuthority } from './authority';
-import type { AuthorityRule, ClaimCondition, ClaimValue, Condition, ConditionGroup, ReleasePolicy } from './types';
+import type { AuthorityRule, ClaimCondition, ClaimValue, Condition, ConditionGroup, ReleasePolicy, ReleasePolicyDraft, UnsupportedClaimCondition } from './types';
 
 /** Bounds that keep evaluation and explanations small whatever a policy author (or attacker) sends. */
 export const POLICY_LIMITS = {
@@ -14,13 +14,53 @@ export const POLICY_LIMITS = {
   valueChars: 4096,
 } as const;
 
-/** `1.0.0` is the documented grammar; `0.2` is what Microsoft's MHSM setup script still sends, with the same grammar. */
-export const POLICY_VERSIONS = ['1.0.0', '0.2'] as const;
+/** The only version Key Vault and Managed HSM document: what policies should say. */
+export const DOCUMENTED_POLICY_VERSION = '1.0.0';
+
+/** Besides the documented one, `0.2`: what Microsoft's MHSM setup script still sends, with the same grammar. */
+export const POLICY_VERSIONS = [DOCUMENTED_POLICY_VERSION, '0.2'] as const;
 
 /** The comparison operators of Key Vault's grammar; only `equals` is implemented there, and here. */
 const KNOWN_OPERATORS = ['equals', 'notEquals', 'less', 'lessOrEquals', 'greater', 'greaterOrEquals', 'exists'];
 
 type Json = Record<string, unknown>;
+
+/**
+ * What to do at the three places a policy can be well formed yet not acceptable to the KMS.
+ * Parsing refuses at each (so the first problem in document order is the one reported);
+ * drafting keeps the node as written and goes on, so a linter can judge the rest.
+ */
+interface Leniency<Extra> {
+  version(path: string, version: string): void;
+  authority(path: string): void;
+  /** `at` is where the operator is written: `…allOf[2].exists`, or `…allOf[2].condition` in the preview form. */
+  operator(condition: { path: string; claim: string; operator: string; at: string }): Extra;
+}
+
+interface Walk<Extra> {
+  nodes: number;
+  leniency: Leniency<Extra>;
+}
+
+const STRICT: Leniency<never> = {
+  version(path, version) {
+    throw new ReleasePolicyInvalid(path, `version ${JSON.stringify(version)} is not supported (${POLICY_VERSIONS.join(', ')})`);
+  },
+  authority(path) {
+    throw invalidAuthority(path);
+  },
+  operator({ at, operator }) {
+    throw unsupportedOperator(at, operator);
+  },
+};
+
+const DRAFT: Leniency<UnsupportedClaimCondition> = {
+  version() {},
+  authority() {},
+  operator({ path, claim, operator }) {
+    return { kind: 'unsupported_claim', path, claim, operator };
+  },
+};
 
 /**
  * Parses and validates a release policy: `{version, anyOf:[{authority, allOf|anyOf:[…]}]}`
@@ -30,20 +70,33 @@ type Json = Record<string, unknown>;
  * authority signs.
  */
 export function parseReleasePolicy(input: string | Uint8Array | object): ReleasePolicy {
-  const document = typeof input === 'string' || input instanceof Uint8Array ? parseJson(input) : input;
-  const budget = { nodes: 0 };
+  return parseDocument(typeof input === 'string' || input instanceof Uint8Array ? parseJson(input) : input, STRICT);
+}
+
+/**
+ * The same grammar, read for linting an already-decoded JSON value: a policy whose structure is
+ * wrong is refused as parseReleasePolicy refuses it, but an unsupported version, an authority
+ * that is not an issuer URL and a claim operator Key Vault does not implement are kept as written.
+ */
+export function parseReleasePolicyDraft(document: unknown): ReleasePolicyDraft {
+  return parseDocument(document, DRAFT);
+}
+
+function parseDocument<Extra>(document: unknown, leniency: Leniency<Extra>): ReleasePolicy<Extra> {
+  const walk: Walk<Extra> = { nodes: 0, leniency };
   if (!isObject(document)) throw new ReleasePolicyInvalid('$', 'a policy is a JSON object');
   onlyKeys(document, '$', ['version', 'anyOf']);
 
-  const policy: ReleasePolicy = { anyOf: [] };
+  const policy: ReleasePolicy<Extra> = { anyOf: [] };
   if (document.version !== undefined) {
-    if (typeof document.version !== 'string' || !(POLICY_VERSIONS as readonly string[]).includes(document.version)) {
+    if (typeof document.version !== 'string') {
       throw new ReleasePolicyInvalid('$.version', `version ${JSON.stringify(document.version)} is not supported (${POLICY_VERSIONS.join(', ')})`);
     }
+    if (!(POLICY_VERSIONS as readonly string[]).includes(document.version)) leniency.version('$.version', document.version);
     policy.version = document.version;
   }
   const authorities = nonEmptyArray(document.anyOf, '$.anyOf');
-  policy.anyOf = authorities.map((node, i) => parseAuthority(node, `$.anyOf[${i}]`, budget));
+  policy.anyOf = authorities.map((node, i) => parseAuthority(node, `$.anyOf[${i}]`, walk));
   return policy;
 }
 
@@ -67,22 +120,21 @@ function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-function parseAuthority(node: unknown, path: string, budget: { nodes: number }): AuthorityRule {
-  count(budget, path);
+function parseAuthority<Extra>(node: unknown, path: string, walk: Walk<Extra>): AuthorityRule<Extra> {
+  count(walk, path);
   if (!isObject(node)) throw new ReleasePolicyInvalid(path, 'an authority entry is an object {authority, allOf|anyOf}');
   const kind = groupKind(node, path, ['authority']);
-  if (typeof node.authority !== 'string' || canonicalAuthority(node.authority) === undefined) {
-    throw new ReleasePolicyInvalid(`${path}.authority`, 'authority must be the attestation service URL (http or https, no credentials or fragment)');
-  }
-  return { authority: node.authority, ...parseGroup(node, kind, path, 1, budget) };
+  if (typeof node.authority !== 'string') throw invalidAuthority(`${path}.authority`);
+  if (canonicalAuthority(node.authority) === undefined) walk.leniency.authority(`${path}.authority`);
+  return { authority: node.authority, ...parseGroup(node, kind, path, 1, walk) };
 }
 
-function parseCondition(node: unknown, path: string, depth: number, budget: { nodes: number }): Condition {
-  count(budget, path);
+function parseCondition<Extra>(node: unknown, path: string, depth: number, walk: Walk<Extra>): Condition<Extra> {
+  count(walk, path);
   if (!isObject(node)) throw new ReleasePolicyInvalid(path, 'a condition is an object: {claim, equals} or {allOf|anyOf: […]}');
-  if ('claim' in node) return parseClaim(node, path);
+  if ('claim' in node) return parseClaim(node, path, walk.leniency);
   if (depth + 1 > POLICY_LIMITS.depth) throw new ReleasePolicyInvalid(path, `groups nest at most ${POLICY_LIMITS.depth} deep`);
-  return parseGroup(node, groupKind(node, path, []), path, depth + 1, budget);
+  return parseGroup(node, groupKind(node, path, []), path, depth + 1, walk);
 }
 
 /** Exactly one of allOf / anyOf, beside the keys the node may also carry. */
@@ -95,12 +147,12 @@ function groupKind(node: Json, path: string, also: string[]): 'allOf' | 'anyOf' 
   return kind;
 }
 
-function parseGroup(node: Json, kind: 'allOf' | 'anyOf', path: string, depth: number, budget: { nodes: number }): ConditionGroup {
+function parseGroup<Extra>(node: Json, kind: 'allOf' | 'anyOf', path: string, depth: number, walk: Walk<Extra>): ConditionGroup<Extra> {
   const items = nonEmptyArray(node[kind], `${path}.${kind}`);
-  return { kind, path, conditions: items.map((item, i) => parseCondition(item, `${path}.${kind}[${i}]`, depth, budget)) };
+  return { kind, path, conditions: items.map((item, i) => parseCondition(item, `${path}.${kind}[${i}]`, depth, walk)) };
 }
 
-function parseClaim(node: Json, path: string): ClaimCondition {
+function parseClaim<Extra>(node: Json, path: string, leniency: Leniency<Extra>): ClaimCondition | Extra {
   const claim = node.claim;
   if (typeof claim !== 'string' || claim.length === 0 || claim.length > POLICY_LIMITS.claimNameChars) {
     throw new ReleasePolicyInvalid(`${path}.claim`, `claim must be a name of 1..${POLICY_LIMITS.claimNameChars} characters`);
@@ -108,21 +160,22 @@ function parseClaim(node: Json, path: string): ClaimCondition {
   if (claim.split('.').length > POLICY_LIMITS.claimNameSegments) {
     throw new ReleasePolicyInvalid(`${path}.claim`, `a claim path has at most ${POLICY_LIMITS.claimNameSegments} segments`);
   }
-  let value: unknown;
-  let valuePath: string;
   if ('condition' in node) {
     onlyKeys(node, path, ['claim', 'condition', 'value']);
-    if (node.condition !== 'equals') throw unsupportedOperator(`${path}.condition`, node.condition);
-    value = node.value;
-    valuePath = `${path}.value`;
-  } else {
-    const operator = Object.keys(node).find((key) => key !== 'claim');
-    if (operator !== undefined && operator !== 'equals' && KNOWN_OPERATORS.includes(operator)) throw unsupportedOperator(`${path}.${operator}`, operator);
-    onlyKeys(node, path, ['claim', 'equals']);
-    value = node.equals;
-    valuePath = `${path}.equals`;
+    if (node.condition !== 'equals') {
+      if (typeof node.condition !== 'string' || !KNOWN_OPERATORS.includes(node.condition)) throw unsupportedOperator(`${path}.condition`, node.condition);
+      return leniency.operator({ path, claim, operator: node.condition, at: `${path}.condition` });
+    }
+    return { kind: 'claim', path, claim, equals: claimValue(node.value, `${path}.value`), preview: true };
   }
-  return { kind: 'claim', path, claim, equals: claimValue(value, valuePath) };
+  const operator = Object.keys(node).find((key) => key !== 'claim');
+  if (operator !== undefined && operator !== 'equals' && KNOWN_OPERATORS.includes(operator)) {
+    const unsupported = leniency.operator({ path, claim, operator, at: `${path}.${operator}` });
+    onlyKeys(node, path, ['claim', operator]);
+    return unsupported;
+  }
+  onlyKeys(node, path, ['claim', 'equals']);
+  return { kind: 'claim', path, claim, equals: claimValue(node.equals, `${path}.equals`) };
 }
 
 function claimValue(value: unknown, path: string): ClaimValue {
@@ -139,6 +192,10 @@ function unsupportedOperator(path: string, operator: unknown): ReleasePolicyInva
   return new ReleasePolicyInvalid(path, `operator ${JSON.stringify(operator)} is not supported; only equals is`);
 }
 
+function invalidAuthority(path: string): ReleasePolicyInvalid {
+  return new ReleasePolicyInvalid(path, 'authority must be the attestation service URL (http or https, no credentials or fragment)');
+}
+
 function onlyKeys(node: Json, path: string, allowed: string[]): void {
   const extra = Object.keys(node).find((key) => !allowed.includes(key));
   if (extra !== undefined) throw new ReleasePolicyInvalid(`${path}.${extra}`, `unexpected member (allowed here: ${allowed.join(', ')})`);
@@ -150,8 +207,8 @@ function nonEmptyArray(value: unknown, path: string): unknown[] {
   return value;
 }
 
-function count(budget: { nodes: number }, path: string): void {
-  if (++budget.nodes > POLICY_LIMITS.nodes) throw new ReleasePolicyInvalid(path, `a policy has at most ${POLICY_LIMITS.nodes} nodes`);
+function count(walk: { nodes: number }, path: string): void {
+  if (++walk.nodes > POLICY_LIMITS.nodes) throw new ReleasePolicyInvalid(path, `a policy has at most ${POLICY_LIMITS.nodes} nodes`);
 }
 
 function isObject(value: unknown): value is Json {

@@ -8,26 +8,47 @@ export interface ClaimCondition {
   path: string;
   claim: string;
   equals: ClaimValue;
+  /** Written in the preview `{condition:"equals", value}` form, which linting asks to modernise. */
+  preview?: true;
 }
 
-export interface ConditionGroup {
+/**
+ * A claim condition with an operator Key Vault's grammar names but does not implement
+ * (`exists`, `notEquals`, the orderings). Only a draft holds these: the KMS refuses them.
+ */
+export interface UnsupportedClaimCondition {
+  kind: 'unsupported_claim';
+  path: string;
+  claim: string;
+  operator: string;
+}
+
+/** `Extra` is what a draft may hold beyond the grammar the KMS accepts; a policy holds nothing more. */
+export interface ConditionGroup<Extra = never> {
   kind: 'allOf' | 'anyOf';
   path: string;
-  conditions: Condition[];
+  conditions: Condition<Extra>[];
 }
 
-export type Condition = ClaimCondition | ConditionGroup;
+export type Condition<Extra = never> = ClaimCondition | ConditionGroup<Extra> | Extra;
 
 /** One entry of the top-level `anyOf`: the conditions a token from `authority` must meet. */
-export interface AuthorityRule extends ConditionGroup {
+export interface AuthorityRule<Extra = never> extends ConditionGroup<Extra> {
   authority: string;
 }
 
-export interface ReleasePolicy {
-  /** `1.0.0`, the legacy `0.2`, or absent in the preview form. */
+export interface ReleasePolicy<Extra = never> {
+  /** `1.0.0`, the legacy `0.2`, or absent in the preview form (in a draft: any string). */
   version?: string;
-  anyOf: AuthorityRule[];
+  anyOf: AuthorityRule<Extra>[];
 }
+
+/**
+ * A policy as written, for linting: the grammar's structure holds, but the version may be one
+ * the KMS does not accept, an authority may not be an issuer URL, and claim conditions may use
+ * operators Key Vault does not implement. The KMS only ever sees a `ReleasePolicy`.
+ */
+export type ReleasePolicyDraft = ReleasePolicy<UnsupportedClaimCondition>;
 
 export interface ClaimFailure {
   path: string;

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { SkrError } from '../../errors';
+import { InternalError, SkrError } from '../../errors';
 
 /** Key Vault's error codes for ours; anything else is named by its status as Key Vault would. */
 const KV_CODES: Record<string, string> = {
@@ -29,7 +29,7 @@ export function kvCode(error: SkrError): string {
  * `innererror.details` (a release denial's explanation). Unexpected errors say nothing more.
  */
 export function sendKvError(res: Response, error: unknown): void {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  const skr = error instanceof SkrError ? error : new InternalError();
   res.status(skr.status).json({
     error: {
       code: kvCode(skr),

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { InvalidRequest, SkrError, Unauthorized } from '../../errors';
+import { InternalError, InvalidRequest, SkrError, Unauthorized } from '../../errors';
 import { errorHandler, type ErrorEnvelope } from '../../lib/http-errors';
 import { openApiDocument } from '../../lib/openapi';
 import { mounter } from '../../lib/route';
@@ -23,7 +23,7 @@ const BODY_LIMIT = '256kb';
 
 /** MAA's error envelope. */
 function sendError(res: Response, error: unknown): void {
-  const skr = error instanceof SkrError ? error : new SkrError('internal_error', 500, 'internal error');
+  const skr = error instanceof SkrError ? error : new InternalError();
   // Every refusal of evidence is a 400 on this surface, as MAA answers; the code says why.
   const status = skr.status >= 500 ? skr.status : skr.code === 'unauthorized' ? 401 : skr.status === 413 ? 413 : 400;
   res.status(status).json({ error: { code: skr.code, message: skr.message } });

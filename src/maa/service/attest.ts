@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EvidenceBindingFailed, InvalidRequest, NonceRejected, ReportNotAcceptable, type SkrError } from '../../errors';
+import { InitTimeDataMismatch, InvalidRequest, NonceRequired, ReportNotAcceptable, RuntimeDataMismatch, type SkrError } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
@@ -85,13 +85,13 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
   if (!request.runtimeData) throw new InvalidRequest('runtimeData is required: it is what the report binds', { field: 'runtimeData' });
   const expected = Buffer.concat([sha256(request.runtimeData.data), Buffer.alloc(32)]);
   if (!expected.equals(report.reportData)) {
-    throw new EvidenceBindingFailed('runtime_data_mismatch', 'REPORT_DATA is not SHA-256(runtimeData) followed by zeros', {
+    throw new RuntimeDataMismatch('REPORT_DATA is not SHA-256(runtimeData) followed by zeros', {
       expected: expected.toString('hex'),
       actual: report.reportData.toString('hex'),
     });
   }
   if (request.initTimeData && !sha256(request.initTimeData.data).equals(report.hostData)) {
-    throw new EvidenceBindingFailed('init_time_data_mismatch', 'HOST_DATA is not SHA-256(initTimeData)', {
+    throw new InitTimeDataMismatch('HOST_DATA is not SHA-256(initTimeData)', {
       expected: sha256(request.initTimeData.data).toString('hex'),
       actual: report.hostData.toString('hex'),
     });
@@ -99,7 +99,7 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
 
   const runtime = runtimeClaims(request);
   if (runtime.nonce !== undefined) ctx.challenges.consume(runtime.nonce);
-  else if (ctx.policy.requireFreshness) throw new NonceRejected('nonce_required', 'the policy requires a challenge nonce in the runtime data');
+  else if (ctx.policy.requireFreshness) throw new NonceRequired('the policy requires a challenge nonce in the runtime data');
 
   const failures = appraise(verified, ctx.policy, await ctx.references.valuesOf('measurement'), await ctx.references.valuesOf('host-data'));
   if (failures.length > 0 && ctx.policy.enforcement === 'deny') throw failures[0]!;

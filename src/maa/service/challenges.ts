@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { NonceRejected } from '../../errors';
+import { NonceExpired, NonceReplayed, NonceUnknown } from '../../errors';
 
 /**
  * Single-use challenge nonces with a short TTL. Spent and expired nonces are remembered for a
@@ -36,9 +36,9 @@ export class ChallengeStore {
   /** Spends a nonce, or throws why it cannot be spent. */
   consume(nonce: string): void {
     const entry = this.entries.get(nonce);
-    if (!entry) throw new NonceRejected('nonce_unknown', 'the nonce was not issued by this verifier (or was forgotten)');
-    if (entry.used) throw new NonceRejected('nonce_replayed', 'the nonce was already used');
-    if (this.now() > entry.expiresAt) throw new NonceRejected('nonce_expired', 'the nonce expired');
+    if (!entry) throw new NonceUnknown('the nonce was not issued by this verifier (or was forgotten)');
+    if (entry.used) throw new NonceReplayed('the nonce was already used');
+    if (this.now() > entry.expiresAt) throw new NonceExpired('the nonce expired');
     entry.used = true;
   }
 

@@ -1,4 +1,4 @@
-import { CborMalformed, UvmEndorsementRefused } from '../../errors';
+import { CborMalformed, UvmEndorsementMalformed } from '../../errors';
 import { decodeCbor, encodeCbor, isCborTagged, type CborValue } from '../../lib/cbor';
 
 /**
@@ -16,7 +16,7 @@ export interface CoseSign1 {
 const COSE_SIGN1_TAG = 18;
 
 function malformed(message: string): never {
-  throw new UvmEndorsementRefused('uvm_endorsement_malformed', message);
+  throw new UvmEndorsementMalformed(message);
 }
 
 export function decodeCoseSign1(bytes: Uint8Array): CoseSign1 {

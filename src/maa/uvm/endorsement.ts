@@ -1,5 +1,14 @@
 import { constants, verify, type KeyObject } from 'node:crypto';
-import { UvmEndorsementRefused } from '../../errors';
+import {
+  UvmEndorsementChainInvalid,
+  UvmEndorsementMalformed,
+  UvmEndorsementMeasurementMismatch,
+  UvmEndorsementSignatureInvalid,
+  UvmEndorsementSvnTooLow,
+  UvmEndorsementUnsupported,
+  UvmEndorsementUntrustedIssuer,
+  type UvmEndorsementRefusal,
+} from '../../errors';
 import { isCborTagged, type CborValue } from '../../lib/cbor';
 import { decodeCoseSign1, sign1ToBeSigned, type CoseSign1 } from './cose-sign1';
 import { chainMatchesDid } from './did-x509';
@@ -46,14 +55,14 @@ const ALGORITHMS: Record<number, { hash: string; kind: 'rsa-pss' | 'ecdsa'; salt
   [-36]: { hash: 'sha512', kind: 'ecdsa', curve: 'secp521r1' },
 };
 
-function refuse(code: ConstructorParameters<typeof UvmEndorsementRefused>[0], message: string, details?: Record<string, unknown>): never {
-  throw new UvmEndorsementRefused(code, message, details);
+function refuse(Refusal: UvmEndorsementRefusal, message: string, details?: Record<string, unknown>): never {
+  throw new Refusal(message, details);
 }
 
 function textHeader(message: CoseSign1, label: string): string | undefined {
   const value = message.protectedHeader.get(label);
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') refuse('uvm_endorsement_malformed', `the protected header "${label}" is not text`);
+  if (typeof value !== 'string') refuse(UvmEndorsementMalformed, `the protected header "${label}" is not text`);
   return value;
 }
 
@@ -61,7 +70,7 @@ function signingTime(message: CoseSign1, now: Date): Date {
   const value: CborValue = message.protectedHeader.get('signingtime');
   if (value === undefined) return now;
   const seconds = isCborTagged(value) && value.tag === EPOCH_TAG ? value.value : value;
-  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) refuse('uvm_endorsement_malformed', 'signingtime is not an epoch time');
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) refuse(UvmEndorsementMalformed, 'signingtime is not an epoch time');
   return new Date(seconds * 1000);
 }
 
@@ -69,12 +78,12 @@ function chainEntries(message: CoseSign1): Buffer[] {
   const value = message.protectedHeader.get(HEADER.x5chain);
   if (Buffer.isBuffer(value)) return [value];
   if (Array.isArray(value) && value.length > 0 && value.every((v) => Buffer.isBuffer(v))) return value as Buffer[];
-  return refuse('uvm_endorsement_malformed', 'the protected header has no x5chain (33) of certificates');
+  return refuse(UvmEndorsementMalformed, 'the protected header has no x5chain (33) of certificates');
 }
 
 function signatureValid(message: CoseSign1, alg: number, key: KeyObject): boolean {
   const spec = ALGORITHMS[alg];
-  if (!spec) return refuse('uvm_endorsement_unsupported', `COSE algorithm ${alg} is not accepted`, { alg });
+  if (!spec) return refuse(UvmEndorsementUnsupported, `COSE algorithm ${alg} is not accepted`, { alg });
   const data = sign1ToBeSigned(message.protectedBytes, message.payload);
   if (spec.kind === 'rsa-pss') {
     if (key.asymmetricKeyType !== 'rsa') return false;
@@ -88,9 +97,9 @@ function signatureValid(message: CoseSign1, alg: number, key: KeyObject): boolea
 function svnOf(payload: Record<string, unknown>): number {
   const text = payload[CLAIM_SVN];
   const int = payload[CLAIM_SVN_INT];
-  if (typeof text !== 'string' || !/^[0-9]{1,9}$/.test(text)) refuse('uvm_endorsement_malformed', `${CLAIM_SVN} is not a decimal string`);
+  if (typeof text !== 'string' || !/^[0-9]{1,9}$/.test(text)) refuse(UvmEndorsementMalformed, `${CLAIM_SVN} is not a decimal string`);
   const svn = Number(text);
-  if (int !== undefined && int !== svn) refuse('uvm_endorsement_malformed', `${CLAIM_SVN_INT} disagrees with ${CLAIM_SVN}`);
+  if (int !== undefined && int !== svn) refuse(UvmEndorsementMalformed, `${CLAIM_SVN_INT} disagrees with ${CLAIM_SVN}`);
   return svn;
 }
 
@@ -100,40 +109,40 @@ export function verifyUvmEndorsement(bytes: Uint8Array, options: UvmEndorsementO
   const feed = textHeader(message, 'feed');
   if (iss === undefined || feed === undefined) {
     // The transparent format names its issuer in CWT claims and endorses raw bytes: not verified yet.
-    if (message.protectedHeader.has(HEADER.cwtClaims)) refuse('uvm_endorsement_unsupported', 'the transparent (CWT claims) endorsement format is not supported');
-    refuse('uvm_endorsement_malformed', 'the protected header lacks iss or feed');
+    if (message.protectedHeader.has(HEADER.cwtClaims)) refuse(UvmEndorsementUnsupported, 'the transparent (CWT claims) endorsement format is not supported');
+    refuse(UvmEndorsementMalformed, 'the protected header lacks iss or feed');
   }
-  if (message.protectedHeader.get(HEADER.contentType) !== JSON_CONTENT_TYPE) refuse('uvm_endorsement_unsupported', `the payload content type is not ${JSON_CONTENT_TYPE}`);
+  if (message.protectedHeader.get(HEADER.contentType) !== JSON_CONTENT_TYPE) refuse(UvmEndorsementUnsupported, `the payload content type is not ${JSON_CONTENT_TYPE}`);
   const alg = message.protectedHeader.get(HEADER.alg);
-  if (typeof alg !== 'number') refuse('uvm_endorsement_malformed', 'the protected header has no integer alg (1)');
+  if (typeof alg !== 'number') refuse(UvmEndorsementMalformed, 'the protected header has no integer alg (1)');
 
   // Resolving the DID the message names would prove only self-consistency: pin it.
   const issuer = options.trusted.find((t) => t.did.text === iss && t.feed === feed);
-  if (!issuer) refuse('uvm_endorsement_untrusted_issuer', 'the endorsement issuer and feed are not a trusted pair', { iss: iss.slice(0, 200), feed: feed.slice(0, 200) });
+  if (!issuer) refuse(UvmEndorsementUntrustedIssuer, 'the endorsement issuer and feed are not a trusted pair', { iss: iss.slice(0, 200), feed: feed.slice(0, 200) });
 
   const chain = parseChain(chainEntries(message));
   checkChainAt(chain, signingTime(message, options.now));
-  if (!chainMatchesDid(chain, issuer.did)) refuse('uvm_endorsement_chain_invalid', 'the x5chain does not resolve to the issuer did:x509 (CA fingerprint or leaf EKU)');
-  if (!signatureValid(message, alg, chain[0]!.publicKey)) refuse('uvm_endorsement_signature_invalid', 'the COSE signature does not verify with the x5chain leaf');
+  if (!chainMatchesDid(chain, issuer.did)) refuse(UvmEndorsementChainInvalid, 'the x5chain does not resolve to the issuer did:x509 (CA fingerprint or leaf EKU)');
+  if (!signatureValid(message, alg, chain[0]!.publicKey)) refuse(UvmEndorsementSignatureInvalid, 'the COSE signature does not verify with the x5chain leaf');
 
   let payload: unknown;
   try {
     payload = JSON.parse(message.payload.toString('utf8'));
   } catch {
-    refuse('uvm_endorsement_malformed', 'the payload is not JSON');
+    refuse(UvmEndorsementMalformed, 'the payload is not JSON');
   }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) refuse('uvm_endorsement_malformed', 'the payload is not a JSON object');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) refuse(UvmEndorsementMalformed, 'the payload is not a JSON object');
   const fields = payload as Record<string, unknown>;
   const measurement = fields[CLAIM_MEASUREMENT];
-  if (typeof measurement !== 'string' || !/^[0-9a-f]{96}$/.test(measurement)) refuse('uvm_endorsement_malformed', `${CLAIM_MEASUREMENT} is not 96 lowercase hex digits`);
+  if (typeof measurement !== 'string' || !/^[0-9a-f]{96}$/.test(measurement)) refuse(UvmEndorsementMalformed, `${CLAIM_MEASUREMENT} is not 96 lowercase hex digits`);
   if (measurement !== options.measurement.toString('hex')) {
-    refuse('uvm_endorsement_measurement_mismatch', 'the endorsed launch measurement is not the report MEASUREMENT', {
+    refuse(UvmEndorsementMeasurementMismatch, 'the endorsed launch measurement is not the report MEASUREMENT', {
       expected: options.measurement.toString('hex'),
       actual: measurement,
     });
   }
   const svn = svnOf(fields);
-  if (svn < options.minimumSvn) refuse('uvm_endorsement_svn_too_low', `the UVM SVN ${svn} is below the minimum ${options.minimumSvn}`, { svn, minimum: options.minimumSvn });
+  if (svn < options.minimumSvn) refuse(UvmEndorsementSvnTooLow, `the UVM SVN ${svn} is below the minimum ${options.minimumSvn}`, { svn, minimum: options.minimumSvn });
 
   const claim: Record<string, string | number> = { [CLAIM_SVN]: fields[CLAIM_SVN] as string, [CLAIM_MEASUREMENT]: measurement };
   if (fields[CLAIM_SVN_INT] !== undefined) claim[CLAIM_SVN_INT] = svn;

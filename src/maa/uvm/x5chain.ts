@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { UvmEndorsementRefused } from '../../errors';
+import { UvmEndorsementChainInvalid, UvmEndorsementMalformed } from '../../errors';
 
 /**
  * Checks an x5chain (leaf first) at the time it was used to sign: each certificate is named
@@ -8,7 +8,7 @@ import { UvmEndorsementRefused } from '../../errors';
  */
 export function checkChainAt(chain: X509Certificate[], at: Date): void {
   const refuse = (message: string): never => {
-    throw new UvmEndorsementRefused('uvm_endorsement_chain_invalid', message);
+    throw new UvmEndorsementChainInvalid(message);
   };
   if (chain.length < 2) refuse('the x5chain needs the leaf and at least the CA the identity names');
   chain.forEach((cert, i) => {
@@ -27,7 +27,7 @@ export function parseChain(entries: Buffer[]): X509Certificate[] {
     try {
       return new X509Certificate(der);
     } catch {
-      throw new UvmEndorsementRefused('uvm_endorsement_malformed', `x5chain[${i}] is not a DER certificate`);
+      throw new UvmEndorsementMalformed(`x5chain[${i}] is not a DER certificate`);
     }
   });
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NoTeeDevice, TsmGenerationMismatch, TsmOutputMalformed, TsmProviderUnsupported, TsmVmplBelowFloor } from '../../errors';
+import { DeviceOutputMalformed, NoTeeDevice, TsmGenerationMismatch, TsmProviderUnsupported, TsmVmplBelowFloor } from '../../errors';
 import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
@@ -49,7 +49,7 @@ function isMissing(err: unknown): boolean {
 
 function parseCount(text: Buffer, what: string): number {
   const value = text.toString('latin1').trim();
-  if (!/^\d+$/.test(value)) throw new TsmOutputMalformed(`configfs-tsm ${what} is not a number`, { attribute: what });
+  if (!/^\d+$/.test(value)) throw new DeviceOutputMalformed(`configfs-tsm ${what} is not a number`, { attribute: what });
   return Number(value);
 }
 
@@ -101,7 +101,7 @@ class TsmDevice implements ReportDevice {
     const attr = (name: string) => join(dir, name);
     const required = (name: string) =>
       this.fs.readFile(attr(name)).catch((err: unknown) => {
-        if (isMissing(err)) throw new TsmOutputMalformed(`configfs-tsm entry lacks ${name}`, { attribute: name });
+        if (isMissing(err)) throw new DeviceOutputMalformed(`configfs-tsm entry lacks ${name}`, { attribute: name });
         throw err;
       });
     const provider = (await required('provider')).toString('latin1').trim();
@@ -135,7 +135,7 @@ class TsmDevice implements ReportDevice {
     const actual = parseCount(await required('generation'), 'generation');
     if (actual !== expected) throw new TsmGenerationMismatch(expected, actual);
     if (report.length !== REPORT_SIZE) {
-      throw new TsmOutputMalformed(`configfs-tsm outblob is ${report.length} bytes, expected ${REPORT_SIZE}`, { expected: REPORT_SIZE, actual: report.length });
+      throw new DeviceOutputMalformed(`configfs-tsm outblob is ${report.length} bytes, expected ${REPORT_SIZE}`, { expected: REPORT_SIZE, actual: report.length });
     }
     return certTable && certTable.length > 0 ? { report, certTable } : { report };
   }

@@ -1,5 +1,5 @@
 import { ReleasePolicyInvalid } from '../../../src/errors';
-import { parseReleasePolicy, POLICY_LIMITS } from '../../../src/kms/policy';
+import { parseReleasePolicy, parseReleasePolicyDraft, POLICY_LIMITS } from '../../../src/kms/policy';
 import { CVM_POLICY, LEGACY_POLICY, MHSM_SETUP_POLICY, SDK_TEST_POLICY, SNP_CONTAINER_POLICY } from './samples';
 
 const AUTH = 'https://maa.example';
@@ -38,7 +38,7 @@ describe('parseReleasePolicy accepts the published grammar', () => {
         { kind: 'claim', path: '$.anyOf[0].allOf[2].anyOf[1]', claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', equals: 'false' },
       ],
     });
-    expect(parseReleasePolicy(LEGACY_POLICY).anyOf[0]!.conditions[0]).toEqual({ kind: 'claim', path: '$.anyOf[0].allOf[0]', claim: 'x-ms-sevsnpvm-vmpl', equals: 0 });
+    expect(parseReleasePolicy(LEGACY_POLICY).anyOf[0]!.conditions[0]).toEqual({ kind: 'claim', path: '$.anyOf[0].allOf[0]', claim: 'x-ms-sevsnpvm-vmpl', equals: 0, preview: true });
     expect(parseReleasePolicy(LEGACY_POLICY).version).toBeUndefined();
   });
 
@@ -105,4 +105,36 @@ describe('parseReleasePolicy refuses anything else, naming the offending node', 
     expect(error).toBeInstanceOf(ReleasePolicyInvalid);
     expect(error).toMatchObject({ code: 'release_policy_invalid', status: 400, details: { path } });
   });
+});
+
+/** What the KMS refuses but a well-formed draft may hold, so a linter can judge the rest of the policy. */
+const DRAFT_ONLY = new Set(['an unknown version', 'an authority that is not a URL', 'an authority with credentials', 'an ftp authority', 'notEquals', 'exists', 'a legacy condition other than equals']);
+
+describe('parseReleasePolicyDraft reads the same grammar for linting', () => {
+  test('keeps an unsupported version, authority and operator as written', () => {
+    const draft = parseReleasePolicyDraft({
+      version: '1.0.2',
+      anyOf: [{ authority: 'maa', allOf: [{ claim: 'c', exists: true }, { anyOf: [claim, { claim: 'd', condition: 'greater', value: 1 }] }] }],
+    });
+    expect(draft.version).toBe('1.0.2');
+    expect(draft.anyOf[0]!.authority).toBe('maa');
+    expect(draft.anyOf[0]!.conditions).toEqual([
+      { kind: 'unsupported_claim', path: '$.anyOf[0].allOf[0]', claim: 'c', operator: 'exists' },
+      {
+        kind: 'anyOf',
+        path: '$.anyOf[0].allOf[1]',
+        conditions: [
+          { kind: 'claim', path: '$.anyOf[0].allOf[1].anyOf[0]', claim: 'c', equals: 'v' },
+          { kind: 'unsupported_claim', path: '$.anyOf[0].allOf[1].anyOf[1]', claim: 'd', operator: 'greater' },
+        ],
+      },
+    ]);
+  });
+
+  test.each(INVALID.filter(([name, input]) => !DRAFT_ONLY.has(name) && typeof input === 'object' && !(input instanceof Uint8Array)).map(([name, input, path]) => [name, path, input] as const))(
+    'refuses %s → %s like the KMS',
+    (_name, path, input) => {
+      expect(() => parseReleasePolicyDraft(input)).toThrow(expect.objectContaining({ code: 'release_policy_invalid', details: expect.objectContaining({ path }) }));
+    },
+  );
 });
