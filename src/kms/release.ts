@@ -64,7 +64,7 @@ function checkReleasable(version: KeyVersion, now: Date): void {
  * The first RSA encryption key the TEE put in its runtime data, refused (403) unless it protects
  * what is wrapped to it: another verifier's token may carry any key.
  */
-function runtimeKey(claims: Record<string, unknown>): { kid?: string; n: string; e: string } {
+async function runtimeKey(claims: Record<string, unknown>): Promise<{ kid?: string; n: string; e: string }> {
   const keys = (claims['x-ms-runtime'] as { keys?: unknown } | undefined)?.keys;
   if (Array.isArray(keys)) {
     for (const k of keys as Record<string, unknown>[]) {
@@ -72,7 +72,7 @@ function runtimeKey(claims: Record<string, unknown>): { kid?: string; n: string;
       const encrypts = ops === undefined || (Array.isArray(ops) && (ops.includes('encrypt') || ops.includes('wrapKey')));
       if (k?.kty === 'RSA' && typeof k.n === 'string' && typeof k.e === 'string' && encrypts) {
         try {
-          checkRuntimeKey(k);
+          await checkRuntimeKey(k);
         } catch (error) {
           throw error instanceof RuntimeKeyUnsafe ? new KmsRuntimeKeyRefused(error) : error;
         }
@@ -156,7 +156,7 @@ async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options:
   const decision = evaluateReleasePolicy(policy, claims, String(claims.iss));
   if (!decision.allowed) throw releaseDenied(decision);
 
-  const wrapping = runtimeKey(claims);
+  const wrapping = await runtimeKey(claims);
   const kid = `${trimSlash(ctx.vaultUrl)}/keys/${version.name}/${version.version}`;
   const said = {
     request: { 'api-version': request.apiVersion, enc, kid, ...(nonce !== undefined ? { nonce } : {}) },

@@ -1,6 +1,8 @@
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { RuntimeKeyUnsafe } from '../errors';
 import { decodeBase64Url } from './base64url';
+import { BoundedMap } from './bounded-map';
+import { weakModulusReason, type WeakModulusReason } from './rsa-modulus';
 
 /**
  * Whether a TEE's runtime key (a JWK in `x-ms-runtime.keys`) protects what is wrapped to it. The
@@ -9,7 +11,9 @@ import { decodeBase64Url } from './base64url';
  * point off its curve leaks the private scalar to whoever does ECDH with it.
  *
  * RSA: e = 65537 exactly and an odd modulus of RSA_MIN_BITS..RSA_MAX_BITS bits, counted from
- * the decoded modulus (leading zero bytes do not add length). EC: a named curve of
+ * the decoded modulus (leading zero bytes do not add length), that no one can factor from the
+ * public key alone (rsa-modulus.ts: not prime, no small factor, not a square, factors not
+ * close). EC: a named curve of
  * EC_CURVES with coordinates of the curve's exact length and a point on the curve (node:crypto
  * refuses off-curve JWK points when it imports them).
  */
@@ -35,7 +39,31 @@ function bitLength(bytes: Buffer): number {
   return (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes[first]!));
 }
 
-function checkRsa(jwk: Record<string, unknown>): void {
+const WEAK_MODULUS_MESSAGES: Record<WeakModulusReason, string> = {
+  rsa_modulus_prime: "the runtime key's RSA modulus is prime",
+  rsa_modulus_small_factor: "the runtime key's RSA modulus has a small factor",
+  rsa_modulus_square: "the runtime key's RSA modulus is a perfect square",
+  rsa_modulus_close_factors: "the runtime key's RSA modulus has factors close enough to find",
+};
+
+/**
+ * Verdicts by SHA-256 of the modulus: a TEE presents the same runtime key on every attest and
+ * release, and the primality test is the one costly step.
+ */
+const MAX_VERDICTS = 1024;
+const verdicts = new BoundedMap<string, WeakModulusReason | null>(MAX_VERDICTS);
+
+async function checkModulus(n: Buffer): Promise<void> {
+  const id = createHash('sha256').update(n.subarray(n.findIndex((b) => b !== 0))).digest('base64url');
+  let verdict = verdicts.get(id);
+  if (verdict === undefined) {
+    verdict = (await weakModulusReason(BigInt(`0x${n.toString('hex')}`))) ?? null;
+    verdicts.set(id, verdict);
+  }
+  if (verdict !== null) throw new RuntimeKeyUnsafe(verdict, WEAK_MODULUS_MESSAGES[verdict]);
+}
+
+async function checkRsa(jwk: Record<string, unknown>): Promise<void> {
   const e = BigInt(`0x${member(jwk, 'e').toString('hex')}`);
   if (e !== RSA_EXPONENT) throw new RuntimeKeyUnsafe('rsa_exponent', `the runtime key's RSA exponent must be ${RSA_EXPONENT}`);
   const n = member(jwk, 'n');
@@ -44,6 +72,7 @@ function checkRsa(jwk: Record<string, unknown>): void {
   if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
     throw new RuntimeKeyUnsafe('rsa_modulus_size', `the runtime key's RSA modulus has ${bits} bits; ${RSA_MIN_BITS} to ${RSA_MAX_BITS} are accepted`, { modulusBits: bits });
   }
+  await checkModulus(n);
 }
 
 function checkEc(jwk: Record<string, unknown>): void {
@@ -60,8 +89,8 @@ function checkEc(jwk: Record<string, unknown>): void {
   }
 }
 
-/** Throws RuntimeKeyUnsafe unless `jwk` is an RSA or EC public key that protects what is wrapped to it. */
-export function checkRuntimeKey(jwk: unknown): void {
+/** Rejects with RuntimeKeyUnsafe unless `jwk` is an RSA or EC public key that protects what is wrapped to it. */
+export async function checkRuntimeKey(jwk: unknown): Promise<void> {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new RuntimeKeyUnsafe('malformed', 'a runtime key must be a JWK object');
   const key = jwk as Record<string, unknown>;
   if (key.kty === 'RSA') return checkRsa(key);
@@ -74,10 +103,10 @@ export function checkRuntimeKey(jwk: unknown): void {
  * publishes. Entries without `kty` are not keys any relying party can wrap to, and runtime data
  * is free-form JSON otherwise (MAA passes it through), so those are left alone.
  */
-export function checkRuntimeKeys(runtime: unknown): void {
+export async function checkRuntimeKeys(runtime: unknown): Promise<void> {
   const keys = typeof runtime === 'object' && runtime !== null ? (runtime as { keys?: unknown }).keys : undefined;
   if (!Array.isArray(keys)) return;
   for (const key of keys) {
-    if (typeof key === 'object' && key !== null && 'kty' in key) checkRuntimeKey(key);
+    if (typeof key === 'object' && key !== null && 'kty' in key) await checkRuntimeKey(key);
   }
 }

@@ -7,10 +7,10 @@ const unsafe = [...unsafeRsaKeys(), ...unsafeEcKeys()];
 const good = goodRuntimeKeys();
 
 describe('runtime keys a release may be wrapped to', () => {
-  test.each(unsafe.map((k) => [k.name, k] as const))('%s is refused', (_name, { jwk, reason }) => {
+  test.each(unsafe.map((k) => [k.name, k] as const))('%s is refused', async (_name, { jwk, reason }) => {
     let caught: unknown;
     try {
-      checkRuntimeKey(jwk);
+      await checkRuntimeKey(jwk);
     } catch (error) {
       caught = error;
     }
@@ -18,8 +18,8 @@ describe('runtime keys a release may be wrapped to', () => {
     expect(caught).toMatchObject({ code: 'runtime_key_unsafe', status: 400, details: { reason } });
   });
 
-  test.each(Object.entries({ ...good, ...goodEcRuntimeKeys() }))('%s is accepted', (_name, jwk) => {
-    expect(() => checkRuntimeKey(jwk)).not.toThrow();
+  test.each(Object.entries({ ...good, ...goodEcRuntimeKeys() }))('%s is accepted', async (_name, jwk) => {
+    await expect(checkRuntimeKey(jwk)).resolves.toBeUndefined();
   });
 
   test('node:crypto itself refuses an off-curve JWK point (the EC check relies on it)', () => {
@@ -27,12 +27,20 @@ describe('runtime keys a release may be wrapped to', () => {
     expect(() => createPublicKey({ key: jwk, format: 'jwk' })).toThrow();
   });
 
-  test('runtime data: every JWK in keys is checked; entries without kty and data without keys are not keys', () => {
+  test('runtime data: every JWK in keys is checked; entries without kty and data without keys are not keys', async () => {
     const rsa = good['RSA-2048']!;
     const bad = unsafe[0]!.jwk;
-    expect(() => checkRuntimeKeys({ keys: [rsa, { kid: 'not a key' }, 1, 'x'] })).not.toThrow();
-    expect(() => checkRuntimeKeys({ nonce: 'n' })).not.toThrow();
-    expect(() => checkRuntimeKeys([bad])).not.toThrow();
-    expect(() => checkRuntimeKeys({ keys: [rsa, bad] })).toThrow(RuntimeKeyUnsafe);
+    await expect(checkRuntimeKeys({ keys: [rsa, { kid: 'not a key' }, 1, 'x'] })).resolves.toBeUndefined();
+    await expect(checkRuntimeKeys({ nonce: 'n' })).resolves.toBeUndefined();
+    await expect(checkRuntimeKeys([bad])).resolves.toBeUndefined();
+    await expect(checkRuntimeKeys({ keys: [rsa, bad] })).rejects.toBeInstanceOf(RuntimeKeyUnsafe);
+  });
+
+  test('a weak modulus is refused again from the cache, and a good one accepted again', async () => {
+    const prime = unsafe.find((k) => k.reason === 'rsa_modulus_prime')!;
+    await expect(checkRuntimeKey(prime.jwk)).rejects.toMatchObject({ details: { reason: 'rsa_modulus_prime' } });
+    await expect(checkRuntimeKey(prime.jwk)).rejects.toMatchObject({ details: { reason: 'rsa_modulus_prime' } });
+    await expect(checkRuntimeKey(good['RSA-2048'])).resolves.toBeUndefined();
+    await expect(checkRuntimeKey(good['RSA-2048'])).resolves.toBeUndefined();
   });
 });

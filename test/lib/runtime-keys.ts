@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { checkPrimeSync, generateKeyPairSync, generatePrimeSync, randomBytes, type JsonWebKey } from 'node:crypto';
 
 /**
  * TEE runtime keys for the tests of every place that takes one (src/lib/runtime-key.ts): the
@@ -30,6 +30,31 @@ export interface UnsafeKey {
   reason: string;
 }
 
+const toBytes = (n: bigint) => Buffer.from(n.toString(16).padStart(Math.ceil(n.toString(16).length / 2) * 2, '0'), 'hex');
+
+function nextPrime(from: bigint): bigint {
+  let candidate = from | 1n;
+  while (!checkPrimeSync(candidate)) candidate += 2n;
+  return candidate;
+}
+
+/**
+ * Moduli of the right shape (odd, 2048–2050 bits) that anyone can factor from the public key:
+ * a prime, a multiple of a small prime, a square, and p·q with q − p ≈ 2^517, which Fermat's
+ * method reaches in about a hundred steps from ⌈√n⌉ (not the first, so the walk is exercised).
+ */
+function weakModuli(): { name: string; n: bigint; reason: string }[] {
+  const prime = generatePrimeSync(2048, { bigint: true });
+  const odd = BigInt(`0x${randomBytes(254).toString('hex')}`) | (1n << 2031n) | 1n;
+  const p = generatePrimeSync(1025, { bigint: true });
+  return [
+    { name: 'a prime modulus', n: prime, reason: 'rsa_modulus_prime' },
+    { name: 'a modulus with the factor 65521', n: 65521n * odd, reason: 'rsa_modulus_small_factor' },
+    { name: 'a square modulus', n: p * p, reason: 'rsa_modulus_square' },
+    { name: 'a modulus whose factors are close', n: p * nextPrime(p + (1n << 517n)), reason: 'rsa_modulus_close_factors' },
+  ];
+}
+
 export function unsafeRsaKeys(): UnsafeKey[] {
   const rsa2048 = jwkOf('rsa', { modulusLength: 2048 });
   const n = Buffer.from(rsa2048.n!, 'base64url');
@@ -47,6 +72,7 @@ export function unsafeRsaKeys(): UnsafeKey[] {
     { name: 'RSA-1024 padded with zero bytes to 2048 bits', jwk: { ...rsa1024, n: b64(Buffer.concat([Buffer.alloc(128), Buffer.from(rsa1024.n!, 'base64url')])) }, reason: 'rsa_modulus_size' },
     { name: 'RSA-16384', jwk: { ...rsa2048, n: b64(huge) }, reason: 'rsa_modulus_size' },
     { name: 'a modulus that is not base64url', jwk: { ...rsa2048, n: `${rsa2048.n!}*` }, reason: 'malformed' },
+    ...weakModuli().map(({ name, n, reason }) => ({ name, jwk: { ...rsa2048, n: b64(toBytes(n)) }, reason })),
   ];
 }
 

@@ -50,7 +50,7 @@ function sha256(bytes: Buffer): Buffer {
   return createHash('sha256').update(bytes).digest();
 }
 
-function runtimeClaims(request: AttestRequest): { claim?: unknown; nonce?: string } {
+async function runtimeClaims(request: AttestRequest): Promise<{ claim?: unknown; nonce?: string }> {
   const runtime = request.runtimeData;
   if (!runtime) return {};
   if (runtime.dataType === 'Binary') return { claim: encodeBase64Url(runtime.data) };
@@ -62,7 +62,7 @@ function runtimeClaims(request: AttestRequest): { claim?: unknown; nonce?: strin
   }
   if (nestsDeeperThan(parsed, MAX_RUNTIME_DEPTH)) throw new InvalidRequest('runtimeData nests too deeply', { field: 'runtimeData.data' });
   // A token must never vouch for a key that would not protect what is released to it.
-  checkRuntimeKeys(parsed);
+  await checkRuntimeKeys(parsed);
   const nonce = typeof parsed === 'object' && parsed !== null && typeof (parsed as { nonce?: unknown }).nonce === 'string'
     ? (parsed as { nonce: string }).nonce
     : undefined;
@@ -97,7 +97,7 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
     });
   }
 
-  const runtime = runtimeClaims(request);
+  const runtime = await runtimeClaims(request);
   if (runtime.nonce !== undefined) ctx.challenges.consume(runtime.nonce);
   else if (ctx.policy.requireFreshness) throw new NonceRequired('the policy requires a challenge nonce in the runtime data');
 
