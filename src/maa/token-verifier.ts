@@ -15,7 +15,10 @@ import { BoundedMap } from '../lib/bounded-map';
  * An unknown `kid` may be a freshly rotated key, but anyone can send one: the issuer's discovery
  * document and JWKS are fetched at most once per REFETCH_INTERVAL_MS per issuer, concurrent
  * fetches for one issuer are one fetch, and a kid still unknown within that interval is refused
- * without fetching.
+ * without fetching. A fetch that fails (the issuer down, answering 5xx, or serving no usable
+ * keys) is remembered as well: for REFETCH_INTERVAL_MS from its start every token needing that
+ * issuer's keys is refused with the same reason, without fetching, so a struggling issuer gets
+ * one fetch (with its retries) per interval however many tokens arrive.
  */
 export type TokenAlgorithm = 'RS256' | 'PS256';
 
@@ -74,6 +77,15 @@ async function importPublishedKey(entry: JwksEntry, alg: TokenAlgorithm): Promis
   throw new TokenInvalid('the issuer published a key that is neither x5c nor RSA', { kid: entry.kid });
 }
 
+interface FailedFetch {
+  /** When the failed fetch started; the next fetch waits REFETCH_INTERVAL_MS from it. */
+  startedAt: number;
+  reason: string;
+}
+
+/** Issuers whose last fetch failed, remembered; bounded as issuers come from tokens. */
+const MAX_FAILED_ISSUERS = 256;
+
 interface VerifiedToken {
   payload: JWTPayload;
   verifiedAt: number;
@@ -106,6 +118,7 @@ export class TokenVerifier {
   private readonly cache = new Map<string, IssuerKeys>();
   /** The fetch under way for an issuer, which concurrent callers share. */
   private readonly fetching = new Map<string, Promise<IssuerKeys>>();
+  private readonly failed = new BoundedMap<string, FailedFetch>(MAX_FAILED_ISSUERS);
   private readonly verified = new BoundedMap<string, VerifiedToken>(MAX_VERIFIED_TOKENS);
   private readonly algorithms: TokenAlgorithm[];
   private readonly now: () => Date;
@@ -221,18 +234,34 @@ export class TokenVerifier {
     return this.fetchKeys(issuer);
   }
 
-  /** One fetch per issuer at a time: callers arriving while it runs share its result. */
+  /**
+   * One fetch per issuer at a time: callers arriving while it runs share its result. Within
+   * REFETCH_INTERVAL_MS of a failed fetch, its failure is the answer.
+   */
   private fetchKeys(issuer: string): Promise<IssuerKeys> {
     let fetch = this.fetching.get(issuer);
-    if (!fetch) {
-      fetch = this.fetchKeysAfresh(issuer).finally(() => this.fetching.delete(issuer));
-      this.fetching.set(issuer, fetch);
+    if (fetch) return fetch;
+    const startedAt = this.now().getTime();
+    const failure = this.failed.get(issuer);
+    if (failure && startedAt >= failure.startedAt && startedAt - failure.startedAt < REFETCH_INTERVAL_MS) {
+      return Promise.reject(new TokenInvalid(failure.reason, { issuer, retryAfterSeconds: Math.ceil((failure.startedAt + REFETCH_INTERVAL_MS - startedAt) / 1000) }));
     }
+    fetch = this.fetchKeysAfresh(issuer, startedAt).then(
+      (keys) => {
+        this.failed.delete(issuer);
+        return keys;
+      },
+      (error: unknown) => {
+        const reason = error instanceof TokenInvalid ? error.message : "the issuer's keys cannot be fetched";
+        this.failed.set(issuer, { startedAt, reason });
+        throw error;
+      },
+    ).finally(() => this.fetching.delete(issuer));
+    this.fetching.set(issuer, fetch);
     return fetch;
   }
 
-  private async fetchKeysAfresh(issuer: string): Promise<IssuerKeys> {
-    const startedAt = this.now().getTime();
+  private async fetchKeysAfresh(issuer: string, startedAt: number): Promise<IssuerKeys> {
     const discovery = await this.getJson(`${issuer}/.well-known/openid-configuration`);
     const jwksUri = typeof discovery.jwks_uri === 'string' ? discovery.jwks_uri : undefined;
     // Keys must come from the issuer's own origin, never a URL an attacker-chosen document names elsewhere.

@@ -17,6 +17,8 @@ interface CountingIssuer {
   requests: { discovery: number; jwks: number };
   /** Holds every answer until released, so concurrent callers overlap one fetch. */
   hold(): () => void;
+  /** While true, every request is answered 503 (and still counted). */
+  failing: boolean;
   close(): Promise<void>;
 }
 
@@ -30,7 +32,11 @@ async function startCountingIssuer(): Promise<CountingIssuer> {
   const server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
     void gate.then(() => {
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/.well-known/openid-configuration') {
+      if (issuer.failing) {
+        if (req.url === '/.well-known/openid-configuration') requests.discovery++;
+        else requests.jwks++;
+        res.writeHead(503).end('{}');
+      } else if (req.url === '/.well-known/openid-configuration') {
         requests.discovery++;
         res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/keys` }));
       } else if (req.url === '/keys') {
@@ -43,7 +49,8 @@ async function startCountingIssuer(): Promise<CountingIssuer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `https://localhost:${(server.address() as AddressInfo).port}`;
-  return {
+  const issuer: CountingIssuer = {
+    failing: false,
     url,
     caPem: tls.caPem,
     key: privateKey,
@@ -59,6 +66,7 @@ async function startCountingIssuer(): Promise<CountingIssuer> {
         server.closeAllConnections();
       }),
   };
+  return issuer;
 }
 
 let issuer: CountingIssuer;
@@ -161,5 +169,57 @@ describe('unknown kids', () => {
     again();
     expect((await burst).every((r) => r.status === 'rejected')).toBe(true);
     expect(since(before)).toEqual({ discovery: 2, jwks: 2 });
+  });
+});
+
+describe('an issuer that fails', () => {
+  const RETRIES = 3;
+  const valid = (kid = 'k1') => mint({ iat: T0, exp: T0 + 3600 }, kid);
+  const discoveries = () => issuer.requests.discovery;
+  afterEach(() => {
+    issuer.failing = false;
+  });
+
+  test(`a failed fetch is remembered for ${REFETCH_INTERVAL_MS / 1000} s: sequential and concurrent tokens fetch nothing more`, async () => {
+    const clock = { seconds: T0 };
+    const tokens = new TokenVerifier({
+      trustedIssuers: [issuer.url],
+      ca: [issuer.caPem],
+      now: () => new Date(clock.seconds * 1000),
+      retry: { retries: RETRIES, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    issuer.failing = true;
+    const before = discoveries();
+    // One fetch with its retries...
+    await expect(tokens.verify(await valid())).rejects.toMatchObject({ code: 'token_invalid', message: expect.stringContaining('HTTP 503') });
+    expect(discoveries() - before).toBe(1 + RETRIES);
+    // ...then 20 sequential tokens (known and unknown kids) and 50 concurrent ones fetch nothing.
+    for (let i = 0; i < 20; i++) {
+      await expect(tokens.verify(await valid(i % 2 ? 'k1' : `unknown-${i}`))).rejects.toMatchObject({ code: 'token_invalid', message: expect.stringContaining('HTTP 503') });
+    }
+    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => valid(`burst-${i}`)));
+    expect((await Promise.allSettled(burst.map((t) => tokens.verify(t)))).every((r) => r.status === 'rejected')).toBe(true);
+    expect(discoveries() - before).toBe(1 + RETRIES);
+
+    // The issuer recovers: still refused without a fetch until the interval has passed.
+    issuer.failing = false;
+    clock.seconds += REFETCH_INTERVAL_MS / 1000 - 1;
+    await expect(tokens.verify(await valid())).rejects.toMatchObject({ code: 'token_invalid' });
+    expect(discoveries() - before).toBe(1 + RETRIES);
+    clock.seconds += 1;
+    await expect(tokens.verify(await valid())).resolves.toMatchObject({ iss: issuer.url });
+    expect(discoveries() - before).toBe(2 + RETRIES);
+  });
+
+  test('concurrent tokens while the issuer fails share one fetch', async () => {
+    const tokens = new TokenVerifier({ trustedIssuers: [issuer.url], ca: [issuer.caPem], now: () => new Date(T0 * 1000), retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } });
+    issuer.failing = true;
+    const before = discoveries();
+    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => valid(`c-${i}`)));
+    const release = issuer.hold();
+    const results = Promise.allSettled(burst.map((t) => tokens.verify(t)));
+    release();
+    expect((await results).every((r) => r.status === 'rejected')).toBe(true);
+    expect(discoveries() - before).toBe(1);
   });
 });
