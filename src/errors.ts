@@ -84,6 +84,7 @@ export type SkrErrorCode =
   | 'identity_not_found'
   | 'init_time_data_mismatch'
   | 'invalid_argument'
+  | 'state_dir_unsafe'
   | 'invalid_request'
   | 'key_not_found'
   | 'key_unwrap_failed'
@@ -174,6 +175,16 @@ export class InternalError extends SkrError {
 export class InvalidArgument extends SkrError {
   constructor(message: string, details?: ErrorDetails) {
     super('invalid_argument', 400, message, details);
+  }
+}
+
+/**
+ * A state directory another user owns or could write: whoever planted or can change it could
+ * swap the KMS's keys, the endpoints an operator reads, or the secrets a client sends.
+ */
+export class StateDirUnsafe extends SkrError {
+  constructor(path: string, reason: string) {
+    super('state_dir_unsafe', 400, `state directory ${path} ${reason}; use a directory of your own`, { path });
   }
 }
 

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
 import { withExitCode } from './exit-code';
 import { untilSignal } from './signals';
-import { stateDirFrom } from './state-dir';
+import { privateStateDirFrom } from './state-dir';
 
 const SERVE_FLAGS = {
   port: { type: 'string' },
@@ -104,7 +104,7 @@ function authorityUrl(value: string): string {
  */
 export async function kmsServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
-  const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
+  const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
   const roles = ((flags['default-roles'] as string | undefined) ?? DEFAULT_ROLES).split(',').map((r) => r.trim()).filter((r) => r && r !== 'none');
   const masterKey = await masterKeyConfig(flags, stateDir);
@@ -188,7 +188,7 @@ const operator = () => `operator:${process.getuid?.() ?? 'unknown'}`;
 export async function kmsRole(argv: string[]): Promise<unknown> {
   const [action, ...rest] = argv;
   const flags = parseFlags(rest, ROLE_FLAGS);
-  const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
+  const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const db = openKeyDatabase(stateDir);
   let audit: AuditLog | undefined;
   try {
@@ -249,7 +249,7 @@ export async function kmsAudit(argv: string[]): Promise<unknown> {
   const flags = parseFlags(verify ? argv.slice(1) : argv, AUDIT_FLAGS);
   const decision = flags.decision as string | undefined;
   if (decision !== undefined && !['allow', 'deny', 'error', 'intent'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny, error or intent');
-  const log = AuditLog.open(kmsPaths(stateDirFrom(flags['state-dir'] as string | undefined)).audit);
+  const log = AuditLog.open(kmsPaths(await privateStateDirFrom(flags['state-dir'] as string | undefined)).audit);
   try {
     if (verify) {
       const verdict = log.verify(flags.checkpoint === undefined ? undefined : parseCheckpoint(flags.checkpoint as string));

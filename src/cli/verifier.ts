@@ -12,7 +12,7 @@ import { configuredRoot, type TrustedRoot } from '../snp/roots';
 import { VIRTUAL_FILES, virtualUvmIssuer } from '../snp/virtual';
 import { uvmIssuer, type UvmIssuer } from '../maa/uvm';
 import { parseFlags, parseInteger, readInputFile } from './args';
-import { stateDirFrom } from './state-dir';
+import { privateStateDirFrom, stateDirFrom } from './state-dir';
 import { untilSignal } from './signals';
 
 const SERVE_FLAGS = {
@@ -115,7 +115,7 @@ async function givenTls(cert: string | undefined, key: string | undefined): Prom
 /** `skr verifier`: the MAA-compatible attestation service, until SIGTERM/SIGINT. */
 export async function verifierServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
-  const stateDir = stateDirFrom(flags['state-dir'] as string | undefined);
+  const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
   const rootPaths = (flags['trust-root'] as string[] | undefined) ?? [];
   const running = await startVerifier({

@@ -1,6 +1,6 @@
 import { virtualInit } from '../snp/virtual';
 import { parseFlags, parseProduct } from './args';
-import { stateDirFrom } from './state-dir';
+import { privateStateDirFrom } from './state-dir';
 
 const FLAGS = {
   'state-dir': { type: 'string' },
@@ -10,5 +10,5 @@ const FLAGS = {
 /** `skr virtual init`: creates (or checks) the virtual device's AMD-shaped PKI in the state directory. */
 export async function virtualInitCommand(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, FLAGS);
-  return virtualInit(stateDirFrom(flags['state-dir'] as string | undefined), { product: parseProduct(flags.product as string | undefined) });
+  return virtualInit(await privateStateDirFrom(flags['state-dir'] as string | undefined), { product: parseProduct(flags.product as string | undefined) });
 }

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { loadSidecarConfig } from '../config/sidecar';
 import { startIdentity, type RunningIdentity } from '../identity';
-import { writeFileAtomic } from '../lib/state-file';
+import { ensurePrivateStateDir, writeFileAtomic } from '../lib/state-file';
 import { startVerifier, type RunningVerifier } from '../maa/service/server';
 import { parseAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { uvmIssuer } from '../maa/uvm';
@@ -63,6 +63,7 @@ export function defaultDevStateDir(env: NodeJS.ProcessEnv = process.env): string
  */
 export async function startDevStack(options: DevOptions = {}): Promise<RunningStack> {
   const stateDir = resolve(options.stateDir ?? defaultDevStateDir());
+  await ensurePrivateStateDir(stateDir);
   const host = options.host ?? '127.0.0.1';
   const sidecarPort = options.port ?? 8080;
   const tlsDir = join(stateDir, 'tls');

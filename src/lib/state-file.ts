@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { StateDirUnsafe } from '../errors';
 
 /**
  * Writes a file so that a crash leaves either the old or the new content, never a torn one:
@@ -64,4 +65,27 @@ export function makePrivateSync(path: string, companions: string[] = []): void {
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
   for (const companion of companions) if (existsSync(companion)) chmodSync(companion, 0o600);
+}
+
+/**
+ * Makes sure `dir` is a state directory only its owner controls before anything is read from or
+ * written to it: created 0700 when missing; refused when it is a symbolic link, is not a
+ * directory, belongs to another user, or sits in a directory others may rename it out of (writable
+ * by group or others without the sticky bit). Group and other bits are taken away from one of our
+ * own (group search stays: the sidecar grants it to the account it drops to).
+ */
+export async function ensurePrivateStateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const link = await lstat(dir);
+  if (link.isSymbolicLink()) throw new StateDirUnsafe(dir, 'is a symbolic link');
+  if (!link.isDirectory()) throw new StateDirUnsafe(dir, 'is not a directory');
+  const uid = process.getuid?.();
+  if (uid !== undefined && link.uid !== uid) throw new StateDirUnsafe(dir, `belongs to uid ${link.uid}, not to this process (uid ${uid})`);
+  const parent = await stat(dirname(dir));
+  if ((parent.mode & 0o022) !== 0 && (parent.mode & 0o1000) === 0) throw new StateDirUnsafe(dir, 'is inside a directory others may write without the sticky bit');
+  const wider = link.mode & 0o067;
+  if (wider !== 0) {
+    await chmod(dir, link.mode & 0o710);
+    process.stderr.write(`skr: state directory ${dir} was open to group or others (mode ${(link.mode & 0o777).toString(8)}); narrowed to ${(link.mode & 0o710).toString(8)}\n`);
+  }
 }

@@ -6,6 +6,7 @@ import { ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/id
 import type { SidecarConfig } from '../config/sidecar';
 import { MaaClient } from '../maa/client';
 import { TokenVerifier } from '../maa/token-verifier';
+import { ensurePrivateStateDir } from '../lib/state-file';
 import { createHttpGetter } from '../lib/http-getter';
 import { createCertSources } from '../snp/certs';
 import { virtualSecurityContextDir } from '../snp/virtual';
@@ -45,6 +46,7 @@ function platformCredential(config: SidecarConfig, env: NodeJS.ProcessEnv): Toke
 export async function startSidecar(config: SidecarConfig, overrides: SidecarOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
   // Resolved first, so an unknown user fails before anything is opened or written as root.
   const account = !overrides.keepPrivileges && config.user && runningAsRoot() ? await lookupAccount(config.user) : undefined;
+  await ensurePrivateStateDir(config.stateDir);
   const cacheDir = join(config.stateDir, 'vcek-cache');
   // Identical report requests in flight together share the next report (see CoalescingDevice).
   const device = new CoalescingDevice(await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir }));
