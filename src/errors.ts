@@ -122,7 +122,7 @@ export type SkrErrorCode =
   | 'token_invalid'
   | 'tsm_generation_mismatch'
   | 'tsm_provider_unsupported'
-  | 'unauthenticated_throttled'
+  | 'requests_throttled'
   | 'unauthorized'
   | 'upstream_failed'
   | 'upstream_rejected'
@@ -862,10 +862,10 @@ export class AuditUnavailable extends SkrError {
   }
 }
 
-/** Too many unauthenticated requests from one source address: `details.retryAfter` (seconds) says when to try again. */
-export class UnauthenticatedThrottled extends SkrError {
+/** Too many refused requests from one caller (source address and principal): `details.retryAfter` (seconds) says when to try again. */
+export class RequestsThrottled extends SkrError {
   constructor(retryAfter: number) {
-    super('unauthenticated_throttled', 429, 'too many unauthenticated requests from this address', { retryAfter });
+    super('requests_throttled', 429, 'too many refused requests from this caller', { retryAfter });
   }
 }
 

@@ -5,7 +5,7 @@ import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../maa/token-verifier';
 import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
-import { AuditLog, DEFAULT_UNAUTHENTICATED_LIMITS, UnauthenticatedGate, type UnauthenticatedLimits } from './audit';
+import { AuditLog, DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
 import { findRole, normaliseScope } from './auth/roles';
 import { addRoleAudited, removeRoleAudited } from './auth/audited-roles';
@@ -56,8 +56,8 @@ export interface KmsOptions {
   auditRetentionDays?: number;
   /** The audit log to use instead of `<stateDir>/kms/audit.sqlite` (closed with the KMS): a failing one in tests. */
   auditLog?: AuditLog;
-  /** Rate and recording bounds of requests that fail authentication; DEFAULT_UNAUTHENTICATED_LIMITS by default. */
-  unauthenticated?: Partial<UnauthenticatedLimits>;
+  /** Rate and recording bounds of refused requests per caller; DEFAULT_REFUSAL_LIMITS by default. */
+  refusals?: Partial<RefusalLimits>;
   /**
    * Secure key release (`POST /keys/{name}[/{version}]/release`), always on. The authority a
    * key's policy names is reached as Key Vault reaches it: its OpenID discovery document, then
@@ -148,14 +148,18 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const adminToken = await loadOrCreateSecret(paths.adminToken);
   const trustedIssuers = options.trustedIssuers.map(trimSlash);
 
-  const unauthenticatedLimits = { ...DEFAULT_UNAUTHENTICATED_LIMITS, ...options.unauthenticated };
-  const unauthenticated = new UnauthenticatedGate(unauthenticatedLimits, Date.now());
-  /** The counted unauthenticated requests, one summary entry per source; a failure is reported, not thrown from a timer. */
-  const writeSummaries = async () => {
-    const summaries = unauthenticated.drain(Date.now());
-    await Promise.all(summaries.map((s) => audit.commit(s))).catch(() => process.stderr.write(`skr kms: ${summaries.length} summaries of unauthenticated requests could not be audited\n`));
+  const refusalLimits = { ...DEFAULT_REFUSAL_LIMITS, ...options.refusals };
+  const refusals = new RefusalGate(refusalLimits);
+  /** The counted refusals, one summary entry per caller and status; a failure is reported, not thrown from a timer (the counts stay for the next try). */
+  const writeSummaries = () => {
+    refusals.newInterval();
+    try {
+      audit.summarizeCounts(core.now());
+    } catch {
+      process.stderr.write('skr kms: the summaries of counted refusals could not be audited\n');
+    }
   };
-  const summarizer = setInterval(() => void writeSummaries(), unauthenticatedLimits.intervalMs);
+  const summarizer = setInterval(writeSummaries, refusalLimits.intervalMs);
   summarizer.unref();
 
   server.on(
@@ -164,7 +168,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       core,
       rbac: roles,
       audit,
-      unauthenticated,
+      refusals,
       verifier: new TokenVerifier({ trustedIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
       audiences: options.audiences ?? DEFAULT_AUDIENCES,
       authority: options.authority ?? trustedIssuers[0] ?? url,
@@ -218,7 +222,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       clearInterval(sweeper);
       clearInterval(summarizer);
       await closeServer();
-      await writeSummaries();
+      writeSummaries();
       db.close();
       audit.close();
       await master.close();

@@ -320,7 +320,7 @@ describe('what the KMS records', () => {
   });
 
   test('a flood of unauthenticated requests: 429 with Retry-After past the rate, a bounded number of rows and bytes, the rest counted', async () => {
-    const stack = await startStack({ unauthenticated: { burst: 40, perSecond: 0.5, storedPerSource: 10, storedPerInterval: 100, intervalMs: 3_600_000 } });
+    const stack = await startStack({ refusals: { burst: 40, perSecond: 0.5, storedPerCaller: 10, storedPerInterval: 100, intervalMs: 3_600_000 } });
     const path = kmsPaths(stack.state).audit;
     const FLOOD = 300;
     const statuses: number[] = [];
@@ -341,16 +341,83 @@ describe('what the KMS records', () => {
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
       expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
       expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-      // 10 stored one by one, one summary for the rest of this source.
-      expect(rows.n).toBe(11);
+      // 10 stored one by one, one summary each for the rest of this source's 401s and its 429s.
+      expect(rows.n).toBe(12);
       expect(rows.requests).toBe(FLOOD);
-      expect(rows.bytes).toBeLessThan(11 * 1_000);
+      expect(rows.bytes).toBeLessThan(12 * 1_000);
     } finally {
       db.close();
       // The KMS is closed already (its summaries written): the rest of the stack goes.
       await stack.issuer.close();
       await stack.identity.close();
       await rm(stack.state, { recursive: true, force: true });
+    }
+  });
+
+  test('a flood of authenticated refusals (10,000 × 404 with a valid token): bounded rows and bytes, counts that sum, then 429; allowed requests still stored one by one', async () => {
+    const FLOOD = 10_000;
+    const EXTRA = 50;
+    // The bucket holds the whole flood, so every one of it is answered 404 and counted; the requests after it are throttled.
+    const stack = await startStack({ refusals: { burst: FLOOD, perSecond: 0.001, storedPerCaller: 20, storedPerInterval: 1_000, intervalMs: 3_600_000 } });
+    const path = kmsPaths(stack.state).audit;
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+    const statuses = new Map<number, number>();
+    let retryAfter: string | undefined;
+    try {
+      const token = await stack.issuer.mint({ oid: stack.officer });
+      await stack.client(issuerCredential(stack.issuer, stack.officer)).createOctKey('present', { hsm: true, keySize: 256 });
+      const ask = async (name: string) => {
+        const res = await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys/${name}${API}`, { token, agent });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 429) retryAfter = res.headers['retry-after'] as string;
+        return res.status;
+      };
+      let next = 0;
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        while (next < FLOOD + EXTRA) await ask(`missing-${next++}-${'m'.repeat(100)}`);
+      }));
+      // Past the throttle, allowed requests are answered and stored one by one.
+      for (let i = 0; i < 3; i++) expect(await ask('present')).toBe(200);
+    } finally {
+      agent.destroy();
+      await stack.kms.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(Object.fromEntries(statuses)).toEqual({ 404: FLOOD, 429: EXTRA, 200: 3 });
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+      const refused = db.prepare("SELECT status, COUNT(*) AS n, SUM(count) AS requests, SUM(length(coalesce(principal,'')) + length(coalesce(route,'')) + length(coalesce(reason,'')) + length(coalesce(detail,'')) + length(coalesce(source,'')) + length(operation)) AS bytes FROM audit WHERE status >= 400 AND principal = ? GROUP BY status ORDER BY status").all(stack.officer);
+      // 20 stored one by one, one summary for the other 9,980; one summary for the 429s.
+      expect(refused).toEqual([
+        { status: 404, n: 21, requests: FLOOD, bytes: expect.any(Number) },
+        { status: 429, n: 1, requests: EXTRA, bytes: expect.any(Number) },
+      ]);
+      expect((refused as { bytes: number }[]).reduce((sum, r) => sum + r.bytes, 0)).toBeLessThan(22 * 1_000);
+      expect(db.prepare("SELECT COUNT(*) AS n FROM audit WHERE operation = 'get' AND status = 200").get()).toEqual({ n: 3 });
+      expect(db.prepare('SELECT COUNT(*) AS n FROM audit_counts').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+      await stack.issuer.close();
+      await stack.identity.close();
+      await rm(stack.state, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test('a counted refusal is committed before its answer: a reader sees the count as soon as the answer arrives', async () => {
+    const stack = await startStack({ refusals: { burst: 100, perSecond: 1, storedPerCaller: 1, storedPerInterval: 100, intervalMs: 3_600_000 } });
+    const reader = new Database(kmsPaths(stack.state).audit, { readonly: true });
+    try {
+      const token = await stack.issuer.mint({ oid: 'someone-without-rights' });
+      const counted = () => reader.prepare('SELECT source, principal, status, requests FROM audit_counts').all();
+      expect((await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys/k${API}`, { token })).status).toBe(403);
+      expect(counted()).toEqual([]);
+      for (let i = 1; i <= 3; i++) {
+        expect((await raw(stack.kms.url, stack.kms.caPem, 'GET', `/keys/k${API}`, { token })).status).toBe(403);
+        expect(counted()).toEqual([{ source: '127.0.0.1', principal: 'someone-without-rights', status: 403, requests: i }]);
+      }
+    } finally {
+      reader.close();
+      await stack.close();
     }
   });
 

@@ -7,13 +7,14 @@ export interface RawResponse {
 }
 
 /** One HTTPS request to the KMS with nothing the SDK would add or fix. */
-export function raw(base: string, ca: string, method: string, path: string, options: { token?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+export function raw(base: string, ca: string, method: string, path: string, options: { token?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: https.Agent } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${base}${path}`,
       {
         method,
         ca,
+        ...(options.agent ? { agent: options.agent } : {}),
         headers: {
           'content-type': 'application/json',
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),

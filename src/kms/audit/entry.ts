@@ -28,6 +28,22 @@ export interface AuditEntry {
   detail?: string;
 }
 
+/** allow below 400; deny for a refusal of authentication, rights or rate (401, 403, 429); error otherwise. */
+export function decisionFor(status: number): Decision {
+  if (status < 400) return 'allow';
+  return status === 401 || status === 403 || status === 429 ? 'deny' : 'error';
+}
+
+/** One refused request counted rather than stored (src/kms/audit/refusal-gate.ts). */
+export interface RefusalCount {
+  /** Unix seconds. */
+  time: number;
+  source: string;
+  principal?: string;
+  /** The answer's status (429 when throttled). */
+  status: number;
+}
+
 /**
  * The most characters each field keeps: a row is at most a few kilobytes whatever a caller
  * sends. Key names are at most 127 characters in Key Vault, versions 32 hex digits; principals
@@ -55,4 +71,14 @@ export function boundEntry(entry: AuditEntry): AuditEntry {
   }
   if (entry.count !== undefined && entry.count > 1) bounded.count = Math.floor(entry.count);
   return bounded;
+}
+
+/** The count with its caller's fields within FIELD_LIMITS. */
+export function boundCount(count: RefusalCount): RefusalCount {
+  return {
+    time: Math.floor(count.time),
+    source: cut(count.source, FIELD_LIMITS.source)!,
+    ...(count.principal ? { principal: cut(count.principal, FIELD_LIMITS.principal) } : {}),
+    status: count.status,
+  };
 }

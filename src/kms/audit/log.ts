@@ -1,5 +1,5 @@
 import { AuditUnavailable } from '../../errors';
-import { boundEntry, type AuditEntry } from './entry';
+import { boundCount, boundEntry, type AuditEntry, type RefusalCount } from './entry';
 import { GroupCommit } from './group-commit';
 import { AuditStore, type AuditQuery, type ChainVerdict, type Checkpoint, type StoredEntry } from './store';
 
@@ -10,12 +10,19 @@ import { AuditStore, type AuditQuery, type ChainVerdict, type Checkpoint, type S
  * log cannot be written, `commit` and `record` throw AuditUnavailable (a 503): the request is
  * refused rather than answered unaudited, and the process carries on.
  */
+type Committed = { entry: AuditEntry } | { count: RefusalCount };
+
 export class AuditLog {
-  private readonly group: GroupCommit<AuditEntry>;
+  private readonly group: GroupCommit<Committed>;
   private failing = false;
 
   constructor(private readonly store: AuditStore) {
-    this.group = new GroupCommit((entries) => this.write(entries));
+    this.group = new GroupCommit((items) => {
+      const entries: AuditEntry[] = [];
+      const counts: RefusalCount[] = [];
+      for (const item of items) 'entry' in item ? entries.push(item.entry) : counts.push(item.count);
+      this.write(entries, counts);
+    });
   }
 
   static open(path: string): AuditLog {
@@ -25,7 +32,25 @@ export class AuditLog {
   /** Commits the entry with the others of this turn; resolves when it is on the log. */
   async commit(entry: AuditEntry): Promise<void> {
     try {
-      await this.group.commit(boundEntry(entry));
+      await this.group.commit({ entry: boundEntry(entry) });
+    } catch {
+      throw new AuditUnavailable();
+    }
+  }
+
+  /** Counts one refused request (not stored one by one) with the others of this turn; resolves when the count is committed. */
+  async commitCount(count: RefusalCount): Promise<void> {
+    try {
+      await this.group.commit({ count: boundCount(count) });
+    } catch {
+      throw new AuditUnavailable();
+    }
+  }
+
+  /** Writes the counted refusals as summary entries (see AuditStore.summarizeCounts); returns how many. */
+  summarizeCounts(now: number): number {
+    try {
+      return this.store.summarizeCounts(now);
     } catch {
       throw new AuditUnavailable();
     }
@@ -40,10 +65,10 @@ export class AuditLog {
     }
   }
 
-  private write(entries: AuditEntry[]): void {
+  private write(entries: AuditEntry[], counts: RefusalCount[] = []): void {
     try {
       if (!this.store.open) throw new Error('the audit database is closed');
-      this.store.append(entries);
+      this.store.append(entries, counts);
       if (this.failing) process.stderr.write('skr kms: the audit log is written again\n');
       this.failing = false;
     } catch (error) {

@@ -1,7 +1,7 @@
 import { openDatabase, type Db } from '../store/database';
 import { AUDIT_MIGRATIONS } from '../store/migrations';
 import { linkHash, type ChainedFields } from './chain';
-import type { AuditEntry, Decision } from './entry';
+import { decisionFor, type AuditEntry, type Decision, type RefusalCount } from './entry';
 
 export interface AuditQuery {
   key?: string;
@@ -71,21 +71,33 @@ const PAGE = 1000;
  * running KMS writing the same file keep one chain.
  */
 export class AuditStore {
-  private readonly appendAll: (entries: AuditEntry[]) => void;
+  private readonly appendAll: (entries: AuditEntry[], counts: RefusalCount[]) => void;
 
   private constructor(private readonly db: Db) {
     const insert = db.prepare(
       'INSERT INTO audit (time, principal, operation, route, key_name, version, decision, status, reason, source, count, detail, hash) VALUES (@time, @principal, @operation, @route, @key_name, @version, @decision, @status, @reason, @source, @count, @detail, @hash)',
     );
-    const transaction = db.transaction((entries: AuditEntry[]) => {
+    const count = db.prepare(
+      'INSERT INTO audit_counts (source, principal, status, requests, since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, principal, status) DO UPDATE SET requests = requests + excluded.requests',
+    );
+    const transaction = db.transaction((entries: AuditEntry[], counts: RefusalCount[]) => {
       let previous = this.lastHash();
       for (const entry of entries) {
         const columns = columnsOf(entry);
         previous = linkHash(previous, columns);
         insert.run({ ...columns, hash: previous });
       }
+      // One upsert per caller and status of the batch, however many requests it counts.
+      const sums = new Map<string, RefusalCount & { requests: number }>();
+      for (const c of counts) {
+        const id = JSON.stringify([c.source, c.principal ?? '', c.status]);
+        const sum = sums.get(id);
+        if (sum) sum.requests++;
+        else sums.set(id, { ...c, requests: 1 });
+      }
+      for (const c of sums.values()) count.run(c.source, c.principal ?? '', c.status, c.requests, c.time);
     });
-    this.appendAll = (entries) => transaction.immediate(entries);
+    this.appendAll = (entries, counts) => transaction.immediate(entries, counts);
   }
 
   static open(path: string): AuditStore {
@@ -96,9 +108,44 @@ export class AuditStore {
     return this.db.open;
   }
 
-  /** Commits the entries, in order, in one transaction; throws when they cannot be written. */
-  append(entries: AuditEntry[]): void {
-    this.appendAll(entries);
+  /** Commits the entries, in order, and adds the counted refusals, in one transaction; throws when they cannot be written. */
+  append(entries: AuditEntry[], counts: RefusalCount[] = []): void {
+    this.appendAll(entries, counts);
+  }
+
+  /**
+   * Turns the counted refusals into one chained summary entry per caller and status and clears
+   * the counts, in one transaction; returns how many entries were written. Counts left by a
+   * process that died are summarized by the next.
+   */
+  summarizeCounts(now: number): number {
+    return this.db
+      .transaction(() => {
+        const rows = this.db.prepare('SELECT source, principal, status, requests, since FROM audit_counts ORDER BY since, source, principal, status').all() as {
+          source: string;
+          principal: string;
+          status: number;
+          requests: number;
+          since: number;
+        }[];
+        if (rows.length === 0) return 0;
+        this.appendAll(
+          rows.map((r) => ({
+            time: now,
+            ...(r.principal ? { principal: r.principal } : {}),
+            operation: 'refused.summary',
+            decision: decisionFor(r.status),
+            status: r.status,
+            source: r.source,
+            count: r.requests,
+            detail: `${r.requests} answered ${r.status} beyond the entries stored one by one, ${new Date(r.since * 1000).toISOString()} to ${new Date(now * 1000).toISOString()}`,
+          })),
+          [],
+        );
+        this.db.prepare('DELETE FROM audit_counts').run();
+        return rows.length;
+      })
+      .immediate();
   }
 
   private lastHash(): string {
@@ -162,7 +209,7 @@ export class AuditStore {
         this.db.prepare('UPDATE audit_anchor SET through_id = ?, hash = ? WHERE id = 1').run(last.id, last.hash);
         this.appendAll([
           { time: now, principal: 'kms', operation: 'audit.prune', decision: 'allow', status: 200, count: removed, detail: `retention: removed the ${removed} entries through id ${last.id}, older than ${new Date(before * 1000).toISOString()}` },
-        ]);
+        ], []);
         return removed;
       })
       .immediate();

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
-import { AuditUnavailable, SkrError, UnauthenticatedThrottled } from '../../errors';
-import type { Decision } from '../audit';
+import { AuditUnavailable, RequestsThrottled, SkrError } from '../../errors';
+import { decisionFor } from '../audit';
 import { sendKvError } from '../wire/envelope';
 import type { KmsHttpContext } from './context';
 
@@ -18,31 +18,32 @@ export interface AuditNote {
   committed?: boolean;
 }
 
-function decisionFor(status: number): Decision {
-  if (status < 400) return 'allow';
-  return status === 401 || status === 403 ? 'deny' : 'error';
-}
-
 /**
  * Every KMS answer goes out through here: its audit entry is committed first (group commit)
  * and only then is `send` called — so an answer the client saw, and any key it carries, is on
  * the log, and the entry is written even if the client has gone. If the entry cannot be
- * committed the answer is dropped for a 503 `audit_unavailable`. Unauthenticated requests pass
- * the per-source gate: beyond its rate a 429 with Retry-After, beyond its bound counted rather
- * than stored one by one.
+ * committed the answer is dropped for a 503 `audit_unavailable`. Refused requests (status 400
+ * and above, authenticated or not) pass the per-caller gate: beyond its rate a 429 with
+ * Retry-After, beyond its bound counted rather than stored one by one — and the count, like an
+ * entry, is committed before the answer leaves.
  */
 export async function sendAudited(ctx: KmsHttpContext, res: Response, status: number, send: () => void, error?: unknown): Promise<void> {
   const note = res.locals.audit as AuditNote;
-  if (status === 401) {
-    const admission = ctx.unauthenticated.admit(note.source, Date.now());
-    if (admission.kind === 'throttle') {
+  if (status >= 400 && !note.committed) {
+    const admission = ctx.refusals.admit({ source: note.source, principal: note.principal }, Date.now());
+    if (admission.kind !== 'store') {
+      const throttled = admission.kind === 'throttle';
+      try {
+        await ctx.audit.commitCount({ time: ctx.core.now(), ...admission.caller, status: throttled ? 429 : status });
+      } catch {
+        res.removeHeader('WWW-Authenticate');
+        sendKvError(res, new AuditUnavailable());
+        return;
+      }
+      if (!throttled) return send();
       res.removeHeader('WWW-Authenticate');
       res.set('Retry-After', String(admission.retryAfter));
-      sendKvError(res, new UnauthenticatedThrottled(admission.retryAfter));
-      return;
-    }
-    if (admission.kind === 'count') {
-      send();
+      sendKvError(res, new RequestsThrottled(admission.retryAfter));
       return;
     }
   }

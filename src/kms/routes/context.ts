@@ -1,4 +1,4 @@
-import type { AuditLog, UnauthenticatedGate } from '../audit';
+import type { AuditLog, RefusalGate } from '../audit';
 import type { RoleAssignments } from '../auth/rbac';
 import type { TokenVerifier } from '../../maa/token-verifier';
 import type { KmsCore } from '../operations/core';
@@ -10,8 +10,8 @@ export interface KmsHttpContext {
   core: KmsCore;
   rbac: RoleAssignments;
   audit: AuditLog;
-  /** Rate limit and record of requests that fail authentication. */
-  unauthenticated: UnauthenticatedGate;
+  /** Rate limit and record of refused requests, per caller. */
+  refusals: RefusalGate;
   verifier: TokenVerifier;
   /** Token audiences accepted (Key Vault's and Managed HSM's by default). */
   audiences: string[];

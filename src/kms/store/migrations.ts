@@ -90,4 +90,18 @@ export const AUDIT_MIGRATIONS: Migration[] = [
       }
     }
   },
+  // Refused requests counted rather than stored one by one (src/kms/audit/refusal-gate.ts): a
+  // count is committed before its answer, and turned into a chained summary entry per caller and
+  // status when the interval ends.
+  (db) =>
+    db.exec(`
+      CREATE TABLE audit_counts (
+        source TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (source, principal, status)
+      );
+    `),
 ];

@@ -14,7 +14,7 @@ const KV_CODES: Record<string, string> = {
   token_invalid: 'Unauthorized',
   body_too_large: 'RequestEntityTooLarge',
   audit_unavailable: 'ServiceUnavailable',
-  unauthenticated_throttled: 'Throttled',
+  requests_throttled: 'Throttled',
 };
 
 const BY_STATUS: Record<number, string> = { 400: 'BadParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'RequestEntityTooLarge', 429: 'Throttled', 501: 'NotImplemented', 503: 'ServiceUnavailable' };
