@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
+import { canonicalAuthority } from '../kms/policy';
 import { addRoleAudited, AuditLog, findRole, kmsPaths, openKeyDatabase, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner } from '../kms';
 import { tlsChain, tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { writeFileAtomic } from '../lib/state-file';
@@ -84,16 +85,11 @@ async function givenReleaseSigner(cert: string | undefined, key: string | undefi
   return releaseSignerFromPem(material.keyPem, tlsChain(material));
 }
 
-/** An authority a release policy may name: an https URL (as Key Vault requires), compared without a trailing slash. */
+/** An authority a release policy may name: an https URL without a query (as Key Vault requires), in the form release compares. */
 function authorityUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value.includes('://') ? value : `https://${value}`);
-  } catch {
-    throw new InvalidArgument(`--trusted-authority ${value} is not a URL`);
-  }
-  if (url.protocol !== 'https:' || url.search || url.hash || url.username) throw new InvalidArgument(`--trusted-authority ${value} must be an https URL`);
-  return url.href.replace(/\/+$/, '');
+  const canonical = canonicalAuthority(value.includes('://') ? value : `https://${value}`);
+  if (!canonical?.startsWith('https://') || canonical.includes('?')) throw new InvalidArgument(`--trusted-authority ${value} must be an https URL`);
+  return canonical;
 }
 
 /**
