@@ -22,7 +22,7 @@ function reasonOf(err: unknown): string {
  * refused now and refetched next time rather than excusing later requests.
  */
 export class KdsCrlCache {
-  private readonly held = new Map<string, { crl: Crl; der: Buffer; expires: number }>();
+  private readonly held = new Map<string, { crl: Crl; der: Buffer; expires: number; arkFingerprint: string }>();
   private readonly inflight = new Map<string, Promise<Buffer>>();
 
   constructor(
@@ -34,10 +34,9 @@ export class KdsCrlCache {
   async get(product: Product, kind: VekKind, ark: X509Certificate): Promise<{ crl: Crl; der: Buffer }> {
     const key = `${product}/${kind}`;
     const hit = this.held.get(key);
-    if (hit && hit.expires > this.now().getTime()) {
-      verifyCrl(hit.crl, ark);
-      return hit;
-    }
+    // A hit was verified against this very ARK when it was fetched, and verifyReport checks every
+    // CRL it is given again, so a hit costs no RSA-4096 verification here.
+    if (hit && hit.expires > this.now().getTime() && hit.arkFingerprint === ark.fingerprint256) return hit;
     // Concurrent requests share one fetch.
     let pending = this.inflight.get(key);
     if (!pending) {
@@ -59,7 +58,7 @@ export class KdsCrlCache {
     }
     const now = this.now().getTime();
     const next = crl.nextUpdate?.getTime() ?? now + CRL_DEFAULT_LIFETIME_MS;
-    this.held.set(key, { crl, der, expires: next > now ? next : now + STALE_REFETCH_MS });
+    this.held.set(key, { crl, der, expires: next > now ? next : now + STALE_REFETCH_MS, arkFingerprint: ark.fingerprint256 });
     return { crl, der };
   }
 }
