@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedIdentityCredential } from '@azure/identity';
-import { loadSidecarConfig } from '../src/config/sidecar';
+import { loadSidecarConfig } from '../src/sidecar/config';
 import { startDevStack } from '../src/dev/stack';
 import { startSidecar } from '../src/sidecar/server';
 

@@ -1,4 +1,4 @@
-import { loadSidecarConfig } from '../config/sidecar';
+import { loadSidecarConfig } from '../sidecar/config';
 import { startSidecar } from '../sidecar/server';
 import { parseFlags, readInputFile } from './args';
 import { untilSignal } from './signals';

@@ -1,14 +1,14 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ManagedIdentityCredential } from '@azure/identity';
-import { loadSidecarConfig } from '../config/sidecar';
+import { loadSidecarConfig } from '../sidecar/config';
 import { startIdentity, type RunningIdentity } from '../identity';
 import { ensurePrivateStateDir, writeFileAtomic } from '../lib/state-file';
 import { startVerifier, type RunningVerifier } from '../maa/service/server';
 import { parseAppraisalPolicy } from '../maa/service/appraisal-policy';
 import { uvmIssuer } from '../maa/uvm';
 import { startKms, type RunningKms } from '../kms';
-import { attestTeeKey } from '../sidecar/release';
+import { attestTeeKey } from '../sidecar/tee-release';
 import { startSidecar, type RunningSidecar } from '../sidecar/server';
 import type { TeeKeyHolder } from '../sidecar/tee-key';
 import { loadOrCreateVirtualPki } from '../snp/virtual';

@@ -4,7 +4,7 @@ import { InternalError, InvalidRequest, MetadataHeaderRequired, SkrError, Unauth
 import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { openApiDocument } from '../lib/openapi';
 import { mounter } from '../lib/route';
-import { toJwk } from '../maa/service/signing-keys';
+import { toJwk } from '../oidc';
 import { grantToken, type IdentityContext, type TokenRequest } from './grant';
 import type { PrincipalSelector } from './principals';
 import { IDENTITY_ROUTES as R, IdentityError, IMDS_TOKEN_PATH } from './routes';

@@ -1,5 +1,5 @@
 import { PrincipalNeedsIdentityHeader } from '../errors';
-import type { SigningKeyRing } from '../maa/service/signing-keys';
+import type { SigningKeyRing } from '../oidc';
 import { selectPrincipal, type Principal, type PrincipalDirectory, type PrincipalSelector } from './principals';
 import { audienceFor, issueAccessToken, type TokenResponse } from './token';
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidArgument } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
-import { SigningKeyRing } from '../maa/service/signing-keys';
+import { SigningKeyRing } from '../oidc';
 import { createIdentityApp } from './app';
 import { APP_SERVICE_TOKEN_PATH } from './routes';
 import type { IdentityContext } from './grant';

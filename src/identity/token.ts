@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { ResourceNotAllowed } from '../errors';
-import type { SigningKey } from '../maa/service/signing-keys';
+import type { SigningKey } from '../oidc';
 import type { Principal } from './principals';
 
 /** Key Vault, Managed HSM and Azure Attestation: the resources the embedded stack calls with a bearer token. */

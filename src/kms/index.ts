@@ -1,11 +1,11 @@
 /** The Key Vault-compatible KMS: its only public door. */
 export { startKms, type KmsOptions, type KmsReleaseOptions, type RunningKms } from './server';
-export { releaseSignerFromPem, type ReleaseSigner } from './release';
+export { releaseSignerFromPem, type ReleaseSigner } from './key-release';
 export { kmsPaths, openKeyDatabase } from './paths';
 export { KeyStore, type KeySnapshot, type KeyVersionWithMaterial } from './store/key-store';
-export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './store/types';
-export { familyOf } from './store/types';
-export type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
+export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './model';
+export { familyOf } from './model';
+export type { ReleaseContext, ReleaseFunction, KeyReleaseRequest, ReleaseResult } from './release-context';
 export { checkUsable } from './operations/crypto';
 export type { Caller } from './auth/bearer';
 export { RoleAssignments, type RoleAssignment } from './auth/rbac';

@@ -4,7 +4,7 @@ import { UpstreamFailed, UpstreamRejected, UpstreamTimedOut, UpstreamUnavailable
 import { normaliseEndpoint } from '../lib/endpoint';
 import { httpRequestWithRetry, TransportError, type HttpResponse, type RetryPolicy } from '../lib/http';
 import { encodeAttestRequest, type AttestRequest } from './request';
-import type { TokenVerifier } from './token-verifier';
+import type { TokenVerifier } from '../oidc';
 
 /**
  * Calls an MAA-compatible verifier as Microsoft's sidecar does (works against real MAA and

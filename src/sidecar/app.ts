@@ -8,7 +8,7 @@ import type { MaaClient } from '../maa/client';
 import type { EvidenceCollector } from './evidence';
 import type { Observability } from './observability';
 import { SIDECAR_OPENAPI } from './openapi';
-import { releaseKey, type ReleaseDeps } from './release';
+import { releaseKey, type ReleaseDeps } from './tee-release';
 import { SIDECAR_ROUTES as R } from './routes';
 import { decodeRuntimeData, reportDataFor } from './runtime-data';
 

@@ -1,6 +1,6 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import request from 'supertest';
-import { loadSidecarConfig } from '../../src/config/sidecar';
+import { loadSidecarConfig } from '../../src/sidecar/config';
 import type { RunningStack } from '../../src/dev/stack';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/server';
 import { virtualSecurityContextDir } from '../../src/snp/virtual';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { demoPolicy } from '../../src/dev/demo-keys';
 import { openMasterKey } from '../../src/kms';
 import { createKey } from '../../src/kms/operations/keys';
-import { createRelease, releaseSignerFromPem } from '../../src/kms/release';
+import { createRelease, releaseSignerFromPem } from '../../src/kms/key-release';
 import { openDatabase } from '../../src/kms/store/database';
 import { KeyStore } from '../../src/kms/store/key-store';
 import { KEY_STORE_MIGRATIONS } from '../../src/kms/store/migrations';

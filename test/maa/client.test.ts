@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { MaaClient } from '../../src/maa/client';
 import type { RunningVerifier } from '../../src/maa/service/server';
-import { TokenVerifier } from '../../src/maa/token-verifier';
+import { TokenVerifier } from '../../src/oidc/token-verifier';
 import { reportDataFor } from '../../src/sidecar/runtime-data';
 import type { VirtualDevice } from '../../src/snp/device/virtual';
 import { startTestVerifier } from './verifier-harness';

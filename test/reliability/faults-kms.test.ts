@@ -1,5 +1,5 @@
 import { ManagedIdentityCredential } from '@azure/identity';
-import { loadSidecarConfig } from '../../src/config/sidecar';
+import { loadSidecarConfig } from '../../src/sidecar/config';
 import type { RunningStack } from '../../src/dev/stack';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/server';
 import { startTestStack } from '../e2e/stack';

@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import request from 'supertest';
 import type { RunningVerifier } from '../../src/maa/service/server';
 import type { RunningSidecar } from '../../src/sidecar/server';
-import { loadSidecarConfig } from '../../src/config/sidecar';
+import { loadSidecarConfig } from '../../src/sidecar/config';
 import { startSidecar } from '../../src/sidecar/server';
 import { parseReport } from '../../src/snp/abi';
 import { startTestVerifier } from '../maa/verifier-harness';

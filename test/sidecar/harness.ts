@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
-import { loadSidecarConfig, type SidecarConfig } from '../../src/config/sidecar';
+import { loadSidecarConfig, type SidecarConfig } from '../../src/sidecar/config';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/server';
 import { loadOrCreateVirtualPki } from '../../src/snp/virtual';
 

@@ -1,6 +1,6 @@
 import { AuthenticationError, CredentialUnavailableError } from '@azure/identity';
 import { InvalidRequest } from '../../src/errors';
-import { mapKeyServiceError } from '../../src/sidecar/release';
+import { mapKeyServiceError } from '../../src/sidecar/tee-release';
 
 /**
  * How a failed key-service call becomes the sidecar's answer. The errors are shaped as

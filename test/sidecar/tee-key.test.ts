@@ -1,4 +1,4 @@
-import { loadSidecarConfig } from '../../src/config/sidecar';
+import { loadSidecarConfig } from '../../src/sidecar/config';
 import { TeeKeyHolder } from '../../src/sidecar/tee-key';
 
 describe('TeeKeyHolder', () => {

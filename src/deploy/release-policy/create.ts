@@ -1,7 +1,7 @@
 import { InvalidArgument } from '../../errors';
 import { DOCUMENTED_POLICY_VERSION } from '../../kms/policy';
 import { normaliseEndpoint } from '../../lib/endpoint';
-import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN } from './claims';
+import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN } from './pinned-claims';
 
 export interface ClaimCondition {
   claim: string;

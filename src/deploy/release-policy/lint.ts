@@ -3,7 +3,7 @@ import { canonicalAuthority, DOCUMENTED_POLICY_VERSION, parseReleasePolicyDraft,
 import { isLoopback } from '../../lib/endpoint';
 import { ALLOW_ALL_HOSTDATA } from '../allow-all';
 import type { Finding } from '../finding';
-import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, ZERO_HOSTDATA } from './claims';
+import { CLAIM_COMPLIANCE, CLAIM_DEBUGGABLE, CLAIM_HOSTDATA, CLAIM_VMPL, COMPLIANT_UVM, HOSTDATA_PATTERN, ZERO_HOSTDATA } from './pinned-claims';
 
 export interface ReleasePolicyLint {
   ok: boolean;

@@ -1,6 +1,6 @@
 import { TokenInvalid } from '../../errors';
-import type { TokenVerifier } from '../../maa/token-verifier';
-import { trimSlash } from '../../maa/token-verifier';
+import type { TokenVerifier } from '../../oidc';
+import { trimSlash } from '../../oidc';
 
 /** The audiences Key Vault and Managed HSM tokens carry. */
 export const DEFAULT_AUDIENCES = ['https://vault.azure.net', 'https://managedhsm.azure.net'];

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { KmsBadParameter } from '../../errors';
 import { isCurveName } from '../keys/curves';
-import type { KeyMaterial, PublicJwk } from '../store/types';
+import type { KeyMaterial, PublicJwk } from '../model';
 import { AES_ENCRYPTION, AES_WRAP, aesDecrypt, aesEncrypt, aesUnwrap, aesWrap } from './aes';
 import { ecdsaSign, ecdsaVerify } from './ecdsa';
 import { RSA_ENCRYPTION, RSA_SIGNATURE, rsaDecrypt, rsaEncrypt, rsaSign, rsaVerify } from './rsa';

@@ -1,6 +1,6 @@
 import { generateKeyPair as generateKeyPairCb, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { KeyMaterial } from '../store/types';
+import type { KeyMaterial } from '../model';
 import { CURVES, type CurveName } from './curves';
 
 const generateKeyPair = promisify(generateKeyPairCb);

@@ -1,7 +1,7 @@
 import { createECDH, createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { KmsBadParameter } from '../../errors';
 import { decodeBase64Url, encodeBase64Url } from '../../lib/base64url';
-import type { KeyFamily, KeyMaterial } from '../store/types';
+import type { KeyFamily, KeyMaterial } from '../model';
 import { CURVES, isCurveName, type CurveName } from './curves';
 
 export const RSA_SIZES = [2048, 3072, 4096];

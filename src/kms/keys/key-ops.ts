@@ -1,5 +1,5 @@
 import { KmsBadParameter } from '../../errors';
-import type { KeyFamily } from '../store/types';
+import type { KeyFamily } from '../model';
 
 export const KEY_OPERATIONS = ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'import', 'export'] as const;
 

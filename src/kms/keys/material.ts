@@ -1,4 +1,4 @@
-import type { KeyFamily, KeyMaterial } from '../store/types';
+import type { KeyFamily, KeyMaterial } from '../model';
 
 /** The bytes sealed at rest for a key: exactly its release encoding. */
 export function materialBytes(material: KeyMaterial): Buffer {

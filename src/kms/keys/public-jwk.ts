@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import type { KeyMaterial, PublicJwk } from '../store/types';
+import type { KeyMaterial, PublicJwk } from '../model';
 import { curveFromJwk } from './curves';
 
 /** The public JWK members Key Vault returns for a key: n/e, crv/x/y, or none for oct. */

@@ -2,7 +2,7 @@ import { KmsBadParameter, SealedDataInvalid } from '../../errors';
 import { decodeBase64Url, encodeBase64Url } from '../../lib/base64url';
 import { materialBytes, materialFromBytes } from '../keys/material';
 import type { KeySnapshot } from '../store/key-store';
-import { familyOf, type KeyVersion } from '../store/types';
+import { familyOf, type KeyVersion } from '../model';
 import type { KmsCore } from './core';
 
 /**

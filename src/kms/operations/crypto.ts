@@ -1,6 +1,6 @@
 import { KmsForbidden } from '../../errors';
 import { performCrypto, type CryptoInput, type CryptoOperation, type CryptoOutput } from '../crypto/perform';
-import type { KeyVersion } from '../store/types';
+import type { KeyVersion } from '../model';
 import type { KmsCore } from './core';
 
 /** Key Vault refuses operations on a disabled key, outside nbf..exp, or not in key_ops. */

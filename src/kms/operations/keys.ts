@@ -4,7 +4,7 @@ import { generateMaterial, type GenerateSpec } from '../keys/generate';
 import { materialFromJwk, OCT_SIZES, RSA_SIZES } from '../keys/import-jwk';
 import { parseKeyOps } from '../keys/key-ops';
 import { publicJwkOf } from '../keys/public-jwk';
-import { familyOf, type KeyAttributes, type KeyFamily, type KeyMaterial, type KeyVersion, type Page } from '../store/types';
+import { familyOf, type KeyAttributes, type KeyFamily, type KeyMaterial, type KeyVersion, type Page } from '../model';
 import { checkName, optionalBoolean, optionalInteger, optionalString, parseAttributes, parseReleasePolicy, parseTags, type AttributesInput, type Body } from '../wire/fields';
 import type { KmsCore } from './core';
 import { checkExportable, resolveReleasePolicy } from './release-policy';

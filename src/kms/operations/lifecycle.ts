@@ -1,4 +1,4 @@
-import type { DeletedInfo, KeyVersion, Page } from '../store/types';
+import type { DeletedInfo, KeyVersion, Page } from '../model';
 import type { KmsCore } from './core';
 
 /** Soft delete, recovery and purge, as Key Vault with soft delete on (recovery level Recoverable+Purgeable). */

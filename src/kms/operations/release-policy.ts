@@ -1,6 +1,6 @@
 import { KmsBadParameter } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
-import type { ReleasePolicy } from '../store/types';
+import type { ReleasePolicy } from '../model';
 import type { ReleasePolicyInput } from '../wire/fields';
 import type { KmsCore } from './core';
 

@@ -1,5 +1,5 @@
 import { KmsBadParameter } from '../../errors';
-import type { RotationLifetimeAction, RotationPolicy } from '../store/types';
+import type { RotationLifetimeAction, RotationPolicy } from '../model';
 import { optionalObject, optionalString, type Body } from '../wire/fields';
 import type { KmsCore } from './core';
 import { rotateKey } from './keys';

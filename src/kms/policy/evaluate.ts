@@ -1,5 +1,5 @@
 import { sameAuthority } from './authority';
-import { claimEquals, describeActual, lookupClaim } from './claims';
+import { claimEquals, describeActual, lookupClaim } from './claim-match';
 import type { BranchExplanation, ClaimFailure, Condition, ReleaseDecision, ReleasePolicy } from './types';
 
 /** The summary names this many failed claims; the branches carry all of them. */

@@ -1,8 +1,8 @@
 import type { AuditLog, RefusalGate } from '../audit';
 import type { RoleAssignments } from '../auth/rbac';
-import type { TokenVerifier } from '../../maa/token-verifier';
+import type { TokenVerifier } from '../../oidc';
 import type { KmsCore } from '../operations/core';
-import type { ReleaseFunction } from '../release-seam';
+import type { ReleaseFunction } from '../release-context';
 import type { BundleContext } from '../wire/bundle';
 
 /** Everything the HTTP layer needs. */

@@ -1,10 +1,10 @@
 import { Router, type Request } from 'express';
-import type { ReleaseRequest } from '../release-seam';
+import type { KeyReleaseRequest } from '../release-context';
 import { body, optionalString, requiredString } from '../wire/fields';
 import type { KmsHttpContext } from './context';
 import { operation } from './operation';
 
-function parseRelease(req: Request): ReleaseRequest {
+function parseRelease(req: Request): KeyReleaseRequest {
   const b = body(req.body);
   const version = req.params.version as string | undefined;
   const nonce = optionalString(b, 'nonce');

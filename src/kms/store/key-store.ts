@@ -3,7 +3,7 @@ import { KeyNotFound, KmsConflict, SealedDataInvalid } from '../../errors';
 import { materialBytes, materialFromBytes } from '../keys/material';
 import type { MasterKey } from '../vault';
 import type { Db } from './database';
-import { familyOf, type DeletedInfo, type KeyMaterial, type KeyVersion, type NewKeyVersion, type Page, type RotationPolicy } from './types';
+import { familyOf, type DeletedInfo, type KeyMaterial, type KeyVersion, type NewKeyVersion, type Page, type RotationPolicy } from '../model';
 
 interface VersionRow {
   seq: number;

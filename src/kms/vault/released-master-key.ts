@@ -51,13 +51,13 @@ export async function openReleasedMasterKey(options: ReleasedMasterKeyOptions): 
   }
 }
 
-interface ReleaseRequest {
+interface MasterKeyReleaseRequest {
   sidecar: string;
   body: string;
 }
 
 /** Validates the options into the sidecar's URL and Microsoft's `/key/release` body. */
-function releaseRequest(options: ReleasedMasterKeyOptions): ReleaseRequest {
+function releaseRequest(options: ReleasedMasterKeyOptions): MasterKeyReleaseRequest {
   const sidecarUrl = options.sidecarUrl ?? DEFAULT_SIDECAR_URL;
   if (!/^https?:\/\//i.test(sidecarUrl)) throw new InvalidArgument('--master-key-sidecar must be an http:// or https:// URL', { flag: 'master-key-sidecar' });
   const sidecar = normaliseEndpoint(sidecarUrl, 'master-key-sidecar');

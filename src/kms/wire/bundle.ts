@@ -1,4 +1,4 @@
-import type { DeletedInfo, KeyAttributes, KeyVersion } from '../store/types';
+import type { DeletedInfo, KeyAttributes, KeyVersion } from '../model';
 
 /** Key Vault's JSON shapes (KeyBundle, KeyItem, DeletedKeyBundle) from stored keys. Public parts only. */
 

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { KmsBadParameter } from '../../errors';
 import { decodeBase64Url, encodeBase64Url } from '../../lib/base64url';
-import type { Page } from '../store/types';
+import type { Page } from '../model';
 
 const MAX_RESULTS = 25;
 

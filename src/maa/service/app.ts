@@ -8,7 +8,7 @@ import { decodeAttestRequest } from '../request';
 import { appraiseEvidence, type AttestContext } from './attest';
 import type { ReferenceValueStore } from './reference-values';
 import { MaaError, VERIFIER_ROUTES as R } from './routes';
-import { toJwk, type SigningKeyRing } from './signing-keys';
+import { toJwk, type SigningKeyRing } from '../../oidc';
 import { issueToken } from './token';
 
 export interface VerifierContext extends AttestContext {

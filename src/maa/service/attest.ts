@@ -7,7 +7,7 @@ import type { TrustedRoot } from '../../snp/roots';
 import { checkReport } from '../../snp/validate';
 import { verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions } from '../../snp/verify';
 import { splitPem } from '../../snp/x509/vek';
-import { sevSnpClaims } from '../claims';
+import { sevSnpClaims } from '../sev-snp-claims';
 import type { AttestRequest } from '../request';
 import type { UvmIssuer } from '../uvm';
 import { NON_COMPLIANT_STATUS, policyHash, UVM_COMPLIANT_STATUS, type AppraisalPolicy } from './appraisal-policy';

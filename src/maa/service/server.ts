@@ -11,7 +11,7 @@ import type { AppraisalPolicy } from './appraisal-policy';
 import type { Revocation } from './attest';
 import { ChallengeStore } from './challenges';
 import { ReferenceValueStore } from './reference-values';
-import { SigningKeyRing } from './signing-keys';
+import { SigningKeyRing } from '../../oidc';
 import { gracefulCloser } from '../../lib/graceful-close';
 import { answerUnparsableRequests } from '../../lib/http-errors';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { SigningKey } from './signing-keys';
+import type { SigningKey } from '../../oidc';
 
 export interface TokenOptions {
   issuer: string;

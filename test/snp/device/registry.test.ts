@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSidecarConfig } from '../../../src/config/sidecar';
+import { loadSidecarConfig } from '../../../src/sidecar/config';
 import { DEVICE_CHOICES, DEVICE_TYPES, describeDeviceChoices, openDevice } from '../../../src/snp/device';
 import { runCli } from '../../cli/run-cli';
 

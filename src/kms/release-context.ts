@@ -9,7 +9,7 @@ import type { KeyStore } from './store/key-store';
  * `store.get` and its material, when it wraps, through `store.getWithMaterial`. A refusal is an SkrError (403 with its explanation
  * in `details`); the route maps it to Key Vault's envelope and audits it.
  */
-export interface ReleaseRequest {
+export interface KeyReleaseRequest {
   name: string;
   /** Absent: the latest version. */
   version?: string;
@@ -43,4 +43,4 @@ export interface ReleaseResult {
   version: string;
 }
 
-export type ReleaseFunction = (request: ReleaseRequest, context: ReleaseContext) => Promise<ReleaseResult>;
+export type ReleaseFunction = (request: KeyReleaseRequest, context: ReleaseContext) => Promise<ReleaseResult>;

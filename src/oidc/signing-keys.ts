@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, generateKeyPair as generateKeyPairCb, type KeyObject, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { readIfExists, writeFileAtomic } from '../../lib/state-file';
+import { readIfExists, writeFileAtomic } from '../lib/state-file';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 

@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT, type JWTPayload } from 'jose';
-import { CLOCK_SKEW_SECONDS, REFETCH_INTERVAL_MS, TokenVerifier } from '../../src/maa/token-verifier';
+import { CLOCK_SKEW_SECONDS, REFETCH_INTERVAL_MS, TokenVerifier } from '../../src/oidc';
 import { createTlsMaterial } from '../../src/tls/certificates';
 
 /**

@@ -5,10 +5,10 @@ import { encodeKeyHsm, isKeyWrapAlgorithm, wrapKeyMaterial, DEFAULT_KEY_WRAP, ty
 import { decodeBase64Url } from '../lib/base64url';
 import { CompactJwsSigner } from '../lib/jws';
 import { checkRuntimeKey } from '../lib/runtime-key';
-import { TokenVerifier, trimSlash } from '../maa/token-verifier';
+import { TokenVerifier, trimSlash } from '../oidc';
 import { evaluateReleasePolicy, parseReleasePolicy, releaseDenied, type ReleasePolicy } from './policy';
-import type { ReleaseContext, ReleaseFunction, ReleaseRequest, ReleaseResult } from './release-seam';
-import type { KeyVersion } from './store/types';
+import type { ReleaseContext, ReleaseFunction, KeyReleaseRequest, ReleaseResult } from './release-context';
+import type { KeyVersion } from './model';
 import { materialBytes } from './keys/material';
 import { BoundedMap } from '../lib/bounded-map';
 
@@ -44,7 +44,7 @@ export function releaseSignerFromPem(keyPem: string, certPems: string[]): Releas
   };
 }
 
-function parseRequest(r: ReleaseRequest): { target: string; enc: KeyWrapAlgorithm; nonce?: string } {
+function parseRequest(r: KeyReleaseRequest): { target: string; enc: KeyWrapAlgorithm; nonce?: string } {
   if (typeof r.target !== 'string' || r.target.length === 0 || r.target.length > 64 * 1024) throw new KmsBadParameter('target must be an attestation token');
   if (r.enc !== undefined && r.enc !== null && !isKeyWrapAlgorithm(r.enc)) throw new KmsBadParameter(`enc ${String(r.enc)} is not supported`);
   if (r.nonce !== undefined && r.nonce !== null && (typeof r.nonce !== 'string' || r.nonce.length > 1024)) throw new KmsBadParameter('nonce must be a string');
@@ -118,7 +118,7 @@ async function verifyTarget(target: string, policy: ReleasePolicy, tokens: Token
   }
 }
 
-/** The KMS's release function (its seam in `release-seam.ts`): token, policy, wrap, sign. */
+/** The KMS's release function (its types in `release-context.ts`): token, policy, wrap, sign. */
 export function createRelease(options: ReleaseOptions): ReleaseFunction {
   const { signer } = options;
   const tools: ReleaseTools = {
@@ -145,7 +145,7 @@ interface ReleaseTools {
   answers: BoundedMap<string, { value: string; until: number }>;
 }
 
-async function releaseKey(request: ReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws, answers }: ReleaseTools): Promise<ReleaseResult> {
+async function releaseKey(request: KeyReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws, answers }: ReleaseTools): Promise<ReleaseResult> {
   const now = options.now?.() ?? new Date(ctx.now() * 1000);
   const { target, enc, nonce } = parseRequest(request);
   const version = ctx.store.get(request.name, request.version);

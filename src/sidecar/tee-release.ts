@@ -11,7 +11,7 @@ import type { ReleaseJwsVerifier } from './release-jws';
 import type { TeeKey, TeeKeyHolder } from './tee-key';
 import type { UnwrappedKeys } from './unwrapped-keys';
 
-export interface ReleaseRequest {
+export interface TeeReleaseRequest {
   /** Origins, already normalised and checked against the allow-list. */
   maaOrigin: string;
   akvOrigin: string;
@@ -46,7 +46,7 @@ export function parseKid(kid: unknown): { name: string; version?: string } {
  * release asks the key service, so a changed release policy applies to the next call; only an
  * answer already opened is not unwrapped twice (UnwrappedKeys).
  */
-export async function releaseKey(request: ReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
+export async function releaseKey(request: TeeReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
   const { name, version } = parseKid(request.kid);
   const { teeKey, attestation } = await attestTeeKey(deps, request.maaOrigin);
   const enc = request.enc ?? 'CKM_RSA_AES_KEY_WRAP';
