@@ -1,28 +1,37 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { KmsBadParameter, KmsOperationNotFound, SkrError } from '../errors';
-import { requestErrorOf } from '../lib/http-errors';
+import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
+import { openApiDocument } from '../lib/openapi';
+import { mounter } from '../lib/route';
 import { challenge } from './auth/challenge';
-import { adminRouter } from './routes/admin';
-import { backupRouter } from './routes/backup';
-import type { KmsHttpContext } from './routes/context';
-import { cryptoRouter } from './routes/crypto';
-import { keysRouter } from './routes/keys';
-import { lifecycleRouter } from './routes/lifecycle';
+import { mountAdminRoutes } from './routes/admin';
 import { sendAudited, type AuditNote } from './routes/audited-answer';
-import { releaseRouter } from './routes/release';
-import { rngRouter } from './routes/rng';
+import { mountBackupRoutes } from './routes/backup';
+import type { KmsHttpContext } from './routes/context';
+import { mountCryptoRoutes } from './routes/crypto';
+import { mountKeyRoutes } from './routes/keys';
+import { mountLifecycleRoutes } from './routes/lifecycle';
+import { operations } from './routes/operation';
+import { mountReleaseRoutes } from './routes/release';
+import { mountRngRoute } from './routes/rng';
 import { routePatternOf } from './routes/route-pattern';
-import { checkApiVersion } from './wire/api-version';
+import { KMS_ROUTES as R } from './routes/schemas';
 import { sendKvError } from './wire/envelope';
+import { KvError } from './wire/schemas';
 
-/** A request body that is not JSON is Key Vault's BadParameter. */
-const KMS_INVALID = { invalid: (message: string) => new KmsBadParameter(message) };
+/** The KMS's API as OpenAPI 3.1, served at /openapi.json: built from the schemas that validate its requests. */
+export const KMS_OPENAPI = openApiDocument(
+  { title: 'skr kms', version: '1.0.0', description: 'Azure Key Vault / Managed HSM-compatible key management service (keys API, secure key release, admin API).' },
+  Object.values(R),
+  KvError,
+);
 
 /**
  * The KMS's HTTP surface in Key Vault's shape. Order matters: note every request for the
- * audit log; the admin API (its own token, checked before its body is read); the challenge (401 before any body is read);
- * api-version; then the body (size-limited JSON) and the routes. Every answer, errors
- * included, leaves through sendAudited: its entry is committed first.
+ * audit log; the admin API (its own token, checked before its body is read); the challenge
+ * (401 before any body is read); then the body (size-limited JSON) and the routes, each
+ * authorized before its schema checks the request. Every answer, errors included, leaves
+ * through sendAudited: its entry is committed first.
  */
 export function createKmsApp(ctx: KmsHttpContext): express.Express {
   const app = express();
@@ -33,6 +42,9 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
     const status = error instanceof SkrError ? error.status : 500;
     void sendAudited(ctx, res, status, () => sendKvError(res, error), error);
   };
+  // A request that breaks its route's schema or is not JSON is Key Vault's BadParameter.
+  const envelope: ErrorEnvelope = { send: fail, invalid: (message, details) => new KmsBadParameter(message, details) };
+  const on = mounter(app, envelope);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     ctx.inFlight.count++;
@@ -50,28 +62,31 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
     if (path.includes('//')) req.url = path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : req.url.slice(q));
     next();
   });
-  app.use('/admin', adminRouter(ctx));
+  mountAdminRoutes(ctx, app, on);
   app.use(challenge(ctx, fail));
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    try {
-      checkApiVersion(req.query['api-version']);
-      next();
-    } catch (error) {
-      next(error);
-    }
-  });
   app.use(express.json({ limit: ctx.bodyLimit, type: () => true }));
-  app.use(keysRouter(ctx));
-  app.use(lifecycleRouter(ctx));
-  app.use(cryptoRouter(ctx));
-  app.use(backupRouter(ctx));
-  app.use(releaseRouter(ctx));
-  app.use(rngRouter(ctx));
+  // Key Vault reads an absent body as an empty object: a PATCH without one changes nothing.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    req.body ??= {};
+    next();
+  });
+
+  on(R.openapi, async (_in, _req, res) => {
+    Object.assign(res.locals.audit as AuditNote, { operation: 'openapi', route: R.openapi.path });
+    await sendAudited(ctx, res, 200, () => res.json(KMS_OPENAPI));
+  });
+  const op = operations(ctx, on);
+  mountKeyRoutes(ctx, op);
+  mountLifecycleRoutes(ctx, op);
+  mountCryptoRoutes(ctx, op);
+  mountBackupRoutes(ctx, op);
+  mountReleaseRoutes(ctx, op);
+  mountRngRoute(op);
 
   app.use((req: Request, res: Response) => {
     fail(res, new KmsOperationNotFound(`Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));
   });
   // body-parser's refusals become BadParameter or 413 as on every surface; other 4xx Express raises are the client's.
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => fail(res, requestErrorOf(error, ctx.bodyLimit, KMS_INVALID)));
+  app.use(errorHandler(envelope, ctx.bodyLimit));
   return app;
 }

@@ -1,17 +1,15 @@
-import { Router } from 'express';
 import { backupKey, restoreKey } from '../operations/backup';
 import { keyBundle } from '../wire/bundle';
-import { b64, body, requiredBytes } from '../wire/fields';
+import { b64, bytes } from '../wire/bytes';
 import type { KmsHttpContext } from './context';
-import { operation } from './operation';
+import type { OperationMount } from './operation';
+import { KMS_ROUTES as R } from './schemas';
 
 /** `POST /keys/{name}/backup` → `{value}`; `POST /keys/restore` `{value}` → KeyBundle. */
-export function backupRouter(ctx: KmsHttpContext): Router {
-  const router = Router();
-  router.post('/keys/restore', operation(ctx, 'restore', 'keys/restore', async (req) => {
-    const restored = await restoreKey(ctx.core, requiredBytes(body(req.body), 'value'));
+export function mountBackupRoutes(ctx: KmsHttpContext, on: OperationMount): void {
+  on(R.restore, 'restore', 'keys/restore', async ({ body }) => {
+    const restored = await restoreKey(ctx.core, bytes(body.value));
     return { body: keyBundle(ctx.bundle, restored), version: restored.version };
-  }));
-  router.post('/keys/:name/backup', operation(ctx, 'backup', 'keys/backup', async (req) => ({ body: { value: b64(await backupKey(ctx.core, req.params.name as string)) } })));
-  return router;
+  });
+  on(R.backup, 'backup', 'keys/backup', async ({ params }) => ({ body: { value: b64(await backupKey(ctx.core, params.name)) } }));
 }

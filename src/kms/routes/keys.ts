@@ -1,58 +1,35 @@
-import { Router } from 'express';
 import { createKey, getKey, importKey, listKeys, listKeyVersions, updateKey } from '../operations/keys';
 import { DEFAULT_LIFETIME_ACTIONS, getRotationPolicy, rotateNow, setRotationPolicy } from '../operations/rotation';
 import { keyBundle, keyId, keyItem } from '../wire/bundle';
-import { body } from '../wire/fields';
 import { pageBody, pageRequest } from '../wire/paging';
 import type { KmsHttpContext } from './context';
-import { operation } from './operation';
+import type { OperationMount } from './operation';
+import { KMS_ROUTES as R } from './schemas';
 
 /** Key management: create, import, get, update, list, versions, rotate, rotation policy. */
-export function keysRouter(ctx: KmsHttpContext): Router {
-  const router = Router();
+export function mountKeyRoutes(ctx: KmsHttpContext, op: OperationMount): void {
   const bundle = (v: Parameters<typeof keyBundle>[1]) => ({ body: keyBundle(ctx.bundle, v), version: v.version });
+  const policyId = (name: string) => `${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`;
 
-  router.get(
-    '/keys',
-    operation(ctx, 'list', 'keys/list', (req) => {
-      const { limit, after } = pageRequest(req);
-      return { body: pageBody(ctx.bundle.vaultUrl, req, listKeys(ctx.core, limit, after), (v) => keyItem(ctx.bundle, v, false), limit) };
-    }),
-  );
-  router.post('/keys/:name/create', operation(ctx, 'create', 'keys/create', async (req) => bundle(await createKey(ctx.core, req.params.name as string, body(req.body)))));
-  router.put('/keys/:name', operation(ctx, 'import', 'keys/import', async (req) => bundle(await importKey(ctx.core, req.params.name as string, body(req.body)))));
-  router.get(
-    '/keys/:name/versions',
-    operation(ctx, 'listVersions', 'keys/list', (req) => {
-      const { limit, after } = pageRequest(req);
-      const page = listKeyVersions(ctx.core, req.params.name as string, limit, after);
-      return { body: pageBody(ctx.bundle.vaultUrl, req, page, (v) => keyItem(ctx.bundle, v, true), limit) };
-    }),
-  );
-  router.post('/keys/:name/rotate', operation(ctx, 'rotate', 'keys/rotate', async (req) => bundle(await rotateNow(ctx.core, req.params.name as string))));
-  router.get(
-    '/keys/:name/rotationpolicy',
-    operation(ctx, 'getRotationPolicy', 'keys/rotationpolicy/read', (req) => {
-      const name = req.params.name as string;
-      const policy = getRotationPolicy(ctx.core, name);
-      return { body: rotationPolicyBody(`${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`, policy) };
-    }),
-  );
-  router.put(
-    '/keys/:name/rotationpolicy',
-    operation(ctx, 'setRotationPolicy', 'keys/rotationpolicy/write', (req) => {
-      const name = req.params.name as string;
-      return { body: rotationPolicyBody(`${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`, setRotationPolicy(ctx.core, name, body(req.body))) };
-    }),
-  );
-  router.get('/keys/:name', operation(ctx, 'get', 'keys/read', (req) => bundle(getKey(ctx.core, req.params.name as string))));
-  router.get('/keys/:name/:version', operation(ctx, 'get', 'keys/read', (req) => bundle(getKey(ctx.core, req.params.name as string, req.params.version as string))));
-  router.patch('/keys/:name', operation(ctx, 'update', 'keys/update', (req) => bundle(updateKey(ctx.core, req.params.name as string, undefined, body(req.body)))));
-  router.patch(
-    '/keys/:name/:version',
-    operation(ctx, 'update', 'keys/update', (req) => bundle(updateKey(ctx.core, req.params.name as string, req.params.version as string, body(req.body)))),
-  );
-  return router;
+  op(R.listKeys, 'list', 'keys/list', ({ query }, req) => {
+    const { limit, after } = pageRequest(query);
+    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, listKeys(ctx.core, limit, after), (v) => keyItem(ctx.bundle, v, false), limit) };
+  });
+  op(R.createKey, 'create', 'keys/create', async ({ params, body }) => bundle(await createKey(ctx.core, params.name, body)));
+  op(R.importKey, 'import', 'keys/import', async ({ params, body }) => bundle(await importKey(ctx.core, params.name, body)));
+  op(R.listVersions, 'listVersions', 'keys/list', ({ params, query }, req) => {
+    const { limit, after } = pageRequest(query);
+    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, listKeyVersions(ctx.core, params.name, limit, after), (v) => keyItem(ctx.bundle, v, true), limit) };
+  });
+  op(R.rotate, 'rotate', 'keys/rotate', async ({ params }) => bundle(await rotateNow(ctx.core, params.name)));
+  op(R.getRotationPolicy, 'getRotationPolicy', 'keys/rotationpolicy/read', ({ params }) => ({ body: rotationPolicyBody(policyId(params.name), getRotationPolicy(ctx.core, params.name)) }));
+  op(R.setRotationPolicy, 'setRotationPolicy', 'keys/rotationpolicy/write', ({ params, body }) => ({
+    body: rotationPolicyBody(policyId(params.name), setRotationPolicy(ctx.core, params.name, body)),
+  }));
+  op(R.getKey, 'get', 'keys/read', ({ params }) => bundle(getKey(ctx.core, params.name)));
+  op(R.getKeyVersion, 'get', 'keys/read', ({ params }) => bundle(getKey(ctx.core, params.name, params.version)));
+  op(R.updateKey, 'update', 'keys/update', ({ params, body }) => bundle(updateKey(ctx.core, params.name, undefined, body)));
+  op(R.updateKeyVersion, 'update', 'keys/update', ({ params, body }) => bundle(updateKey(ctx.core, params.name, params.version, body)));
 }
 
 function rotationPolicyBody(id: string, policy: ReturnType<typeof getRotationPolicy>): unknown {

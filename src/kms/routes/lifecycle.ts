@@ -1,47 +1,30 @@
-import { Router } from 'express';
 import { deleteKey, getDeletedKey, listDeletedKeys, purgeDeletedKey, recoverDeletedKey } from '../operations/lifecycle';
 import { deletedKeyBundle, deletedKeyItem, keyBundle } from '../wire/bundle';
 import { pageBody, pageRequest } from '../wire/paging';
 import type { KmsHttpContext } from './context';
-import { operation } from './operation';
+import type { OperationMount } from './operation';
+import { KMS_ROUTES as R } from './schemas';
 
 /** Soft delete, the deleted-keys collection, recover and purge. */
-export function lifecycleRouter(ctx: KmsHttpContext): Router {
-  const router = Router();
-  router.delete(
-    '/keys/:name',
-    operation(ctx, 'delete', 'keys/delete', (req) => {
-      const { latest, deleted } = deleteKey(ctx.core, req.params.name as string);
-      return { body: deletedKeyBundle(ctx.bundle, latest, deleted), version: latest.version };
-    }),
-  );
-  router.get(
-    '/deletedkeys',
-    operation(ctx, 'listDeleted', 'deletedkeys/read', (req) => {
-      const { limit, after } = pageRequest(req);
-      return { body: pageBody(ctx.bundle.vaultUrl, req, listDeletedKeys(ctx.core, limit, after), (d) => deletedKeyItem(ctx.bundle, d.latest, d.deleted), limit) };
-    }),
-  );
-  router.get(
-    '/deletedkeys/:name',
-    operation(ctx, 'getDeleted', 'deletedkeys/read', (req) => {
-      const { latest, deleted } = getDeletedKey(ctx.core, req.params.name as string);
-      return { body: deletedKeyBundle(ctx.bundle, latest, deleted), version: latest.version };
-    }),
-  );
-  router.post(
-    '/deletedkeys/:name/recover',
-    operation(ctx, 'recover', 'deletedkeys/recover', (req) => {
-      const latest = recoverDeletedKey(ctx.core, req.params.name as string);
-      return { body: keyBundle(ctx.bundle, latest), version: latest.version };
-    }),
-  );
-  router.delete(
-    '/deletedkeys/:name',
-    operation(ctx, 'purge', 'deletedkeys/purge', (req) => {
-      purgeDeletedKey(ctx.core, req.params.name as string);
-      return { status: 204 };
-    }),
-  );
-  return router;
+export function mountLifecycleRoutes(ctx: KmsHttpContext, op: OperationMount): void {
+  op(R.deleteKey, 'delete', 'keys/delete', ({ params }) => {
+    const { latest, deleted } = deleteKey(ctx.core, params.name);
+    return { body: deletedKeyBundle(ctx.bundle, latest, deleted), version: latest.version };
+  });
+  op(R.listDeleted, 'listDeleted', 'deletedkeys/read', ({ query }, req) => {
+    const { limit, after } = pageRequest(query);
+    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, listDeletedKeys(ctx.core, limit, after), (d) => deletedKeyItem(ctx.bundle, d.latest, d.deleted), limit) };
+  });
+  op(R.getDeleted, 'getDeleted', 'deletedkeys/read', ({ params }) => {
+    const { latest, deleted } = getDeletedKey(ctx.core, params.name);
+    return { body: deletedKeyBundle(ctx.bundle, latest, deleted), version: latest.version };
+  });
+  op(R.recover, 'recover', 'deletedkeys/recover', ({ params }) => {
+    const latest = recoverDeletedKey(ctx.core, params.name);
+    return { body: keyBundle(ctx.bundle, latest), version: latest.version };
+  });
+  op(R.purge, 'purge', 'deletedkeys/purge', ({ params }) => {
+    purgeDeletedKey(ctx.core, params.name);
+    return { status: 204 };
+  });
 }
