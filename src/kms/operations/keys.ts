@@ -1,3 +1,4 @@
+import type { Static } from '@sinclair/typebox';
 import { KmsBadParameter } from '../../errors';
 import { CURVES, isCurveName } from '../keys/curves';
 import { generateMaterial, type GenerateSpec } from '../keys/generate';
@@ -5,74 +6,70 @@ import { materialFromJwk, OCT_SIZES, RSA_SIZES } from '../keys/import-jwk';
 import { parseKeyOps } from '../keys/key-ops';
 import { publicJwkOf } from '../keys/public-jwk';
 import { familyOf, type KeyAttributes, type KeyFamily, type KeyMaterial, type KeyVersion, type Page } from '../model';
-import { checkName, optionalBoolean, optionalInteger, optionalString, parseAttributes, parseReleasePolicy, parseTags, type AttributesInput, type Body } from '../wire/fields';
+import { attributesOf, releasePolicyOf, type AttributesInput } from '../wire/key-properties';
+import type { CreateKeyBody, ImportKeyBody, UpdateKeyBody } from '../wire/schemas';
 import type { KmsCore } from './core';
 import { checkExportable, resolveReleasePolicy } from './release-policy';
 
-const KTYS = ['RSA', 'RSA-HSM', 'EC', 'EC-HSM', 'oct', 'oct-HSM'];
+/** A key write as the route's schema has checked it: types and bounds hold, the rules between fields are checked here. */
+export type CreateKeyInput = Static<typeof CreateKeyBody>;
+export type ImportKeyInput = Static<typeof ImportKeyBody>;
+export type UpdateKeyInput = Static<typeof UpdateKeyBody>;
 
 function newAttributes(input: AttributesInput, now: number): KeyAttributes {
   return { enabled: input.enabled ?? true, nbf: input.nbf, exp: input.exp, exportable: input.exportable ?? false, created: now, updated: now };
 }
 
-function generateSpec(family: KeyFamily, b: Body): GenerateSpec {
+function generateSpec(family: KeyFamily, b: CreateKeyInput): GenerateSpec {
   switch (family) {
     case 'RSA': {
-      const keySize = optionalInteger(b, 'key_size') ?? 2048;
+      const keySize = b.key_size ?? 2048;
       if (!RSA_SIZES.includes(keySize)) throw new KmsBadParameter(`key_size of an RSA key must be ${RSA_SIZES.join(', ')}`);
-      const publicExponent = optionalInteger(b, 'public_exponent', 3, 2 ** 32 - 1) ?? 65537;
+      const publicExponent = b.public_exponent ?? 65537;
       if (publicExponent % 2 === 0) throw new KmsBadParameter('public_exponent must be odd');
       return { family, keySize, publicExponent };
     }
     case 'EC': {
-      const crv = optionalString(b, 'crv') ?? 'P-256';
+      const crv = b.crv ?? 'P-256';
       if (!isCurveName(crv)) throw new KmsBadParameter(`crv must be one of ${Object.keys(CURVES).join(', ')}`);
       return { family, curve: crv };
     }
     case 'oct': {
-      const keySize = optionalInteger(b, 'key_size') ?? 256;
+      const keySize = b.key_size ?? 256;
       if (!OCT_SIZES.includes(keySize)) throw new KmsBadParameter(`key_size of an oct key must be ${OCT_SIZES.join(', ')}`);
       return { family, keySize };
     }
   }
 }
 
-async function storeNew(core: KmsCore, name: string, kty: string, material: KeyMaterial, b: Body): Promise<KeyVersion> {
+async function storeNew(core: KmsCore, name: string, kty: string, material: KeyMaterial, b: UpdateKeyInput): Promise<KeyVersion> {
   const family = familyOf(kty);
   const keyOps = parseKeyOps(b.key_ops, family);
   const now = core.now();
-  const attributes = newAttributes(parseAttributes(b), now);
-  const releasePolicy = resolveReleasePolicy(core, parseReleasePolicy(b));
+  const attributes = newAttributes(attributesOf(b.attributes), now);
+  const releasePolicy = resolveReleasePolicy(core, releasePolicyOf(b.release_policy));
   checkExportable(attributes.exportable, releasePolicy);
   return core.store.addVersion(
-    { name, kty, keyOps, publicJwk: publicJwkOf(material), material, attributes, tags: parseTags(b) ?? {}, ...(releasePolicy ? { releasePolicy } : {}) },
+    { name, kty, keyOps, publicJwk: publicJwkOf(material), material, attributes, tags: b.tags ?? {}, ...(releasePolicy ? { releasePolicy } : {}) },
     now,
   );
 }
 
 /** `POST /keys/{name}/create`: a new key, or a new version of an existing one. */
-export async function createKey(core: KmsCore, name: string, b: Body): Promise<KeyVersion> {
-  checkName(name);
-  const kty = optionalString(b, 'kty');
-  if (!kty || !KTYS.includes(kty)) throw new KmsBadParameter(`kty must be one of ${KTYS.join(', ')}`);
+export async function createKey(core: KmsCore, name: string, b: CreateKeyInput): Promise<KeyVersion> {
   // Validate everything cheap before spending time on key generation.
-  parseKeyOps(b.key_ops, familyOf(kty));
-  parseAttributes(b);
-  parseTags(b);
-  const material = await generateMaterial(generateSpec(familyOf(kty), b));
-  return storeNew(core, name, kty, material, b);
+  parseKeyOps(b.key_ops, familyOf(b.kty));
+  attributesOf(b.attributes);
+  const material = await generateMaterial(generateSpec(familyOf(b.kty), b));
+  return storeNew(core, name, b.kty, material, b);
 }
 
 /** `PUT /keys/{name}`: import a private JWK; `Hsm` (the SDK) or `hsm` (Microsoft's sidecar) asks for the -HSM kind. */
-export async function importKey(core: KmsCore, name: string, b: Body): Promise<KeyVersion> {
-  checkName(name);
-  const hsm = optionalBoolean(b, 'Hsm') ?? optionalBoolean(b, 'hsm') ?? false;
-  const jwk = b.key;
-  const { family, material } = materialFromJwk(jwk);
-  const sentKty = (jwk as Body).kty as string;
-  const kty = hsm || sentKty.endsWith('-HSM') ? `${family}-HSM` : family;
-  const ops = (jwk as Body).key_ops;
-  return storeNew(core, name, kty, material, { ...b, key_ops: b.key_ops ?? ops });
+export async function importKey(core: KmsCore, name: string, b: ImportKeyInput): Promise<KeyVersion> {
+  const hsm = b.Hsm ?? b.hsm ?? false;
+  const { family, material } = materialFromJwk(b.key);
+  const kty = hsm || b.key.kty.endsWith('-HSM') ? `${family}-HSM` : family;
+  return storeNew(core, name, kty, material, { ...b, key_ops: b.key_ops ?? b.key.key_ops });
 }
 
 export function getKey(core: KmsCore, name: string, version?: string): KeyVersion {
@@ -80,10 +77,10 @@ export function getKey(core: KmsCore, name: string, version?: string): KeyVersio
 }
 
 /** `PATCH /keys/{name}/{version}`: key_ops, enabled/nbf/exp, tags and the release policy of one version. */
-export function updateKey(core: KmsCore, name: string, version: string | undefined, b: Body): KeyVersion {
-  const attributes = parseAttributes(b);
-  const tags = parseTags(b);
-  const policyInput = parseReleasePolicy(b);
+export function updateKey(core: KmsCore, name: string, version: string | undefined, b: UpdateKeyInput): KeyVersion {
+  const attributes = attributesOf(b.attributes);
+  const tags = b.tags ?? undefined;
+  const policyInput = releasePolicyOf(b.release_policy);
   return core.store.update(name, version, (current) => {
     if (attributes.exportable !== undefined && attributes.exportable !== current.attributes.exportable) {
       throw new KmsBadParameter('attributes.exportable cannot be changed after a key is created');

@@ -1,7 +1,7 @@
 import { KmsBadParameter } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
 import type { ReleasePolicy } from '../model';
-import type { ReleasePolicyInput } from '../wire/fields';
+import type { ReleasePolicyInput } from '../wire/key-properties';
 import type { KmsCore } from './core';
 
 export const DEFAULT_POLICY_CONTENT_TYPE = 'application/json; charset=utf-8';

@@ -1,6 +1,7 @@
+import type { Static } from '@sinclair/typebox';
 import { KmsBadParameter } from '../../errors';
 import type { RotationLifetimeAction, RotationPolicy } from '../model';
-import { optionalObject, optionalString, type Body } from '../wire/fields';
+import type { RotationPolicyBody } from '../wire/schemas';
 import type { KmsCore } from './core';
 import { rotateKey } from './keys';
 
@@ -20,14 +21,15 @@ export function durationSeconds(value: string, field: string): number {
 /** What GET answers for a key without a policy: Key Vault's default, notify 30 days before expiry. */
 export const DEFAULT_LIFETIME_ACTIONS: RotationLifetimeAction[] = [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'Notify' } }];
 
-function parseAction(raw: unknown): RotationLifetimeAction {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new KmsBadParameter('each lifetimeActions entry must be an object');
-  const trigger = optionalObject(raw as Body, 'trigger') ?? {};
-  const action = optionalObject(raw as Body, 'action') ?? {};
-  const after = optionalString(trigger, 'timeAfterCreate');
-  const before = optionalString(trigger, 'timeBeforeExpiry');
+/** A rotation policy as the route's schema has checked it: types hold, the rules between fields are checked here. */
+export type RotationPolicyInput = Static<typeof RotationPolicyBody>;
+type LifetimeActionInput = NonNullable<RotationPolicyInput['lifetimeActions']>[number];
+
+function parseAction(sent: LifetimeActionInput): RotationLifetimeAction {
+  const after = sent.trigger?.timeAfterCreate ?? undefined;
+  const before = sent.trigger?.timeBeforeExpiry ?? undefined;
   if ((after === undefined) === (before === undefined)) throw new KmsBadParameter('a trigger needs exactly one of timeAfterCreate and timeBeforeExpiry');
-  const type = optionalString(action, 'type')?.toLowerCase();
+  const type = sent.action?.type?.toLowerCase();
   if (type !== 'rotate' && type !== 'notify') throw new KmsBadParameter('action.type must be Rotate or Notify');
   if (after !== undefined && type === 'rotate' && durationSeconds(after, 'timeAfterCreate') < 7 * DAY) throw new KmsBadParameter('timeAfterCreate of a Rotate action must be at least 7 days');
   if (before !== undefined) durationSeconds(before, 'timeBeforeExpiry');
@@ -38,12 +40,10 @@ export function getRotationPolicy(core: KmsCore, name: string): RotationPolicy |
   return core.store.rotationPolicy(name);
 }
 
-export function setRotationPolicy(core: KmsCore, name: string, b: Body): RotationPolicy {
-  const raw = b.lifetimeActions ?? [];
-  if (!Array.isArray(raw)) throw new KmsBadParameter('lifetimeActions must be an array');
-  const lifetimeActions = raw.map(parseAction);
+export function setRotationPolicy(core: KmsCore, name: string, b: RotationPolicyInput): RotationPolicy {
+  const lifetimeActions = (b.lifetimeActions ?? []).map(parseAction);
   if (new Set(lifetimeActions.map((a) => a.action.type)).size !== lifetimeActions.length) throw new KmsBadParameter('at most one Rotate and one Notify action');
-  const expiryTime = optionalString(optionalObject(b, 'attributes') ?? {}, 'expiryTime');
+  const expiryTime = b.attributes?.expiryTime ?? undefined;
   if (expiryTime !== undefined && durationSeconds(expiryTime, 'expiryTime') < 28 * DAY) throw new KmsBadParameter('expiryTime must be at least 28 days');
   const now = core.now();
   const created = core.store.rotationPolicy(name)?.created ?? now;
