@@ -151,7 +151,7 @@ export const KMS_ROUTES = {
     responses: { 200: { description: 'DeletedKeyBundle', schema: DeletedKeyBundle } },
     errors: ON_KEY,
   }),
-  recover: route({ method: 'post', path: '/deletedkeys/:name/recover', summary: 'Recovers a deleted key', params: KeyParams, query: ApiVersionQuery, responses: bundle, errors: [...ON_KEY, 409] }),
+  recover: route({ method: 'post', path: '/deletedkeys/:name/recover', summary: 'Recovers a deleted key', params: KeyParams, query: ApiVersionQuery, responses: bundle, errors: ON_KEY }),
   purge: route({ method: 'delete', path: '/deletedkeys/:name', summary: 'Purges a deleted key for good', params: KeyParams, query: ApiVersionQuery, responses: { 204: { description: 'Purged' } }, errors: ON_KEY }),
 
   ...crypto,
