@@ -3,20 +3,6 @@ import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Response } from 'express';
 import { BodyTooLarge, InvalidRequest, SkrError, UnsupportedMediaType, type ErrorDetails } from '../errors';
 
-/**
- * Errors Express and body-parser raise carry an HTTP `status` but no code: a bad
- * Content-Encoding, an undecodable path, an unsupported charset. They are the client's fault,
- * so they become a 4xx with a stable code rather than falling through to a 500.
- */
-function clientErrorOf(error: unknown): unknown {
-  if (error instanceof SkrError) return error;
-  const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
-  if (typeof status !== 'number' || status < 400 || status >= 500) return error;
-  if (status === 413) return new BodyTooLarge('the limit');
-  if (status === 415) return new UnsupportedMediaType();
-  return new InvalidRequest('the request cannot be read');
-}
-
 /** How one service answers errors: its wire envelope and its error for a malformed request. */
 export interface ErrorEnvelope {
   /** Writes `error` (an SkrError, or anything else as a bare 500) in the service's envelope. */
@@ -28,12 +14,22 @@ export interface ErrorEnvelope {
 /** body-parser's refusals of a body it cannot decode: the client sent something that is not JSON text. */
 const UNREADABLE_BODY = new Set(['entity.parse.failed', 'encoding.unsupported', 'charset.unsupported']);
 
-/** What a failed request becomes on the wire: body-parser's refusals mapped once, for every service. */
-export function requestErrorOf(error: unknown, bodyLimit: string | number, envelope: Pick<ErrorEnvelope, 'invalid'>): unknown {
-  const type = (error as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.too.large') return new BodyTooLarge(bodyLimit);
+/**
+ * What a failed request becomes on the wire, the one place for every service: body-parser's
+ * refusals (a body over the limit, one that is not JSON) and the other errors Express and
+ * body-parser raise with an HTTP `status` but no code — a bad Content-Encoding, an undecodable
+ * path. Those are the client's fault, so they become a 4xx with a stable code rather than
+ * falling through to a 500.
+ */
+function requestErrorOf(error: unknown, bodyLimit: string | number, envelope: Pick<ErrorEnvelope, 'invalid'>): unknown {
+  if (error instanceof SkrError) return error;
+  const { type, status, statusCode } = (error ?? {}) as { type?: unknown; status?: unknown; statusCode?: unknown };
+  const httpStatus = status ?? statusCode;
+  if (type === 'entity.too.large' || httpStatus === 413) return new BodyTooLarge(bodyLimit);
   if (typeof type === 'string' && UNREADABLE_BODY.has(type)) return envelope.invalid('the request body is not JSON');
-  return clientErrorOf(error);
+  if (typeof httpStatus !== 'number' || httpStatus < 400 || httpStatus >= 500) return error;
+  if (httpStatus === 415) return new UnsupportedMediaType();
+  return new InvalidRequest('the request cannot be read');
 }
 
 /** The last handler of a service's app: every error leaves in the service's envelope. */
