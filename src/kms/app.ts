@@ -72,7 +72,7 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   });
 
   on(R.openapi, async (_in, _req, res) => {
-    Object.assign(res.locals.audit as AuditNote, { operation: 'openapi', route: R.openapi.path });
+    (res.locals.audit as AuditNote).operation = 'openapi';
     await sendAudited(ctx, res, 200, () => res.json(KMS_OPENAPI));
   });
   const op = operations(ctx, on);

@@ -7,6 +7,7 @@ test.each([
   ['an operation in capitals', '/keys/Demo/WRAPKEY', '/keys/:name/wrapkey'],
   ['a recovery', '/deletedkeys/old/recover', '/deletedkeys/:name/recover'],
   ['a role', '/admin/roles/4f1c', '/admin/roles/:id'],
+  ['the API description', '/openapi.json', '/openapi.json'],
   ['the root', '/', '/'],
   ['an unknown path', '/etc/passwd', '/:param/:param'],
   ['a huge, deep path', `/keys/${'x'.repeat(10_000)}/a/b/c/d/e/f`, '/keys/:name/:version/:param/:param/…'],

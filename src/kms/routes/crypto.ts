@@ -26,12 +26,13 @@ export function mountCryptoRoutes(ctx: KmsHttpContext, on: OperationMount): void
         const input = {
           alg: body.alg,
           value: bytes(body.value),
-          ...('digest' in body && typeof body.digest === 'string' ? { digest: bytes(body.digest) } : {}),
+          // Only verify's schema has (and requires) a digest; another operation's is not read.
+          ...(op === 'verify' ? { digest: bytes(body.digest) } : {}),
           iv: bytes(body.iv),
           aad: bytes(body.aad),
           tag: bytes(body.tag),
         };
-        const version = 'version' in params ? (params.version as string) : undefined;
+        const version = 'version' in params ? params.version : undefined;
         const { version: used, output } = await runCryptoOperation(ctx.core, params.name, version, op, input);
         if (op === 'verify') return { body: { value: output.verified === true }, version: used.version };
         return {

@@ -6,7 +6,7 @@ import { KMS_ROUTES as R } from './schemas';
 export function mountReleaseRoutes(ctx: KmsHttpContext, on: OperationMount): void {
   for (const schema of [R.release, R.releaseVersion]) {
     on(schema, 'release', 'keys/release', async ({ params, query, body }, _req, res) => {
-      const version = 'version' in params ? (params.version as string) : undefined;
+      const version = 'version' in params ? params.version : undefined;
       const result = await ctx.release(
         {
           name: params.name,

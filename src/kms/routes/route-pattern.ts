@@ -1,5 +1,5 @@
 /** The literal path segments of the KMS's routes; any other segment is a parameter. */
-const LITERALS = new Set(['keys', 'deletedkeys', 'create', 'rotate', 'rotationpolicy', 'release', 'versions', 'backup', 'restore', 'recover', 'rng', 'encrypt', 'decrypt', 'wrapkey', 'unwrapkey', 'sign', 'verify', 'admin', 'roles', 'audit']);
+const LITERALS = new Set(['keys', 'deletedkeys', 'create', 'rotate', 'rotationpolicy', 'release', 'versions', 'backup', 'restore', 'recover', 'rng', 'encrypt', 'decrypt', 'wrapkey', 'unwrapkey', 'sign', 'verify', 'admin', 'roles', 'audit', 'openapi.json']);
 const MAX_SEGMENTS = 5;
 
 /**
