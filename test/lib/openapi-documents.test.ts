@@ -165,6 +165,7 @@ describe('the KMS answers as its OpenAPI document says', () => {
     ['import', 200, () => ({ method: 'PUT', route: '/keys/{name}', url: `/keys/conf-imported${API}`, body: { key: { kty: 'oct', k: b64(32) }, hsm: true } })],
     ['import without a key', 400, () => ({ method: 'PUT', route: '/keys/{name}', url: `/keys/conf-imported${API}`, body: { hsm: true } })],
     ['versions', 200, () => ({ method: 'GET', route: '/keys/{name}/versions', url: `/keys/conf/versions${API}` })],
+    ['versions of an unknown key', 404, () => ({ method: 'GET', route: '/keys/{name}/versions', url: `/keys/conf-none/versions${API}` })],
     ['rotate', 200, () => ({ method: 'POST', route: '/keys/{name}/rotate', url: `/keys/conf-ec/rotate${API}` })],
     ['rotate an unknown key', 404, () => ({ method: 'POST', route: '/keys/{name}/rotate', url: `/keys/conf-none/rotate${API}` })],
     ['rotation policy (default)', 200, () => ({ method: 'GET', route: '/keys/{name}/rotationpolicy', url: `/keys/conf/rotationpolicy${API}` })],

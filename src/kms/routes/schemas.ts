@@ -106,7 +106,7 @@ export const KMS_ROUTES = {
     responses: bundle,
     errors: [...ALWAYS, 409],
   }),
-  listVersions: route({ method: 'get', path: '/keys/:name/versions', summary: 'Lists the versions of a key', params: KeyParams, query: PageQuery, responses: { 200: { description: 'KeyListResult', schema: KeyItemPage } }, errors: ALWAYS }),
+  listVersions: route({ method: 'get', path: '/keys/:name/versions', summary: 'Lists the versions of a key', params: KeyParams, query: PageQuery, responses: { 200: { description: 'KeyListResult', schema: KeyItemPage } }, errors: ON_KEY }),
   rotate: route({ method: 'post', path: '/keys/:name/rotate', summary: 'A new version of the same kind', params: KeyParams, query: ApiVersionQuery, responses: bundle, errors: ON_KEY }),
   getRotationPolicy: route({
     method: 'get',
