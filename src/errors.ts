@@ -1,7 +1,8 @@
 /**
- * Every failure skr reports is an SkrError: a stable lower_snake_case `code` callers match on,
- * the HTTP `status` an API layer answers with, a message fit for logs (never secrets or key
- * material), and optional structured `details` (field, expected, actual).
+ * Every failure skr reports is an SkrError: a stable lower_snake_case `code` for the wire (clients
+ * and scripts match on it; code inside skr uses `instanceof`), the HTTP `status` an API layer
+ * answers with, a message fit for logs (never secrets or key material), and optional structured
+ * `details` (field, expected, actual). The sections below follow the roles of src/.
  */
 export type ErrorDetails = Record<string, unknown>;
 
