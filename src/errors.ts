@@ -265,14 +265,18 @@ export class UpstreamTimedOut extends UpstreamUnavailable {
   }
 }
 
-/** The upstream refused the request as invalid; its code is carried, its body is not echoed. */
+/**
+ * The upstream refused the request as invalid (a 4xx that retrying cannot change): a 400, since
+ * what was refused is what the caller asked for; the upstream's status and code are carried in
+ * `details`, its body is not echoed.
+ */
 export class UpstreamRejected extends SkrError {
   static override readonly code = 'upstream_rejected';
 
-  constructor(service: string, status: number, upstreamCode: string | undefined, message: string, details?: ErrorDetails) {
-    super(status >= 400 && status < 500 ? status : 502, `${service} refused the request: ${message}`, {
+  constructor(service: string, upstreamStatus: number, upstreamCode: string | undefined, message: string, details?: ErrorDetails) {
+    super(400, `${service} refused the request: ${message}`, {
       service,
-      upstreamStatus: status,
+      upstreamStatus,
       upstreamCode,
       ...details,
     });

@@ -6,6 +6,7 @@ import {
   NonceRejected,
   ReportNotAcceptable,
   SkrError,
+  UpstreamRejected,
   UpstreamUnavailable,
   UvmEndorsementRefused,
   VekExpired,
@@ -62,5 +63,11 @@ describe('one class per error code', () => {
     expect(expired).toBeInstanceOf(CertificateOutsideValidity);
     expect(expired).toMatchObject({ code: VekExpired.code, status: 400, name: 'VekExpired' });
     expect(expired).not.toBeInstanceOf(ReportNotAcceptable);
+  });
+
+  test("an upstream's refusal is a 400 whatever 4xx the upstream answered, which rides in details", () => {
+    for (const upstreamStatus of [400, 403, 404, 409]) {
+      expect(new UpstreamRejected('key vault', upstreamStatus, 'Code', 'refused')).toMatchObject({ status: 400, details: { upstreamStatus, upstreamCode: 'Code' } });
+    }
   });
 });
