@@ -68,9 +68,9 @@ const DRAFT: Leniency<UnsupportedClaimCondition> = {
 /**
  * Parses and validates a release policy: `{version, anyOf:[{authority, allOf|anyOf:[…]}]}`
  * with groups nested to any depth (within POLICY_LIMITS) and `{claim, equals}` or the preview
- * `{claim, condition:"equals", value}` leaves (any implemented operator in place of equals). Anything else is refused with the path of the
- * offending node, including empty groups: an empty `allOf` would release to any token the
- * authority signs.
+ * `{claim, condition:"equals", value}` leaves (any implemented operator in place of equals).
+ * Anything else is refused with the path of the offending node, including empty groups: an
+ * empty `allOf` would release to any token the authority signs.
  */
 export function parseReleasePolicy(input: string | Uint8Array | object): ReleasePolicy {
   return parseDocument(typeof input === 'string' || input instanceof Uint8Array ? parseJson(input) : input, STRICT);
@@ -170,10 +170,10 @@ function parseClaim<Extra>(node: Json, path: string, leniency: Leniency<Extra>):
     if (typeof operator !== 'string' || !NAMED_OPERATORS.includes(operator)) throw unsupportedOperator(`${path}.condition`, operator);
     return leniency.operator({ path, claim, operator, at: `${path}.condition` });
   }
-  // The first member beside `claim` names the operator; any other member is refused below.
+  // The first member beside `claim` names the operator; any further member is refused by onlyKeys.
   const operator = Object.keys(node).find((key) => key !== 'claim');
   if (operator === undefined) throw new ReleasePolicyInvalid(`${path}.equals`, 'the expected value is missing');
-  if (!NAMED_OPERATORS.includes(operator)) onlyKeys(node, path, ['claim', ...IMPLEMENTED_OPERATORS]);
+  if (!NAMED_OPERATORS.includes(operator)) throw unexpectedMember(`${path}.${operator}`, ['claim', ...IMPLEMENTED_OPERATORS]);
   if (isImplemented(operator)) {
     onlyKeys(node, path, ['claim', operator]);
     return { kind: 'claim', path, claim, operator, value: claimValue(node[operator], `${path}.${operator}`) };
@@ -207,7 +207,11 @@ function invalidAuthority(path: string): ReleasePolicyInvalid {
 
 function onlyKeys(node: Json, path: string, allowed: string[]): void {
   const extra = Object.keys(node).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw new ReleasePolicyInvalid(`${path}.${extra}`, `unexpected member (allowed here: ${allowed.join(', ')})`);
+  if (extra !== undefined) throw unexpectedMember(`${path}.${extra}`, allowed);
+}
+
+function unexpectedMember(path: string, allowed: readonly string[]): ReleasePolicyInvalid {
+  return new ReleasePolicyInvalid(path, `unexpected member (allowed here: ${allowed.join(', ')})`);
 }
 
 function nonEmptyArray(value: unknown, path: string): unknown[] {
