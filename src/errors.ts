@@ -1,11 +1,12 @@
 /**
- * Every failure skr reports is an SkrError: a stable lower_snake_case `code` callers match on,
- * the HTTP `status` an API layer answers with, a message fit for logs (never secrets or key
- * material), and optional structured `details` (field, expected, actual).
+ * Every failure skr reports is an SkrError: a stable lower_snake_case `code` for the wire (clients
+ * and scripts match on it; code inside skr uses `instanceof`), the HTTP `status` an API layer
+ * answers with, a message fit for logs (never secrets or key material), and optional structured
+ * `details` (field, expected, actual). The sections below follow the roles of src/.
  */
 export type ErrorDetails = Record<string, unknown>;
 
-/** Why a genuine report is not acceptable: one code per field and bound of the appraisal options (src/snp/validate.ts). */
+/** Why a genuine report is not acceptable: one code per field and bound of the appraisal options (src/snp/validate.ts) and the verifier's reference values. */
 export type ReportRefusalCode =
   | 'chip_id_mismatch'
   | 'committed_tcb_mismatch'
@@ -101,7 +102,6 @@ export type SkrErrorCode =
   | 'nonce_replayed'
   | 'nonce_required'
   | 'nonce_unknown'
-  | 'not_implemented'
   | 'product_mismatch'
   | 'product_unknown'
   | 'release_denied'
@@ -144,15 +144,23 @@ export type SkrErrorCode =
   | 'vmpl_below_floor'
   | ReportRefusalCode;
 
+/**
+ * The base of every skr failure. Each concrete subclass has one code, its static `code` (the
+ * compiler checks it is an SkrErrorCode; test/errors.test.ts that no two classes share one and
+ * every code has a class), and every instance carries it: callers tell failures apart with
+ * `instanceof`, never by comparing code or message strings.
+ */
 export abstract class SkrError extends Error {
+  /** The one code of a concrete subclass; abstract bases (catch-alls for a family) have none. */
+  declare static readonly code: SkrErrorCode;
   readonly code: SkrErrorCode;
   readonly status: number;
   readonly details?: ErrorDetails;
 
-  constructor(code: SkrErrorCode, status: number, message: string, details?: ErrorDetails) {
+  protected constructor(status: number, message: string, details?: ErrorDetails) {
     super(message);
     this.name = new.target.name;
-    this.code = code;
+    this.code = new.target.code;
     this.status = status;
     this.details = details;
   }
@@ -164,17 +172,23 @@ export abstract class SkrError extends Error {
   }
 }
 
+// ---- Shared by every role ----------------------------------------------------------------
+
 /** A failure that is not an SkrError (a bug or an unexpected library error): answered without its details. */
 export class InternalError extends SkrError {
+  static override readonly code = 'internal_error';
+
   constructor(message = 'internal error') {
-    super('internal_error', 500, message);
+    super(500, message);
   }
 }
 
 /** Bad caller input that is not evidence: flags, options, files. */
 export class InvalidArgument extends SkrError {
+  static override readonly code = 'invalid_argument';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('invalid_argument', 400, message, details);
+    super(400, message, details);
   }
 }
 
@@ -183,98 +197,182 @@ export class InvalidArgument extends SkrError {
  * swap the KMS's keys, the endpoints an operator reads, or the secrets a client sends.
  */
 export class StateDirUnsafe extends SkrError {
+  static override readonly code = 'state_dir_unsafe';
+
   constructor(path: string, reason: string) {
-    super('state_dir_unsafe', 400, `state directory ${path} ${reason}; use a directory of your own`, { path });
+    super(400, `state directory ${path} ${reason}; use a directory of your own`, { path });
   }
 }
 
+// ---- HTTP edge of every service (src/lib/http-errors.ts, each service's request checks) ---
+
 /** A request body over the service's limit (every HTTP surface; src/lib/http-errors.ts). */
 export class BodyTooLarge extends SkrError {
+  static override readonly code = 'body_too_large';
+
   constructor(limit: string | number) {
-    super('body_too_large', 413, `the request body exceeds ${typeof limit === 'number' ? `${limit} bytes` : limit}`, { limit });
+    super(413, `the request body exceeds ${typeof limit === 'number' ? `${limit} bytes` : limit}`, { limit });
   }
 }
 
 /** A request whose Content-Encoding or charset the server cannot decode, where a surface keeps 415. */
 export class UnsupportedMediaType extends SkrError {
+  static override readonly code = 'unsupported_media_type';
+
   constructor() {
-    super('unsupported_media_type', 415, 'the request body encoding or charset is not supported');
+    super(415, 'the request body encoding or charset is not supported');
   }
 }
 
-// ---- TEE runtime keys (src/lib/runtime-key.ts) ------------------------------------------
+/** A request whose shape is wrong: missing fields, wrong types, bad base64url, not JSON. */
+export class InvalidRequest extends SkrError {
+  static override readonly code = 'invalid_request';
+
+  constructor(message: string, details?: ErrorDetails) {
+    super(400, message, details);
+  }
+}
+
+/** A request without the credential its route needs: an admin token, a bearer token, X-IDENTITY-HEADER. */
+export class Unauthorized extends SkrError {
+  static override readonly code = 'unauthorized';
+
+  constructor(message = 'a valid bearer token is required') {
+    super(401, message);
+  }
+}
+
+// ---- Upstream services (the clients in src/maa, src/sidecar, src/deploy/key) -------------
+
+/** An upstream service (verifier, KMS, identity) gave no usable answer; catch this for either kind. */
+export abstract class UpstreamUnavailable extends SkrError {}
+
+/** The upstream failed or answered unusably. */
+export class UpstreamFailed extends UpstreamUnavailable {
+  static override readonly code = 'upstream_failed';
+
+  constructor(service: string, message: string, details?: ErrorDetails) {
+    super(502, `${service}: ${message}`, { service, ...details });
+  }
+}
+
+/** The upstream did not answer in time. */
+export class UpstreamTimedOut extends UpstreamUnavailable {
+  static override readonly code = 'upstream_timeout';
+
+  constructor(service: string, message: string, details?: ErrorDetails) {
+    super(504, `${service}: ${message}`, { service, ...details });
+  }
+}
 
 /**
- * A TEE's runtime key (a JWK in `x-ms-runtime.keys`) that would not protect what is wrapped to
- * it; `details.reason` says why: `kty_unsupported`, `malformed`, `rsa_exponent`,
- * `rsa_modulus_even`, `rsa_modulus_size`, `ec_curve`, `ec_point`. The verifier answers 400.
+ * The upstream refused the request as invalid (a 4xx that retrying cannot change): a 400, since
+ * what was refused is what the caller asked for; the upstream's status and code are carried in
+ * `details`, its body is not echoed.
  */
-export class RuntimeKeyUnsafe extends SkrError {
-  constructor(reason: string, message: string, details?: ErrorDetails) {
-    super('runtime_key_unsafe', 400, message, { reason, ...details });
+export class UpstreamRejected extends SkrError {
+  static override readonly code = 'upstream_rejected';
+
+  constructor(service: string, upstreamStatus: number, upstreamCode: string | undefined, message: string, details?: ErrorDetails) {
+    super(400, `${service} refused the request: ${message}`, {
+      service,
+      upstreamStatus,
+      upstreamCode,
+      ...details,
+    });
   }
 }
 
-// ---- Evidence format (src/snp/abi) -------------------------------------------------------
+/**
+ * The upstream kept answering 429 through the retries: it is overloaded, not broken, so this is
+ * a 503 the caller may retry later (`details.retryAfter` when the upstream said when), not a 502.
+ */
+export class UpstreamThrottled extends SkrError {
+  static override readonly code = 'upstream_throttled';
+
+  constructor(service: string, details?: ErrorDetails) {
+    super(503, `${service}: throttled (HTTP 429) through every retry`, { service, upstreamStatus: 429, ...details });
+  }
+}
+
+// ---- Attester: evidence format (src/snp/abi) ---------------------------------------------
 
 /** The bytes are not a well-formed ATTESTATION_REPORT (size, version, reserved bytes, enums). */
 export class ReportMalformed extends SkrError {
+  static override readonly code = 'report_malformed';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('report_malformed', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class ReportVersionUnsupported extends SkrError {
+  static override readonly code = 'report_version_unsupported';
+
   constructor(version: number) {
-    super('report_version_unsupported', 400, `report version ${version} is not supported (2, 3, 5)`, { version });
+    super(400, `report version ${version} is not supported (2, 3, 5)`, { version });
   }
 }
 
 /** A certificate table, HCL wrapper or certificate that cannot be decoded. */
 export class EvidenceMalformed extends SkrError {
+  static override readonly code = 'evidence_malformed';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('evidence_malformed', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class CertificateMalformed extends SkrError {
+  static override readonly code = 'certificate_malformed';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('certificate_malformed', 400, message, details);
+    super(400, message, details);
   }
 }
 
-// ---- Authenticity (src/snp/verify.ts) ----------------------------------------------------
+// ---- Attester: authenticity (src/snp/verify.ts) ------------------------------------------
 
 export class ProductUnknown extends SkrError {
+  static override readonly code = 'product_unknown';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('product_unknown', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class ProductMismatch extends SkrError {
+  static override readonly code = 'product_mismatch';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('product_mismatch', 400, message, details);
+    super(400, message, details);
   }
 }
 
 /** The ARK offered (or needed) is not one of the pinned / configured trusted roots. */
 export class ArkNotTrusted extends SkrError {
+  static override readonly code = 'ark_not_trusted';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('ark_not_trusted', 400, message, details);
+    super(400, message, details);
   }
 }
 
 /** The ASK or ASVK is not signed by the trusted ARK of the product. */
 export class IntermediateSignatureInvalid extends SkrError {
+  static override readonly code = 'ask_signature_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('ask_signature_invalid', 400, message, details);
+    super(400, message, details);
   }
 }
 
 /** The VCEK / VLEK is not signed by the product's ASK / ASVK. */
 export class VekSignatureInvalid extends SkrError {
+  static override readonly code = 'vek_signature_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('vek_signature_invalid', 400, message, details);
+    super(400, message, details);
   }
 }
 
@@ -282,41 +380,53 @@ export class VekSignatureInvalid extends SkrError {
 export abstract class CertificateOutsideValidity extends SkrError {}
 
 export class VekExpired extends CertificateOutsideValidity {
+  static override readonly code = 'vek_expired';
+
   constructor(notAfter: string, at: string) {
-    super('vek_expired', 400, `VEK certificate expired at ${notAfter} (checked at ${at})`, { certificate: 'VEK', notAfter, at });
+    super(400, `VEK certificate expired at ${notAfter} (checked at ${at})`, { certificate: 'VEK', notAfter, at });
   }
 }
 
 /** The ASK, ASVK or ARK expired. */
 export class CertificateExpired extends CertificateOutsideValidity {
+  static override readonly code = 'cert_expired';
+
   constructor(which: string, notAfter: string, at: string) {
-    super('cert_expired', 400, `${which} certificate expired at ${notAfter} (checked at ${at})`, { certificate: which, notAfter, at });
+    super(400, `${which} certificate expired at ${notAfter} (checked at ${at})`, { certificate: which, notAfter, at });
   }
 }
 
 export class VekNotYetValid extends CertificateOutsideValidity {
+  static override readonly code = 'vek_not_yet_valid';
+
   constructor(notBefore: string, at: string) {
-    super('vek_not_yet_valid', 400, `VEK certificate is valid only from ${notBefore} (checked at ${at})`, { certificate: 'VEK', notBefore, at });
+    super(400, `VEK certificate is valid only from ${notBefore} (checked at ${at})`, { certificate: 'VEK', notBefore, at });
   }
 }
 
 /** The ASK, ASVK or ARK is not valid yet. */
 export class CertificateNotYetValid extends CertificateOutsideValidity {
+  static override readonly code = 'cert_not_yet_valid';
+
   constructor(which: string, notBefore: string, at: string) {
-    super('cert_not_yet_valid', 400, `${which} certificate is valid only from ${notBefore} (checked at ${at})`, { certificate: which, notBefore, at });
+    super(400, `${which} certificate is valid only from ${notBefore} (checked at ${at})`, { certificate: which, notBefore, at });
   }
 }
 
 /** The report's SIGNING_KEY says VCEK but a VLEK was supplied, or the reverse. */
 export class VekKindMismatch extends SkrError {
+  static override readonly code = 'vek_kind_mismatch';
+
   constructor(expected: string, actual: string) {
-    super('vek_kind_mismatch', 400, `report is signed by a ${expected} but the certificate is a ${actual}`, { expected, actual });
+    super(400, `report is signed by a ${expected} but the certificate is a ${actual}`, { expected, actual });
   }
 }
 
 export class VekTcbMismatch extends SkrError {
+  static override readonly code = 'vek_tcb_mismatch';
+
   constructor(component: string, expected: number, actual: number) {
-    super('vek_tcb_mismatch', 400, `VEK ${component} SPL ${actual} differs from REPORTED_TCB ${component} ${expected}`, {
+    super(400, `VEK ${component} SPL ${actual} differs from REPORTED_TCB ${component} ${expected}`, {
       field: `reported_tcb.${component}`,
       expected,
       actual,
@@ -325,33 +435,226 @@ export class VekTcbMismatch extends SkrError {
 }
 
 export class VekChipMismatch extends SkrError {
+  static override readonly code = 'vek_chip_mismatch';
+
   constructor(expected: string, actual: string) {
-    super('vek_chip_mismatch', 400, 'VCEK hwID does not match the report CHIP_ID', { field: 'chip_id', expected, actual });
+    super(400, 'VCEK hwID does not match the report CHIP_ID', { field: 'chip_id', expected, actual });
   }
 }
 
 export class ReportSignatureInvalid extends SkrError {
+  static override readonly code = 'report_signature_invalid';
+
   constructor() {
-    super('report_signature_invalid', 400, 'report signature does not verify with the VEK public key');
+    super(400, 'report signature does not verify with the VEK public key');
   }
 }
 
-// ---- Acceptability (src/snp/validate.ts) ------------------------------------------------
+// ---- Attester: acceptability (src/snp/validate.ts) ----------------------------------------
 
-/** A genuine report that the appraisal options refuse; `code` names the field. */
-export class ReportNotAcceptable extends SkrError {
-  constructor(code: ReportRefusalCode, message: string, expected: unknown, actual: unknown) {
-    super(code, 403, message, { expected, actual });
+/**
+ * A genuine report that the appraisal options refuse; catch this for any reason. Each subclass
+ * names one field and bound (its code), so a check raises the refusal it found.
+ */
+export abstract class ReportNotAcceptable extends SkrError {
+  constructor(message: string, expected: unknown, actual: unknown) {
+    super(403, message, { expected, actual });
   }
 }
 
-// ---- Certificate sources (src/snp/certs) -------------------------------------------------
+/** Every refusal has this constructor, so a table of checks can name the refusal each raises. */
+export type ReportRefusal = new (message: string, expected: unknown, actual: unknown) => ReportNotAcceptable;
+
+export class ChipIdMismatch extends ReportNotAcceptable {
+  static override readonly code = 'chip_id_mismatch';
+}
+
+export class CommittedTcbMismatch extends ReportNotAcceptable {
+  static override readonly code = 'committed_tcb_mismatch';
+}
+
+export class CurrentMitVectorInsufficient extends ReportNotAcceptable {
+  static override readonly code = 'current_mit_vector_insufficient';
+}
+
+export class CurrentTcbTooLow extends ReportNotAcceptable {
+  static override readonly code = 'current_tcb_too_low';
+}
+
+export class FamilyIdMismatch extends ReportNotAcceptable {
+  static override readonly code = 'family_id_mismatch';
+}
+
+export class FirmwareBuildTooLow extends ReportNotAcceptable {
+  static override readonly code = 'firmware_build_too_low';
+}
+
+export class FirmwareVersionTooLow extends ReportNotAcceptable {
+  static override readonly code = 'firmware_version_too_low';
+}
+
+export class GuestSvnTooLow extends ReportNotAcceptable {
+  static override readonly code = 'guest_svn_too_low';
+}
+
+export class HostDataMismatch extends ReportNotAcceptable {
+  static override readonly code = 'host_data_mismatch';
+}
+
+/** HOST_DATA is not one of the verifier's registered reference values (src/maa/service/attest.ts). */
+export class HostDataNotAllowed extends ReportNotAcceptable {
+  static override readonly code = 'host_data_not_allowed';
+}
+
+export class ImageIdMismatch extends ReportNotAcceptable {
+  static override readonly code = 'image_id_mismatch';
+}
+
+export class LaunchMitVectorInsufficient extends ReportNotAcceptable {
+  static override readonly code = 'launch_mit_vector_insufficient';
+}
+
+export class LaunchTcbTooLow extends ReportNotAcceptable {
+  static override readonly code = 'launch_tcb_too_low';
+}
+
+export class MeasurementMismatch extends ReportNotAcceptable {
+  static override readonly code = 'measurement_mismatch';
+}
+
+export class MeasurementNotAllowed extends ReportNotAcceptable {
+  static override readonly code = 'measurement_not_allowed';
+}
+
+export class PlatformInfoAliasCheckCompleteForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_alias_check_complete_forbidden';
+}
+
+export class PlatformInfoAliasCheckCompleteRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_alias_check_complete_required';
+}
+
+export class PlatformInfoCiphertextHidingEnabledForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_ciphertext_hiding_enabled_forbidden';
+}
+
+export class PlatformInfoCiphertextHidingEnabledRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_ciphertext_hiding_enabled_required';
+}
+
+export class PlatformInfoEccEnabledForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_ecc_enabled_forbidden';
+}
+
+export class PlatformInfoEccEnabledRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_ecc_enabled_required';
+}
+
+export class PlatformInfoIommuWriteSafeForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_iommu_write_safe_forbidden';
+}
+
+export class PlatformInfoIommuWriteSafeRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_iommu_write_safe_required';
+}
+
+export class PlatformInfoRaplDisabledForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_rapl_disabled_forbidden';
+}
+
+export class PlatformInfoRaplDisabledRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_rapl_disabled_required';
+}
+
+export class PlatformInfoSevTioEnabledForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_sev_tio_enabled_forbidden';
+}
+
+export class PlatformInfoSevTioEnabledRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_sev_tio_enabled_required';
+}
+
+export class PlatformInfoSmtEnabledForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_smt_enabled_forbidden';
+}
+
+export class PlatformInfoSmtEnabledRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_smt_enabled_required';
+}
+
+export class PlatformInfoTsmeEnabledForbidden extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_tsme_enabled_forbidden';
+}
+
+export class PlatformInfoTsmeEnabledRequired extends ReportNotAcceptable {
+  static override readonly code = 'platform_info_tsme_enabled_required';
+}
+
+export class PolicyAbiTooLow extends ReportNotAcceptable {
+  static override readonly code = 'policy_abi_too_low';
+}
+
+export class PolicyCiphertextHidingRequired extends ReportNotAcceptable {
+  static override readonly code = 'policy_ciphertext_hiding_required';
+}
+
+export class PolicyCxlAllowed extends ReportNotAcceptable {
+  static override readonly code = 'policy_cxl_allowed';
+}
+
+export class PolicyDebugAllowed extends ReportNotAcceptable {
+  static override readonly code = 'policy_debug_allowed';
+}
+
+export class PolicyMemAes256XtsRequired extends ReportNotAcceptable {
+  static override readonly code = 'policy_mem_aes_256_xts_required';
+}
+
+export class PolicyMigrateMaAllowed extends ReportNotAcceptable {
+  static override readonly code = 'policy_migrate_ma_allowed';
+}
+
+export class PolicyPageSwapDisableRequired extends ReportNotAcceptable {
+  static override readonly code = 'policy_page_swap_disable_required';
+}
+
+export class PolicyRaplDisRequired extends ReportNotAcceptable {
+  static override readonly code = 'policy_rapl_dis_required';
+}
+
+export class PolicySingleSocketRequired extends ReportNotAcceptable {
+  static override readonly code = 'policy_single_socket_required';
+}
+
+export class PolicySmtAllowed extends ReportNotAcceptable {
+  static override readonly code = 'policy_smt_allowed';
+}
+
+/** The report's product is not one the verifier's appraisal policy accepts (src/maa/service/attest.ts). */
+export class ProductNotAllowed extends ReportNotAcceptable {
+  static override readonly code = 'product_not_allowed';
+}
+
+export class ReportDataMismatch extends ReportNotAcceptable {
+  static override readonly code = 'report_data_mismatch';
+}
+
+export class ReportedTcbTooLow extends ReportNotAcceptable {
+  static override readonly code = 'reported_tcb_too_low';
+}
+
+export class VmplMismatch extends ReportNotAcceptable {
+  static override readonly code = 'vmpl_mismatch';
+}
+
+// ---- Attester: certificate sources (src/snp/certs) ---------------------------------------
 
 /** Every configured source failed to produce the VCEK/VLEK; `details.tried` says which and why. */
 export class VekUnavailable extends SkrError {
+  static override readonly code = 'vek_unavailable';
+
   constructor(kind: string, tried: { source: string; reason: string }[]) {
     super(
-      'vek_unavailable',
       502,
       tried.length
         ? `no ${kind} certificate could be obtained: ${tried.map((t) => `${t.source}: ${t.reason}`).join('; ')}`
@@ -363,15 +666,19 @@ export class VekUnavailable extends SkrError {
 
 /** Revocation checking is on and the ARK-signed CRL could not be fetched. */
 export class CrlUnavailable extends SkrError {
+  static override readonly code = 'crl_unavailable';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('crl_unavailable', 502, message, details);
+    super(502, message, details);
   }
 }
 
 /** The CRL is malformed or not signed by the product's trusted ARK. */
 export class CrlInvalid extends SkrError {
+  static override readonly code = 'crl_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('crl_invalid', 502, message, details);
+    super(502, message, details);
   }
 }
 
@@ -380,30 +687,47 @@ export class CrlInvalid extends SkrError {
  * says whether the ASK/ASVK is still good. Refused like a missing CRL (fail closed).
  */
 export class CrlStale extends SkrError {
+  static override readonly code = 'crl_stale';
+
   constructor(nextUpdate: string, now: string) {
-    super('crl_stale', 502, `the CRL was due to be replaced at ${nextUpdate} (now ${now}): obtain a current one`, { nextUpdate, now });
+    super(502, `the CRL was due to be replaced at ${nextUpdate} (now ${now}): obtain a current one`, { nextUpdate, now });
   }
 }
 
 /** The ARK's CRL lists the ASK/ASVK that issued the VEK. */
 export class CertificateRevoked extends SkrError {
+  static override readonly code = 'cert_revoked';
+
   constructor(certificate: string, serial: string) {
-    super('cert_revoked', 400, `${certificate} certificate (serial ${serial}) is revoked by its ARK`, { certificate, serial });
+    super(400, `${certificate} certificate (serial ${serial}) is revoked by its ARK`, { certificate, serial });
   }
 }
 
-// ---- configfs-tsm device (src/snp/device/tsm.ts) -----------------------------------------
+// ---- Attester: report sources (src/snp/device) -------------------------------------------
+
+/** No SEV-SNP report source is available where skr looked; `details.looked` lists the places. */
+export class NoTeeDevice extends SkrError {
+  static override readonly code = 'no_tee_device';
+
+  constructor(message: string, details?: ErrorDetails) {
+    super(503, message, details);
+  }
+}
 
 export class TsmProviderUnsupported extends SkrError {
+  static override readonly code = 'tsm_provider_unsupported';
+
   constructor(provider: string) {
-    super('tsm_provider_unsupported', 503, `configfs-tsm provider is "${provider}", not sev_guest`, { expected: 'sev_guest', actual: provider });
+    super(503, `configfs-tsm provider is "${provider}", not sev_guest`, { expected: 'sev_guest', actual: provider });
   }
 }
 
 /** Another writer changed the report entry between our writes and our read of outblob. */
 export class TsmGenerationMismatch extends SkrError {
+  static override readonly code = 'tsm_generation_mismatch';
+
   constructor(expected: number, actual: number) {
-    super('tsm_generation_mismatch', 503, `configfs-tsm generation is ${actual}, expected ${expected}: the request raced another writer`, {
+    super(503, `configfs-tsm generation is ${actual}, expected ${expected}: the request raced another writer`, {
       expected,
       actual,
     });
@@ -411,43 +735,107 @@ export class TsmGenerationMismatch extends SkrError {
 }
 
 export class TsmVmplBelowFloor extends SkrError {
+  static override readonly code = 'vmpl_below_floor';
+
   constructor(vmpl: number, floor: number) {
-    super('vmpl_below_floor', 400, `VMPL ${vmpl} is below this guest's privlevel_floor ${floor}`, { field: 'vmpl', expected: `>= ${floor}`, actual: vmpl });
+    super(400, `VMPL ${vmpl} is below this guest's privlevel_floor ${floor}`, { field: 'vmpl', expected: `>= ${floor}`, actual: vmpl });
   }
 }
 
-// ---- Report sources (src/snp/device) -----------------------------------------------------
+// ---- Attester: sev-guest and sev ioctl devices (src/snp/native, src/snp/device) ----------
 
-/** No SEV-SNP report source is available where skr looked; `details.looked` lists the places. */
-export class NoTeeDevice extends SkrError {
+/** The native ioctl addon (build/Release/sevguest.node) is not built or cannot be loaded. */
+export class NativeAddonUnavailable extends SkrError {
+  static override readonly code = 'native_addon_unavailable';
+
+  constructor(path: string, reason: string) {
+    super(503, `the SEV-SNP ioctl addon ${path} cannot be loaded (${reason}); build it with npm run build:native`, { path, reason });
+  }
+}
+
+/** A system call on the device failed without a firmware or host answer; `errno` is its name (EBADF, ENOTCONN, ...). */
+export class DeviceIoError extends SkrError {
+  static override readonly code = 'device_io_error';
+
+  readonly errno: string;
+
+  constructor(operation: string, path: string, errno: string, message = `${operation} on ${path} failed: ${errno}`) {
+    super(502, message, { operation, path, errno });
+    this.errno = errno;
+  }
+}
+
+/**
+ * The PSP firmware (fwError, an SEV status code) or the host (vmmError, a GHCB error) refused
+ * the guest request; a MSG_REPORT_RSP status is a firmware status too.
+ */
+export class FirmwareError extends SkrError {
+  static override readonly code = 'firmware_error';
+
+  readonly fwError: number;
+  readonly vmmError: number;
+
+  constructor(operation: string, fwError: number, vmmError: number, details?: ErrorDetails) {
+    super(502, `${operation} refused: firmware error 0x${fwError.toString(16)}, VMM error 0x${vmmError.toString(16)}`, {
+      operation,
+      fwError,
+      vmmError,
+      ...details,
+    });
+    this.fwError = fwError;
+    this.vmmError = vmmError;
+  }
+}
+
+/** The host kept answering BUSY (GHCB throttling) through every retry. */
+export class DeviceBusy extends SkrError {
+  static override readonly code = 'device_busy';
+
+  constructor(operation: string, attempts: number) {
+    super(503, `${operation}: the host answered BUSY ${attempts} times`, { operation, attempts });
+  }
+}
+
+/** The device (an ioctl, or a configfs-tsm attribute) answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
+export class DeviceOutputMalformed extends SkrError {
+  static override readonly code = 'tee_output_malformed';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('no_tee_device', 503, message, details);
+    super(502, message, details);
   }
 }
 
-// ---- Verifier and MAA client (src/maa) ---------------------------------------------------
+// ---- Attester: virtual device (src/snp/virtual) ------------------------------------------
 
-/** A request whose shape is wrong: missing fields, wrong types, bad base64url, not JSON. */
-export class InvalidRequest extends SkrError {
+/** The virtual device's state directory is damaged or tampered with: a certificate that does not match its key or chain, loose key permissions, a bad device.json. */
+export class VirtualStateInvalid extends SkrError {
+  static override readonly code = 'virtual_state_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('invalid_request', 400, message, details);
+    super(500, message, details);
   }
 }
+
+// ---- Verifier (src/maa/service) ----------------------------------------------------------
 
 /** The evidence does not commit to the data it came with; catch this for either kind. */
 export abstract class EvidenceBindingFailed extends SkrError {}
 
 /** REPORT_DATA is not SHA-256 of the runtime data followed by zeros. */
 export class RuntimeDataMismatch extends EvidenceBindingFailed {
+  static override readonly code = 'runtime_data_mismatch';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('runtime_data_mismatch', 400, message, details);
+    super(400, message, details);
   }
 }
 
 /** HOST_DATA is not SHA-256 of the init-time data. */
 export class InitTimeDataMismatch extends EvidenceBindingFailed {
+  static override readonly code = 'init_time_data_mismatch';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('init_time_data_mismatch', 400, message, details);
+    super(400, message, details);
   }
 }
 
@@ -456,77 +844,59 @@ export abstract class NonceRejected extends SkrError {}
 
 /** The appraisal policy requires a challenge nonce and the runtime data carries none. */
 export class NonceRequired extends NonceRejected {
+  static override readonly code = 'nonce_required';
+
   constructor(message: string) {
-    super('nonce_required', 400, message);
+    super(400, message);
   }
 }
 
 /** The nonce was not issued by this verifier, or was forgotten. */
 export class NonceUnknown extends NonceRejected {
+  static override readonly code = 'nonce_unknown';
+
   constructor(message: string) {
-    super('nonce_unknown', 400, message);
+    super(400, message);
   }
 }
 
 export class NonceReplayed extends NonceRejected {
+  static override readonly code = 'nonce_replayed';
+
   constructor(message: string) {
-    super('nonce_replayed', 400, message);
+    super(400, message);
   }
 }
 
 export class NonceExpired extends NonceRejected {
+  static override readonly code = 'nonce_expired';
+
   constructor(message: string) {
-    super('nonce_expired', 400, message);
+    super(400, message);
   }
 }
 
-/** The admin API needs the verifier's admin token. */
-export class Unauthorized extends SkrError {
-  constructor(message = 'a valid bearer token is required') {
-    super('unauthorized', 401, message);
+/**
+ * A TEE's runtime key (a JWK in `x-ms-runtime.keys`) that would not protect what is wrapped to
+ * it; `details.reason` says why: `kty_unsupported`, `malformed`, `rsa_exponent`,
+ * `rsa_modulus_even`, `rsa_modulus_size`, `ec_curve`, `ec_point`. The verifier answers 400.
+ */
+export class RuntimeKeyUnsafe extends SkrError {
+  static override readonly code = 'runtime_key_unsafe';
+
+  constructor(reason: string, message: string, details?: ErrorDetails) {
+    super(400, message, { reason, ...details });
   }
 }
 
-/** An attestation token failed verification (signature, issuer, algorithm, lifetime, keys). */
-export class TokenInvalid extends SkrError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('token_invalid', 401, message, details);
-  }
-}
-
-/** An upstream service (verifier, KMS, identity) gave no usable answer; catch this for either kind. */
-export abstract class UpstreamUnavailable extends SkrError {}
-
-/** The upstream failed or answered unusably. */
-export class UpstreamFailed extends UpstreamUnavailable {
-  constructor(service: string, message: string, details?: ErrorDetails) {
-    super('upstream_failed', 502, `${service}: ${message}`, { service, ...details });
-  }
-}
-
-/** The upstream did not answer in time. */
-export class UpstreamTimedOut extends UpstreamUnavailable {
-  constructor(service: string, message: string, details?: ErrorDetails) {
-    super('upstream_timeout', 504, `${service}: ${message}`, { service, ...details });
-  }
-}
-
-/** The upstream refused the request as invalid; its code is carried, its body is not echoed. */
-export class UpstreamRejected extends SkrError {
-  constructor(service: string, status: number, upstreamCode: string | undefined, message: string, details?: ErrorDetails) {
-    super('upstream_rejected', status >= 400 && status < 500 ? status : 502, `${service} refused the request: ${message}`, {
-      service,
-      upstreamStatus: status,
-      upstreamCode,
-      ...details,
-    });
-  }
-}
+// ---- Verifier: UVM endorsements (src/maa/uvm, src/lib/cbor) ------------------------------
 
 /** CBOR that is not well formed, or uses what COSE documents never need (indefinite lengths, deep nesting). */
 export class CborMalformed extends SkrError {
+  static override readonly code = 'cbor_malformed';
+
   constructor(message: string) {
-    super('cbor_malformed', 400, message);
+    super(400, message);
   }
 }
 
@@ -541,107 +911,70 @@ export abstract class UvmEndorsementRefused extends SkrError {}
 export type UvmEndorsementRefusal = new (message: string, details?: ErrorDetails) => UvmEndorsementRefused;
 
 export class UvmEndorsementMalformed extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_malformed';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_malformed', 400, message, details);
+    super(400, message, details);
   }
 }
 
 /** A well-formed endorsement in a format or algorithm the verifier does not accept. */
 export class UvmEndorsementUnsupported extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_unsupported';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_unsupported', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class UvmEndorsementUntrustedIssuer extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_untrusted_issuer';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_untrusted_issuer', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class UvmEndorsementChainInvalid extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_chain_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_chain_invalid', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class UvmEndorsementSignatureInvalid extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_signature_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_signature_invalid', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class UvmEndorsementMeasurementMismatch extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_measurement_mismatch';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_measurement_mismatch', 400, message, details);
+    super(400, message, details);
   }
 }
 
 export class UvmEndorsementSvnTooLow extends UvmEndorsementRefused {
+  static override readonly code = 'uvm_endorsement_svn_too_low';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('uvm_endorsement_svn_too_low', 400, message, details);
+    super(400, message, details);
   }
 }
 
-// ---- Virtual device (src/snp/virtual) ----------------------------------------------------
+// ---- OIDC/JWS tokens (src/oidc) ----------------------------------------------------------
 
-/** The virtual device's state directory is damaged or tampered with: a certificate that does not match its key or chain, loose key permissions, a bad device.json. */
-export class VirtualStateInvalid extends SkrError {
+/** An attestation token failed verification (signature, issuer, algorithm, lifetime, keys). */
+export class TokenInvalid extends SkrError {
+  static override readonly code = 'token_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('virtual_state_invalid', 500, message, details);
-  }
-}
-
-// ---- sev-guest and sev ioctl devices (src/snp/native, src/snp/device) ----------------------
-
-/** The native ioctl addon (build/Release/sevguest.node) is not built or cannot be loaded. */
-export class NativeAddonUnavailable extends SkrError {
-  constructor(path: string, reason: string) {
-    super('native_addon_unavailable', 503, `the SEV-SNP ioctl addon ${path} cannot be loaded (${reason}); build it with npm run build:native`, { path, reason });
-  }
-}
-
-/** A system call on the device failed without a firmware or host answer; `errno` is its name (EBADF, ENOTCONN, ...). */
-export class DeviceIoError extends SkrError {
-  readonly errno: string;
-
-  constructor(operation: string, path: string, errno: string, message = `${operation} on ${path} failed: ${errno}`) {
-    super('device_io_error', 502, message, { operation, path, errno });
-    this.errno = errno;
-  }
-}
-
-/**
- * The PSP firmware (fwError, an SEV status code) or the host (vmmError, a GHCB error) refused
- * the guest request; a MSG_REPORT_RSP status is a firmware status too.
- */
-export class FirmwareError extends SkrError {
-  readonly fwError: number;
-  readonly vmmError: number;
-
-  constructor(operation: string, fwError: number, vmmError: number, details?: ErrorDetails) {
-    super('firmware_error', 502, `${operation} refused: firmware error 0x${fwError.toString(16)}, VMM error 0x${vmmError.toString(16)}`, {
-      operation,
-      fwError,
-      vmmError,
-      ...details,
-    });
-    this.fwError = fwError;
-    this.vmmError = vmmError;
-  }
-}
-
-/** The host kept answering BUSY (GHCB throttling) through every retry. */
-export class DeviceBusy extends SkrError {
-  constructor(operation: string, attempts: number) {
-    super('device_busy', 503, `${operation}: the host answered BUSY ${attempts} times`, { operation, attempts });
-  }
-}
-
-/** The device (an ioctl, or a configfs-tsm attribute) answered, but not with what the kernel ABI promises (e.g. a report of the wrong size). */
-export class DeviceOutputMalformed extends SkrError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('tee_output_malformed', 502, message, details);
+    super(401, message, details);
   }
 }
 
@@ -649,15 +982,19 @@ export class DeviceOutputMalformed extends SkrError {
 
 /** An IMDS request without `Metadata: true` (IMDS refuses these so a proxied or forged request cannot obtain tokens). */
 export class MetadataHeaderRequired extends SkrError {
+  static override readonly code = 'metadata_header_required';
+
   constructor() {
-    super('metadata_header_required', 400, 'Required metadata header not specified');
+    super(400, 'Required metadata header not specified');
   }
 }
 
 /** The request names a managed identity (client, object or resource id) that is not configured. */
 export class IdentityNotFound extends SkrError {
+  static override readonly code = 'identity_not_found';
+
   constructor(selector: string, value: string) {
-    super('identity_not_found', 400, `Identity not found: no managed identity has ${selector} ${value}`, { selector, value });
+    super(400, `Identity not found: no managed identity has ${selector} ${value}`, { selector, value });
   }
 }
 
@@ -666,96 +1003,31 @@ export class IdentityNotFound extends SkrError {
  * are issued only to a caller that proves the App Service identity header.
  */
 export class PrincipalNeedsIdentityHeader extends SkrError {
+  static override readonly code = 'identity_header_required';
+
   constructor() {
-    super('identity_header_required', 403, 'this identity is issued only on the App Service route with X-IDENTITY-HEADER');
+    super(403, 'this identity is issued only on the App Service route with X-IDENTITY-HEADER');
   }
 }
 
 /** A token was asked for a resource outside the endpoint's allow-list. */
 export class ResourceNotAllowed extends SkrError {
+  static override readonly code = 'resource_not_allowed';
+
   constructor(resource: string, allowed: string[]) {
-    super('resource_not_allowed', 400, `tokens are not issued for resource ${resource}`, { resource, allowed });
-  }
-}
-
-// ---- Release policies (src/kms/policy) ---------------------------------------------------
-
-/** A release policy that does not follow the grammar; `details.path` points at the offending node (`$.anyOf[0].allOf[2]`). */
-export class ReleasePolicyInvalid extends SkrError {
-  /** The offending node, e.g. `$.anyOf[0].allOf[2]`. */
-  readonly path: string;
-  /** What is wrong there, without the path. */
-  readonly reason: string;
-
-  constructor(path: string, reason: string) {
-    super('release_policy_invalid', 400, `release policy ${path}: ${reason}`, { path, reason });
-    this.path = path;
-    this.reason = reason;
-  }
-}
-
-/**
- * The token does not satisfy the key's release policy. `details.reason` is
- * `authority_not_in_policy` or `claims_not_satisfied`; `details.explanation` lists each
- * authority branch tried and the claims that failed (claims only, never key material).
- */
-export class ReleasePolicyNotSatisfied extends SkrError {
-  constructor(summary: string, details: ErrorDetails & { reason: string }) {
-    super('release_policy_not_satisfied', 403, summary, details);
-  }
-}
-
-// ---- Key wrapping (src/keywrap) ----------------------------------------------------------
-
-/** The material could not be wrapped: an unusable wrapping key, an unknown enc, or unencodable key material. */
-export class KeyWrapError extends SkrError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('key_wrap_failed', 400, message, details);
-  }
-}
-
-/**
- * A released key could not be opened; `details.reason` says where: `key_hsm_malformed`,
- * `ciphertext_length`, `rsa_oaep` (wrong key or enc, or a tampered KEK), `aes_kwp` (tampered
- * material), `key_invalid` or `material_invalid`.
- */
-export class KeyUnwrapError extends SkrError {
-  constructor(reason: string, message: string, details?: ErrorDetails) {
-    super('key_unwrap_failed', 502, message, { reason, ...details });
-  }
-}
-
-// ---- Sidecar (src/sidecar) ------------------------------------------------------------------
-
-/** A caller named an endpoint that is not on the sidecar's allow-list. */
-export class EndpointNotAllowed extends SkrError {
-  constructor(field: string) {
-    super('endpoint_not_allowed', 403, `${field} is not on the sidecar's allow-list`, { field });
-  }
-}
-
-/** The key service refused the release; its explanation (claims, never key material) is passed through. */
-export class ReleaseDenied extends SkrError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('release_denied', 403, message, details);
-  }
-}
-
-/** The key service's answer does not verify: signature, certificate chain or host name. */
-export class ReleaseResponseInvalid extends SkrError {
-  constructor(message: string) {
-    super('release_response_invalid', 502, message);
+    super(400, `tokens are not issued for resource ${resource}`, { resource, allowed });
   }
 }
 
 // ---- Key management service (src/kms) ----------------------------------------------------
 // The KMS answers in Key Vault's envelope; src/kms/wire/envelope.ts maps these codes to
-// Key Vault's (KeyNotFound, BadParameter, Forbidden, Conflict, NotImplemented).
+// Key Vault's (KeyNotFound, BadParameter, Forbidden, Conflict).
 
 export class KeyNotFound extends SkrError {
+  static override readonly code = 'key_not_found';
+
   constructor(name: string, version?: string, deleted = false) {
     super(
-      'key_not_found',
       404,
       `${deleted ? 'A deleted key' : 'A key'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`,
       { name, ...(version ? { version } : {}) },
@@ -765,43 +1037,64 @@ export class KeyNotFound extends SkrError {
 
 /** A method and path Key Vault has no operation for (Key Vault's NotFound). */
 export class KmsOperationNotFound extends SkrError {
+  static override readonly code = 'not_found';
+
   constructor(message: string) {
-    super('not_found', 404, message);
+    super(404, message);
   }
 }
 
 /** A Key Vault request that is well-formed JSON but not an acceptable request (Key Vault's BadParameter). */
 export class KmsBadParameter extends SkrError {
+  static override readonly code = 'bad_parameter';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('bad_parameter', 400, message, details);
+    super(400, message, details);
   }
 }
 
 /** Deny-by-default RBAC, a disabled or not-yet/no-longer valid key, or an operation the key does not permit. */
 export class KmsForbidden extends SkrError {
+  static override readonly code = 'forbidden';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('forbidden', 403, message, details);
+    super(403, message, details);
   }
 }
 
 /** A release refused because the token's runtime key would not protect the key (see RuntimeKeyUnsafe for `details.reason`). */
 export class KmsRuntimeKeyRefused extends SkrError {
+  static override readonly code = 'runtime_key_refused';
+
   constructor(cause: RuntimeKeyUnsafe) {
-    super('runtime_key_refused', 403, `the release is refused: ${cause.message}`, cause.details);
+    super(403, `the release is refused: ${cause.message}`, cause.details);
   }
 }
 
 /** The name is taken: a live key (restore) or a soft-deleted one (create, import, restore). */
 export class KmsConflict extends SkrError {
+  static override readonly code = 'conflict';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('conflict', 409, message, details);
+    super(409, message, details);
+  }
+}
+
+/** The admin API was asked to remove a role assignment that does not exist. */
+export class RoleAssignmentNotFound extends SkrError {
+  static override readonly code = 'role_assignment_not_found';
+
+  constructor(id: string) {
+    super(404, `no role assignment has the id ${id}`, { id });
   }
 }
 
 /** The master key cannot be loaded or used (missing token or key, loose file permissions, wrong PIN). */
 export class MasterKeyUnavailable extends SkrError {
+  static override readonly code = 'master_key_unavailable';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('master_key_unavailable', 503, message, details);
+    super(503, message, details);
   }
 }
 
@@ -810,8 +1103,10 @@ export class MasterKeyUnavailable extends SkrError {
  * (`details.found` names them): starting would leave every key unreadable.
  */
 export class MasterKeyMismatch extends SkrError {
+  static override readonly code = 'master_key_mismatch';
+
   constructor(actual: string, found: string[]) {
-    super('master_key_mismatch', 409, `the key store was sealed under another master key (${found.join(', ')}), not under ${actual}; start with that master key or another state directory`, {
+    super(409, `the key store was sealed under another master key (${found.join(', ')}), not under ${actual}; start with that master key or another state directory`, {
       actual,
       found,
     });
@@ -823,15 +1118,19 @@ export class MasterKeyMismatch extends SkrError {
  * unusably; `details.upstreamStatus` and `details.upstreamCode` are the sidecar's.
  */
 export class MasterKeyReleaseFailed extends SkrError {
+  static override readonly code = 'master_key_release_failed';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('master_key_release_failed', 502, `master key release: ${message}`, details);
+    super(502, `master key release: ${message}`, details);
   }
 }
 
 /** The sidecar that releases the master key could not be reached within the wait (`details.waitedMs`). */
 export class MasterKeySidecarUnreachable extends SkrError {
+  static override readonly code = 'master_key_sidecar_unreachable';
+
   constructor(sidecar: string, waitedMs: number, lastError: string) {
-    super('master_key_sidecar_unreachable', 504, `master key release: the sidecar at ${sidecar} did not answer within ${waitedMs} ms (${lastError})`, {
+    super(504, `master key release: the sidecar at ${sidecar} did not answer within ${waitedMs} ms (${lastError})`, {
       sidecar,
       waitedMs,
     });
@@ -840,15 +1139,19 @@ export class MasterKeySidecarUnreachable extends SkrError {
 
 /** The released master key is not an oct key of exactly 256 bits; `details` says what it is (never its value). */
 export class MasterKeyUnsuitable extends SkrError {
+  static override readonly code = 'master_key_unsuitable';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('master_key_unsuitable', 502, `master key release: ${message}`, details);
+    super(502, `master key release: ${message}`, details);
   }
 }
 
 /** Sealed key material or a backup did not authenticate under the master key. */
 export class SealedDataInvalid extends SkrError {
+  static override readonly code = 'sealed_data_invalid';
+
   constructor(message: string, details?: ErrorDetails) {
-    super('sealed_data_invalid', 400, message, details);
+    super(400, message, details);
   }
 }
 
@@ -857,42 +1160,113 @@ export class SealedDataInvalid extends SkrError {
  * answers nothing it could not audit, so the request fails and no key material leaves.
  */
 export class AuditUnavailable extends SkrError {
+  static override readonly code = 'audit_unavailable';
+
   constructor() {
-    super('audit_unavailable', 503, 'the audit log cannot be written; the request was not answered');
+    super(503, 'the audit log cannot be written; the request was not answered');
   }
 }
 
 /** Too many refused requests from one caller (source address and principal): `details.retryAfter` (seconds) says when to try again. */
 export class RequestsThrottled extends SkrError {
+  static override readonly code = 'requests_throttled';
+
   constructor(retryAfter: number) {
-    super('requests_throttled', 429, 'too many refused requests from this caller', { retryAfter });
+    super(429, 'too many refused requests from this caller', { retryAfter });
   }
 }
 
-// ---- Deployment tooling (src/deploy) ------------------------------------------------------
+// ---- KMS: release policies (src/kms/policy) ----------------------------------------------
+
+/** A release policy that does not follow the grammar; `details.path` points at the offending node (`$.anyOf[0].allOf[2]`). */
+export class ReleasePolicyInvalid extends SkrError {
+  static override readonly code = 'release_policy_invalid';
+
+  /** The offending node, e.g. `$.anyOf[0].allOf[2]`. */
+  readonly path: string;
+  /** What is wrong there, without the path. */
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super(400, `release policy ${path}: ${reason}`, { path, reason });
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/**
+ * The token does not satisfy the key's release policy. `details.reason` is
+ * `authority_not_in_policy` or `claims_not_satisfied`; `details.explanation` lists each
+ * authority branch tried and the claims that failed (claims only, never key material).
+ */
+export class ReleasePolicyNotSatisfied extends SkrError {
+  static override readonly code = 'release_policy_not_satisfied';
+
+  constructor(summary: string, details: ErrorDetails & { reason: string }) {
+    super(403, summary, details);
+  }
+}
+
+// ---- Key wrapping (src/keywrap) ----------------------------------------------------------
+
+/** The material could not be wrapped: an unusable wrapping key, an unknown enc, or unencodable key material. */
+export class KeyWrapError extends SkrError {
+  static override readonly code = 'key_wrap_failed';
+
+  constructor(message: string, details?: ErrorDetails) {
+    super(400, message, details);
+  }
+}
+
+/**
+ * A released key could not be opened; `details.reason` says where: `key_hsm_malformed`,
+ * `ciphertext_length`, `rsa_oaep` (wrong key or enc, or a tampered KEK), `aes_kwp` (tampered
+ * material), `key_invalid` or `material_invalid`.
+ */
+export class KeyUnwrapError extends SkrError {
+  static override readonly code = 'key_unwrap_failed';
+
+  constructor(reason: string, message: string, details?: ErrorDetails) {
+    super(502, message, { reason, ...details });
+  }
+}
+
+// ---- Sidecar (src/sidecar) ---------------------------------------------------------------
+
+/** A caller named an endpoint that is not on the sidecar's allow-list. */
+export class EndpointNotAllowed extends SkrError {
+  static override readonly code = 'endpoint_not_allowed';
+
+  constructor(field: string) {
+    super(403, `${field} is not on the sidecar's allow-list`, { field });
+  }
+}
+
+/** The key service refused the release; its explanation (claims, never key material) is passed through. */
+export class ReleaseDenied extends SkrError {
+  static override readonly code = 'release_denied';
+
+  constructor(message: string, details?: ErrorDetails) {
+    super(403, message, details);
+  }
+}
+
+/** The key service's answer does not verify: signature, certificate chain or host name. */
+export class ReleaseResponseInvalid extends SkrError {
+  static override readonly code = 'release_response_invalid';
+
+  constructor(message: string) {
+    super(502, message);
+  }
+}
+
+// ---- Deployment tooling (src/deploy) -----------------------------------------------------
 
 /** A release policy failed `skr policy lint` and the caller did not accept it explicitly; `details.findings` says why. */
 export class ReleasePolicyWeak extends SkrError {
+  static override readonly code = 'release_policy_weak';
+
   constructor(findings: unknown[]) {
-    super('release_policy_weak', 400, 'the release policy is weak (see details.findings); fix it or pass --allow-weak-policy', { findings });
-  }
-}
-
-/** The admin API was asked to remove a role assignment that does not exist. */
-export class RoleAssignmentNotFound extends SkrError {
-  constructor(id: string) {
-    super('role_assignment_not_found', 404, `no role assignment has the id ${id}`, { id });
-  }
-}
-
-// ---- Upstream throttling (src/sidecar/release.ts) ------------------------------------------
-
-/**
- * The upstream kept answering 429 through the retries: it is overloaded, not broken, so this is
- * a 503 the caller may retry later (`details.retryAfter` when the upstream said when), not a 502.
- */
-export class UpstreamThrottled extends SkrError {
-  constructor(service: string, details?: ErrorDetails) {
-    super('upstream_throttled', 503, `${service}: throttled (HTTP 429) through every retry`, { service, upstreamStatus: 429, ...details });
+    super(400, 'the release policy is weak (see details.findings); fix it or pass --allow-weak-policy', { findings });
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, importJWK, importX509, jwtVerify, type JWTPayload, type KeyLike } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, importJWK, importX509, jwtVerify, type JWTPayload, type KeyLike } from 'jose';
 import { TokenInvalid } from '../errors';
 import { httpRequestWithRetry, type RetryPolicy } from '../lib/http';
 import { isLoopback } from '../lib/endpoint';
@@ -105,11 +105,16 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function claimFailure(code: string | undefined, claim: string | undefined): string {
-  if (code === 'ERR_JWT_EXPIRED') return 'the token expired';
-  if (code !== 'ERR_JWT_CLAIM_VALIDATION_FAILED') return 'the token signature does not verify';
-  if (claim === 'nbf') return 'the token is not yet valid';
-  return `the token's ${claim ?? 'time'} claim is missing or invalid`;
+/** The claim a time or presence check failed on; none for a signature, format or algorithm failure. */
+function failedClaim(error: unknown): string | undefined {
+  return error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed ? error.claim : undefined;
+}
+
+function claimFailure(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token expired';
+  if (!(error instanceof errors.JWTClaimValidationFailed)) return 'the token signature does not verify';
+  if (error.claim === 'nbf') return 'the token is not yet valid';
+  return `the token's ${error.claim ?? 'time'} claim is missing or invalid`;
 }
 
 export const trimSlash = (s: string) => s.replace(/\/+$/, '');
@@ -183,9 +188,8 @@ export class TokenVerifier {
         requiredClaims: REQUIRED_CLAIMS,
       }));
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      const claim = (error as { claim?: string }).claim;
-      throw new TokenInvalid(claimFailure(code, claim), { reason: code, ...(claim ? { claim } : {}) });
+      const claim = failedClaim(error);
+      throw new TokenInvalid(claimFailure(error), { reason: error instanceof errors.JOSEError ? error.code : undefined, ...(claim ? { claim } : {}) });
     }
     if (trimSlash(String(payload.iss)) !== issuer) throw new TokenInvalid('issuer changed');
     if ((payload.iat as number) > now.getTime() / 1000 + CLOCK_SKEW_SECONDS) throw new TokenInvalid('the token was issued in the future', { claim: 'iat' });

@@ -1,5 +1,5 @@
 import express, { type RequestHandler, type Response } from 'express';
-import { EndpointNotAllowed, InternalError, InvalidArgument, InvalidRequest, SkrError } from '../errors';
+import { EndpointNotAllowed, InternalError, InvalidArgument, InvalidRequest, ReleaseDenied, SkrError } from '../errors';
 import { normaliseEndpoint } from '../lib/endpoint';
 import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../lib/json-depth';
@@ -33,7 +33,7 @@ function sendError(res: Response, error: unknown): void {
   res.locals.errorCode = skr.code;
   const body: Record<string, unknown> = { error: skr.message, code: skr.code };
   // A denial carries the key service's explanation: claims, never key material.
-  if (skr.code === 'release_denied' && skr.details) body.details = skr.details;
+  if (skr instanceof ReleaseDenied && skr.details) body.details = skr.details;
   // An upstream's own status, code and message (already cut and stripped of anything token-shaped).
   if (skr.details?.upstream) body.upstream = skr.details.upstream;
   res.status(skr.status).json(body);

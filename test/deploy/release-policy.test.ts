@@ -60,7 +60,8 @@ describe('skr policy lint', () => {
     ['all-zero host_data (a VM launched without host data)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: '0'.repeat(64) })), ['warning:hostdata_zero']],
     ['uppercase host_data (never matches MAA)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: H1.toUpperCase() })), ['error:hostdata_malformed']],
     ['host_data only on one anyOf path', policyWith(claims({ anyOf: [{ claim: 'x-ms-sevsnpvm-hostdata', equals: H1 }, { claim: 'x-ms-attestation-type', equals: 'sevsnpvm' }] })), ['error:hostdata_missing']],
-    ['host_data only checked for existence', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', exists: true })), ['error:hostdata_missing']],
+    ['host_data only checked for existence (an operator the KMS refuses)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', exists: true })), ['error:policy_invalid', 'error:hostdata_missing']],
+    ['an operator the KMS refuses on a claim lint does not require', policyWith([...claims(), { claim: 'x-ms-attestation-type', notEquals: 'sevsnpvm' }]), ['error:policy_invalid']],
     ['no VMPL claim', policyWith(claims().filter((_, i) => i !== 3)), ['error:vmpl_missing']],
     ['VMPL 1 allowed', policyWith([...claims().slice(0, 3), { claim: 'x-ms-sevsnpvm-vmpl', equals: 1 }]), ['error:vmpl_not_zero']],
     ['no debug claim', policyWith(claims().filter((_, i) => i !== 2)), ['error:debug_claim_missing']],
@@ -86,6 +87,13 @@ describe('skr policy lint', () => {
   test('a structural error is one finding, with the path and reason of the grammar the KMS applies', () => {
     expect(lintReleasePolicy({ version: '1.0.0', anyOf: [{ authority: MAA, allOf: [...claims(), { claim: 'x', equals: { a: 1 } }] }] }).findings).toEqual([
       { severity: 'error', code: 'policy_invalid', message: 'a value is a string, a number or a boolean', path: 'anyOf[0].allOf[4].equals' },
+    ]);
+  });
+
+  test('an operator the KMS refuses is reported with the path and reason the KMS gives, and the rest is still linted', () => {
+    expect(lintReleasePolicy(policyWith([...claims().slice(0, 3), { claim: 'x-ms-sevsnpvm-vmpl', condition: 'lessOrEquals', value: 0 }])).findings).toEqual([
+      { severity: 'error', code: 'policy_invalid', message: 'operator "lessOrEquals" is not supported; only equals is', path: 'anyOf[0].allOf[3].condition' },
+      expect.objectContaining({ severity: 'error', code: 'vmpl_missing', path: 'anyOf[0]' }),
     ]);
   });
 

@@ -186,7 +186,7 @@ export function forgedTargets(genuine: string, verifier: SigningIdentity, other:
     { what: 'host_data of the wrong type', status: 403, make: () => resign({ 'x-ms-sevsnpvm-hostdata': 0 }) },
     { what: 'debuggable', status: 403, make: () => resign({ 'x-ms-sevsnpvm-is-debuggable': true }) },
     { what: 'VMPL 1', status: 403, make: () => resign({ 'x-ms-sevsnpvm-vmpl': 1 }) },
-    // Key Vault compares claims type-leniently (src/kms/policy/claims.ts): "0" would satisfy `equals: 0`, "1" must not.
+    // Key Vault compares claims type-leniently (src/kms/policy/claim-match.ts): "0" would satisfy `equals: 0`, "1" must not.
     { what: 'VMPL "1" as a string', status: 403, make: () => resign({ 'x-ms-sevsnpvm-vmpl': '1' }) },
     { what: 'not compliant', status: 403, make: () => resign({ 'x-ms-compliance-status': 'none' }) },
     { what: 'no policy claims at all', status: 403, make: () => resign({ 'x-ms-sevsnpvm-hostdata': undefined, 'x-ms-compliance-status': undefined, 'x-ms-sevsnpvm-vmpl': undefined, 'x-ms-sevsnpvm-is-debuggable': undefined }) },

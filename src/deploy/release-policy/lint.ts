@@ -1,5 +1,5 @@
 import { ReleasePolicyInvalid } from '../../errors';
-import { canonicalAuthority, DOCUMENTED_POLICY_VERSION, parseReleasePolicyDraft, type Condition, type ReleasePolicyDraft, type UnsupportedClaimCondition } from '../../kms/policy';
+import { canonicalAuthority, DOCUMENTED_POLICY_VERSION, parseReleasePolicyDraft, pinnedValue, type Condition, type ReleasePolicyDraft, type UnsupportedClaimCondition } from '../../kms/policy';
 import { isLoopback } from '../../lib/endpoint';
 import { ALLOW_ALL_HOSTDATA } from '../allow-all';
 import type { Finding } from '../finding';
@@ -17,8 +17,9 @@ type Requirements = Map<string, Set<string>>;
  * Key Vault releases when ANY authority branch holds, so a policy is as weak as its weakest
  * branch: each one must, on every path through its nested allOf/anyOf, pin host_data to real
  * ccePolicy hashes, VMPL 0, a non-debuggable guest, and (advisory) an Azure-compliant UVM.
- * The policy is read by the KMS's own grammar (as a draft, so an unsupported version or
- * operator is judged rather than refused); a structural error is the one finding.
+ * The policy is read by the KMS's own grammar, as a draft: a version or authority the KMS refuses
+ * is judged by lint's stricter rules, an operator it refuses is reported with the KMS's reason,
+ * and the rest is still read. A structural error is the one finding.
  */
 export function lintReleasePolicy(policy: unknown): ReleasePolicyLint {
   const findings: Finding[] = [];
@@ -36,20 +37,21 @@ export function lintReleasePolicy(policy: unknown): ReleasePolicyLint {
   if (draft.version === undefined) error('version_missing', `version is missing (Managed HSM refuses that; use "${DOCUMENTED_POLICY_VERSION}")`, 'version');
   else if (draft.version !== DOCUMENTED_POLICY_VERSION) error('version_unknown', `version ${JSON.stringify(draft.version)} is not the documented "${DOCUMENTED_POLICY_VERSION}"`, 'version');
 
-  /** Requirements of one condition; the preview spelling of equals is worth a warning. */
+  /**
+   * Requirements of one condition: the values it pins, whatever its operator. An operator the
+   * KMS refuses is the KMS's error; the preview spelling is worth a warning.
+   */
   function requirements(condition: Condition<UnsupportedClaimCondition>): Requirements {
-    switch (condition.kind) {
-      case 'claim':
-        if (condition.preview) warning('legacy_condition', 'the preview {"condition":"equals","value":...} form; write {"equals":...}', findingPath(condition.path));
-        return new Map([[condition.claim, new Set([String(condition.equals)])]]);
-      case 'unsupported_claim':
-        // exists, notEquals and the ordering operators pin no value.
-        return new Map();
-      case 'allOf':
-        return allOf(condition.conditions.map(requirements));
-      case 'anyOf':
-        return anyOf(condition.conditions.map(requirements));
+    if (condition.kind === 'unsupported_claim') {
+      error('policy_invalid', condition.refusal.reason, findingPath(condition.refusal.path));
+      return new Map();
     }
+    if (condition.kind !== 'claim') return (condition.kind === 'allOf' ? allOf : anyOf)(condition.conditions.map(requirements));
+    if (condition.preview) {
+      warning('legacy_condition', `the preview {"condition":"${condition.operator}","value":...} form; write {"${condition.operator}":...}`, findingPath(condition.path));
+    }
+    const pinned = pinnedValue(condition);
+    return pinned === undefined ? new Map() : new Map([[condition.claim, new Set([pinned])]]);
   }
 
   for (const rule of draft.anyOf) {

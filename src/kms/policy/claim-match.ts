@@ -1,4 +1,4 @@
-import type { ClaimValue } from './types';
+import type { ClaimCondition, ClaimOperator, ClaimValue } from './types';
 
 /** Actual values in explanations are cut to this many characters: enough to compare, not a dump of the token. */
 export const MAX_ACTUAL_CHARS = 128;
@@ -33,13 +33,27 @@ export function lookupClaim(claims: Record<string, unknown>, name: string): Look
 }
 
 /**
- * Key Vault compares type-leniently: production policies say `"equals":"false"` for a boolean
- * claim and `"equals":"0"` for a number. Scalars compare by their JSON-scalar text, exactly
- * (case and whitespace matter); objects, arrays and null never equal a scalar.
+ * Each operator's test of a claim's scalar value against the condition's. Key Vault compares
+ * type-leniently: production policies say `"equals":"false"` for a boolean claim and
+ * `"equals":"0"` for a number, so scalars compare by their JSON-scalar text, exactly (case and
+ * whitespace matter).
  */
-export function claimEquals(actual: unknown, expected: ClaimValue): 'equal' | 'mismatch' | 'not_scalar' {
+const OPERATORS: Record<ClaimOperator, { holds(actual: ClaimValue, value: ClaimValue): boolean; pins: boolean }> = {
+  equals: { holds: (actual, value) => String(actual) === String(value), pins: true },
+};
+
+/** Whether the claim's value meets the condition; objects, arrays and null meet none (`not_scalar`). */
+export function matchClaim(actual: unknown, condition: ClaimCondition): 'holds' | 'mismatch' | 'not_scalar' {
   if (!isScalar(actual)) return 'not_scalar';
-  return String(actual) === String(expected) ? 'equal' : 'mismatch';
+  return OPERATORS[condition.operator].holds(actual, condition.value) ? 'holds' : 'mismatch';
+}
+
+/**
+ * The one value (as the text claims compare by) a claim must have for the condition to hold, or
+ * undefined when the operator admits several: what a linter reads as the condition pinning.
+ */
+export function pinnedValue(condition: ClaimCondition): string | undefined {
+  return OPERATORS[condition.operator].pins ? String(condition.value) : undefined;
 }
 
 /** A bounded rendering of a claim value for an explanation. */

@@ -1,5 +1,5 @@
 import { sameAuthority } from './authority';
-import { claimEquals, describeActual, lookupClaim } from './claim-match';
+import { describeActual, lookupClaim, matchClaim } from './claim-match';
 import type { BranchExplanation, ClaimFailure, Condition, ReleaseDecision, ReleasePolicy } from './types';
 
 /** The summary names this many failed claims; the branches carry all of them. */
@@ -32,11 +32,11 @@ export function evaluateReleasePolicy(policy: ReleasePolicy, claims: Record<stri
 /** The claim failures that make `condition` false; none when it holds. An anyOf that holds hides its failed alternatives. */
 function failures(condition: Condition, claims: Record<string, unknown>): ClaimFailure[] {
   if (condition.kind === 'claim') {
-    const { path, claim, equals: expected } = condition;
+    const { path, claim, value: expected } = condition;
     const found = lookupClaim(claims, claim);
     if (!found.found) return [{ path, claim, expected, reason: 'missing' }];
-    const verdict = claimEquals(found.value, expected);
-    return verdict === 'equal' ? [] : [{ path, claim, expected, actual: describeActual(found.value), reason: verdict }];
+    const verdict = matchClaim(found.value, condition);
+    return verdict === 'holds' ? [] : [{ path, claim, expected, actual: describeActual(found.value), reason: verdict }];
   }
   const children = condition.conditions.map((child) => failures(child, claims));
   const holds = condition.kind === 'allOf' ? children.every((f) => f.length === 0) : children.some((f) => f.length === 0);

@@ -4,10 +4,12 @@ export { evaluateReleasePolicy } from './evaluate';
 export { explainRelease, type ReleaseExplanationReport } from './explain';
 export { releaseDenied } from './denied';
 export { canonicalAuthority, sameAuthority } from './authority';
+export { pinnedValue } from './claim-match';
 export type {
   AuthorityRule,
   BranchExplanation,
   ClaimCondition,
+  ClaimOperator,
   ClaimFailure,
   ClaimValue,
   Condition,

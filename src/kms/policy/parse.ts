@@ -1,6 +1,6 @@
 import { ReleasePolicyInvalid } from '../../errors';
 import { canonicalAuthority } from './authority';
-import type { AuthorityRule, ClaimCondition, ClaimValue, Condition, ConditionGroup, ReleasePolicy, ReleasePolicyDraft, UnsupportedClaimCondition } from './types';
+import type { AuthorityRule, ClaimCondition, ClaimOperator, ClaimValue, Condition, ConditionGroup, ReleasePolicy, ReleasePolicyDraft, UnsupportedClaimCondition } from './types';
 
 /** Bounds that keep evaluation and explanations small whatever a policy author (or attacker) sends. */
 export const POLICY_LIMITS = {
@@ -20,8 +20,11 @@ export const DOCUMENTED_POLICY_VERSION = '1.0.0';
 /** Besides the documented one, `0.2`: what Microsoft's MHSM setup script still sends, with the same grammar. */
 export const POLICY_VERSIONS = [DOCUMENTED_POLICY_VERSION, '0.2'] as const;
 
-/** The comparison operators of Key Vault's grammar; only `equals` is implemented there, and here. */
-const KNOWN_OPERATORS = ['equals', 'notEquals', 'less', 'lessOrEquals', 'greater', 'greaterOrEquals', 'exists'];
+/** The operators this KMS implements (see ClaimOperator); Key Vault implements only `equals`. */
+const IMPLEMENTED_OPERATORS: readonly ClaimOperator[] = ['equals'];
+
+/** Every comparison operator Key Vault's grammar names, implemented or not. */
+const NAMED_OPERATORS: readonly string[] = [...IMPLEMENTED_OPERATORS, 'notEquals', 'less', 'lessOrEquals', 'greater', 'greaterOrEquals', 'exists'];
 
 type Json = Record<string, unknown>;
 
@@ -57,17 +60,17 @@ const STRICT: Leniency<never> = {
 const DRAFT: Leniency<UnsupportedClaimCondition> = {
   version() {},
   authority() {},
-  operator({ path, claim, operator }) {
-    return { kind: 'unsupported_claim', path, claim, operator };
+  operator({ path, claim, operator, at }) {
+    return { kind: 'unsupported_claim', path, claim, operator, refusal: unsupportedOperator(at, operator) };
   },
 };
 
 /**
  * Parses and validates a release policy: `{version, anyOf:[{authority, allOf|anyOf:[…]}]}`
  * with groups nested to any depth (within POLICY_LIMITS) and `{claim, equals}` or the preview
- * `{claim, condition:"equals", value}` leaves. Anything else is refused with the path of the
- * offending node, including empty groups: an empty `allOf` would release to any token the
- * authority signs.
+ * `{claim, condition:"equals", value}` leaves (any implemented operator in place of equals).
+ * Anything else is refused with the path of the offending node, including empty groups: an
+ * empty `allOf` would release to any token the authority signs.
  */
 export function parseReleasePolicy(input: string | Uint8Array | object): ReleasePolicy {
   return parseDocument(typeof input === 'string' || input instanceof Uint8Array ? parseJson(input) : input, STRICT);
@@ -162,20 +165,26 @@ function parseClaim<Extra>(node: Json, path: string, leniency: Leniency<Extra>):
   }
   if ('condition' in node) {
     onlyKeys(node, path, ['claim', 'condition', 'value']);
-    if (node.condition !== 'equals') {
-      if (typeof node.condition !== 'string' || !KNOWN_OPERATORS.includes(node.condition)) throw unsupportedOperator(`${path}.condition`, node.condition);
-      return leniency.operator({ path, claim, operator: node.condition, at: `${path}.condition` });
-    }
-    return { kind: 'claim', path, claim, equals: claimValue(node.value, `${path}.value`), preview: true };
+    const operator = node.condition;
+    if (isImplemented(operator)) return { kind: 'claim', path, claim, operator, value: claimValue(node.value, `${path}.value`), preview: true };
+    if (typeof operator !== 'string' || !NAMED_OPERATORS.includes(operator)) throw unsupportedOperator(`${path}.condition`, operator);
+    return leniency.operator({ path, claim, operator, at: `${path}.condition` });
   }
+  // The first member beside `claim` names the operator; any further member is refused by onlyKeys.
   const operator = Object.keys(node).find((key) => key !== 'claim');
-  if (operator !== undefined && operator !== 'equals' && KNOWN_OPERATORS.includes(operator)) {
-    const unsupported = leniency.operator({ path, claim, operator, at: `${path}.${operator}` });
+  if (operator === undefined) throw new ReleasePolicyInvalid(`${path}.equals`, 'the expected value is missing');
+  if (!NAMED_OPERATORS.includes(operator)) throw unexpectedMember(`${path}.${operator}`, ['claim', ...IMPLEMENTED_OPERATORS]);
+  if (isImplemented(operator)) {
     onlyKeys(node, path, ['claim', operator]);
-    return unsupported;
+    return { kind: 'claim', path, claim, operator, value: claimValue(node[operator], `${path}.${operator}`) };
   }
-  onlyKeys(node, path, ['claim', 'equals']);
-  return { kind: 'claim', path, claim, equals: claimValue(node.equals, `${path}.equals`) };
+  const unsupported = leniency.operator({ path, claim, operator, at: `${path}.${operator}` });
+  onlyKeys(node, path, ['claim', operator]);
+  return unsupported;
+}
+
+function isImplemented(operator: unknown): operator is ClaimOperator {
+  return (IMPLEMENTED_OPERATORS as readonly unknown[]).includes(operator);
 }
 
 function claimValue(value: unknown, path: string): ClaimValue {
@@ -198,7 +207,11 @@ function invalidAuthority(path: string): ReleasePolicyInvalid {
 
 function onlyKeys(node: Json, path: string, allowed: string[]): void {
   const extra = Object.keys(node).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw new ReleasePolicyInvalid(`${path}.${extra}`, `unexpected member (allowed here: ${allowed.join(', ')})`);
+  if (extra !== undefined) throw unexpectedMember(`${path}.${extra}`, allowed);
+}
+
+function unexpectedMember(path: string, allowed: readonly string[]): ReleasePolicyInvalid {
+  return new ReleasePolicyInvalid(path, `unexpected member (allowed here: ${allowed.join(', ')})`);
 }
 
 function nonEmptyArray(value: unknown, path: string): unknown[] {

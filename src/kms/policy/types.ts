@@ -1,14 +1,26 @@
+import type { ReleasePolicyInvalid } from '../../errors';
+
 /** The values a claim condition may require: JSON scalars (the grammar has no objects or arrays). */
 export type ClaimValue = string | number | boolean;
 
-/** `{claim, equals}` (or the preview `{claim, condition:"equals", value}`), normalised. */
+/**
+ * The claim operators the KMS implements. Key Vault's grammar names more (parse.ts) but
+ * implements only `equals`. Adding one touches this union (and ClaimFailure if its explanation
+ * needs the operator), parse.ts (its spelling and value), claim-match.ts (its comparison and
+ * what it pins) and evaluate.ts (the words of its explanation); nothing outside this folder.
+ */
+export type ClaimOperator = 'equals';
+
+/** `{claim, <operator>: value}` (or the preview `{claim, condition:"<operator>", value}`), normalised. */
 export interface ClaimCondition {
   kind: 'claim';
   /** Where the node sits in the policy document, e.g. `$.anyOf[0].allOf[2]`. */
   path: string;
   claim: string;
-  equals: ClaimValue;
-  /** Written in the preview `{condition:"equals", value}` form, which linting asks to modernise. */
+  operator: ClaimOperator;
+  /** What the operator compares the claim's value with. */
+  value: ClaimValue;
+  /** Written in the preview `{condition, value}` form, which linting asks to modernise. */
   preview?: true;
 }
 
@@ -21,6 +33,8 @@ export interface UnsupportedClaimCondition {
   path: string;
   claim: string;
   operator: string;
+  /** What the KMS answers for this node (its path is where the operator is written). */
+  refusal: ReleasePolicyInvalid;
 }
 
 /** `Extra` is what a draft may hold beyond the grammar the KMS accepts; a policy holds nothing more. */

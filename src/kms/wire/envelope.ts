@@ -1,15 +1,14 @@
 import type { Response } from 'express';
-import { InternalError, SkrError } from '../../errors';
+import { InternalError, SkrError, type SkrErrorCode } from '../../errors';
 
 /** Key Vault's error codes for ours; anything else is named by its status as Key Vault would. */
-const KV_CODES: Record<string, string> = {
+const KV_CODES: Partial<Record<SkrErrorCode, string>> = {
   key_not_found: 'KeyNotFound',
   bad_parameter: 'BadParameter',
   invalid_request: 'BadParameter',
   sealed_data_invalid: 'BadParameter',
   forbidden: 'Forbidden',
   conflict: 'Conflict',
-  not_implemented: 'NotImplemented',
   unauthorized: 'Unauthorized',
   token_invalid: 'Unauthorized',
   body_too_large: 'RequestEntityTooLarge',

@@ -25,7 +25,7 @@ const BODY_LIMIT = '256kb';
 function sendError(res: Response, error: unknown): void {
   const skr = error instanceof SkrError ? error : new InternalError();
   // Every refusal of evidence is a 400 on this surface, as MAA answers; the code says why.
-  const status = skr.status >= 500 ? skr.status : skr.code === 'unauthorized' ? 401 : skr.status === 413 ? 413 : 400;
+  const status = skr.status >= 500 ? skr.status : skr instanceof Unauthorized ? 401 : skr.status === 413 ? 413 : 400;
   res.status(status).json({ error: { code: skr.code, message: skr.message } });
 }
 

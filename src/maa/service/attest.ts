@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InitTimeDataMismatch, InvalidRequest, NonceRequired, ReportNotAcceptable, RuntimeDataMismatch, type SkrError } from '../../errors';
+import { HostDataNotAllowed, InitTimeDataMismatch, InvalidRequest, NonceRequired, ProductNotAllowed, RuntimeDataMismatch, type SkrError } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
@@ -140,10 +140,10 @@ function appraise(verified: VerifiedReport, policy: AppraisalPolicy, measurement
     measurements: measurements.length > 0 ? measurements.map((m) => Buffer.from(m, 'hex')) : undefined,
   });
   if (hostData.length > 0 && !hostData.includes(verified.report.hostData.toString('hex'))) {
-    failures.push(new ReportNotAcceptable('host_data_not_allowed', 'host_data is not a registered reference value', hostData, verified.report.hostData.toString('hex')));
+    failures.push(new HostDataNotAllowed('host_data is not a registered reference value', hostData, verified.report.hostData.toString('hex')));
   }
   if (policy.products && !policy.products.includes(verified.product)) {
-    failures.push(new ReportNotAcceptable('product_not_allowed', `${verified.product} is not an accepted product`, policy.products, verified.product));
+    failures.push(new ProductNotAllowed(`${verified.product} is not an accepted product`, policy.products, verified.product));
   }
   return failures;
 }

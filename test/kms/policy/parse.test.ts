@@ -34,11 +34,11 @@ describe('parseReleasePolicy accepts the published grammar', () => {
       kind: 'anyOf',
       path: '$.anyOf[0].allOf[2]',
       conditions: [
-        { kind: 'claim', path: '$.anyOf[0].allOf[2].anyOf[0]', claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', equals: false },
-        { kind: 'claim', path: '$.anyOf[0].allOf[2].anyOf[1]', claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', equals: 'false' },
+        { kind: 'claim', path: '$.anyOf[0].allOf[2].anyOf[0]', claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', operator: 'equals', value: false },
+        { kind: 'claim', path: '$.anyOf[0].allOf[2].anyOf[1]', claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', operator: 'equals', value: 'false' },
       ],
     });
-    expect(parseReleasePolicy(LEGACY_POLICY).anyOf[0]!.conditions[0]).toEqual({ kind: 'claim', path: '$.anyOf[0].allOf[0]', claim: 'x-ms-sevsnpvm-vmpl', equals: 0, preview: true });
+    expect(parseReleasePolicy(LEGACY_POLICY).anyOf[0]!.conditions[0]).toEqual({ kind: 'claim', path: '$.anyOf[0].allOf[0]', claim: 'x-ms-sevsnpvm-vmpl', operator: 'equals', value: 0, preview: true });
     expect(parseReleasePolicy(LEGACY_POLICY).version).toBeUndefined();
   });
 
@@ -111,7 +111,10 @@ describe('parseReleasePolicy refuses anything else, naming the offending node', 
 const DRAFT_ONLY = new Set(['an unknown version', 'an authority that is not a URL', 'an authority with credentials', 'an ftp authority', 'notEquals', 'exists', 'a legacy condition other than equals']);
 
 describe('parseReleasePolicyDraft reads the same grammar for linting', () => {
-  test('keeps an unsupported version, authority and operator as written', () => {
+  /** The refusal the KMS answers for an unsupported operator, kept on the draft's node. */
+  const refusedAt = (path: string) => expect.objectContaining({ code: 'release_policy_invalid', path, reason: expect.stringContaining('is not supported') });
+
+  test('keeps an unsupported version, authority and operator as written, with the refusal the KMS would answer', () => {
     const draft = parseReleasePolicyDraft({
       version: '1.0.2',
       anyOf: [{ authority: 'maa', allOf: [{ claim: 'c', exists: true }, { anyOf: [claim, { claim: 'd', condition: 'greater', value: 1 }] }] }],
@@ -119,13 +122,13 @@ describe('parseReleasePolicyDraft reads the same grammar for linting', () => {
     expect(draft.version).toBe('1.0.2');
     expect(draft.anyOf[0]!.authority).toBe('maa');
     expect(draft.anyOf[0]!.conditions).toEqual([
-      { kind: 'unsupported_claim', path: '$.anyOf[0].allOf[0]', claim: 'c', operator: 'exists' },
+      { kind: 'unsupported_claim', path: '$.anyOf[0].allOf[0]', claim: 'c', operator: 'exists', refusal: refusedAt('$.anyOf[0].allOf[0].exists') },
       {
         kind: 'anyOf',
         path: '$.anyOf[0].allOf[1]',
         conditions: [
-          { kind: 'claim', path: '$.anyOf[0].allOf[1].anyOf[0]', claim: 'c', equals: 'v' },
-          { kind: 'unsupported_claim', path: '$.anyOf[0].allOf[1].anyOf[1]', claim: 'd', operator: 'greater' },
+          { kind: 'claim', path: '$.anyOf[0].allOf[1].anyOf[0]', claim: 'c', operator: 'equals', value: 'v' },
+          { kind: 'unsupported_claim', path: '$.anyOf[0].allOf[1].anyOf[1]', claim: 'd', operator: 'greater', refusal: refusedAt('$.anyOf[0].allOf[1].anyOf[1].condition') },
         ],
       },
     ]);
