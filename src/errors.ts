@@ -266,15 +266,16 @@ export class UpstreamTimedOut extends UpstreamUnavailable {
 }
 
 /**
- * The upstream refused the request as invalid (a 4xx that retrying cannot change): a 400, since
- * what was refused is what the caller asked for; the upstream's status and code are carried in
- * `details`, its body is not echoed.
+ * The upstream refused the request as invalid (a 4xx that retrying cannot change): answered with
+ * the upstream's own 4xx, so a caller tells "forbidden" from "not found" as it would calling the
+ * upstream itself (anything else is a 502); the status and code are also in `details`, the body
+ * is not echoed.
  */
 export class UpstreamRejected extends SkrError {
   static override readonly code = 'upstream_rejected';
 
   constructor(service: string, upstreamStatus: number, upstreamCode: string | undefined, message: string, details?: ErrorDetails) {
-    super(400, `${service} refused the request: ${message}`, {
+    super(upstreamStatus >= 400 && upstreamStatus < 500 ? upstreamStatus : 502, `${service} refused the request: ${message}`, {
       service,
       upstreamStatus,
       upstreamCode,
