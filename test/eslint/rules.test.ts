@@ -24,14 +24,18 @@ describe('skr/door', () => {
       { name: 'files of its own module', filename: at('snp/verify.ts'), code: "import { openDevice } from './device/open';" },
       { name: 'a sub-module through its door', filename: at('kms/server.ts'), code: "import { parseReleasePolicy } from './policy';" },
       { name: 'the verifier service through its door', filename: at('cli/main.ts'), code: "import { startVerifier } from '../maa/service';" },
-      { name: 'the shared base file by file', filename: at('sidecar/app.ts'), code: "import { SkrError } from '../errors';\nimport { base64url } from '../lib/base64url';\nimport { outboundTrust } from '../tls/trust';" },
+      {
+        name: 'the shared base file by file',
+        filename: at('sidecar/app.ts'),
+        code: "import { SkrError } from '../errors';\nimport { base64url } from '../lib/base64url';\nimport { outboundTrust } from '../tls/trust';",
+      },
       { name: 'a base folder with an index through it', filename: at('snp/verify.ts'), code: "import { decodeCbor } from '../lib/cbor';" },
       { name: 'packages', filename: at('sidecar/app.ts'), code: "import { readFile } from 'node:fs/promises';\nimport express from 'express';" },
       { name: 'test/ reaches inside modules', filename: join(SRC, '..', 'verify.test.ts'), code: "import { verifyReport } from './src/snp/verify';" },
     ],
     invalid: [
       {
-        name: 'a file behind another module\'s door',
+        name: "a file behind another module's door",
         filename: at('sidecar/app.ts'),
         code: "import { verifyReport } from '../snp/verify';",
         errors: [{ messageId: 'door', data: { specifier: '../snp/verify', module: 'snp', door: '../snp' } }],
@@ -73,7 +77,7 @@ describe('skr/door', () => {
         errors: [{ messageId: 'door', data: { specifier: '../client', module: 'maa', door: '..' } }],
       },
       {
-        name: 'a file behind a base folder\'s index',
+        name: "a file behind a base folder's index",
         filename: at('snp/verify.ts'),
         code: "import { decodeCbor } from '../lib/cbor/decode';",
         errors: [{ messageId: 'door', data: { specifier: '../lib/cbor/decode', module: 'lib', door: '../lib/cbor' } }],
@@ -91,11 +95,19 @@ describe('skr/door', () => {
 describe('skr/layers', () => {
   tester.run('layers', plugin.rules.layers, {
     valid: [
-      { name: 'the sidecar uses the attester, the MAA client and keywrap', filename: at('sidecar/app.ts'), code: "import { verifyReport } from '../snp';\nimport { MaaClient } from '../maa';\nimport { unwrapKeyMaterial } from '../keywrap';" },
+      {
+        name: 'the sidecar uses the attester, the MAA client and keywrap',
+        filename: at('sidecar/app.ts'),
+        code: "import { verifyReport } from '../snp';\nimport { MaaClient } from '../maa';\nimport { unwrapKeyMaterial } from '../keywrap';",
+      },
       { name: 'the verifier service uses the attester', filename: at('maa/service/server.ts'), code: "import { verifyReport } from '../../snp';" },
       { name: 'the KMS uses its policy engine', filename: at('kms/server.ts'), code: "import { parseReleasePolicy } from './policy';" },
       { name: 'the attester uses the base', filename: at('snp/verify.ts'), code: "import { SkrError } from '../errors';\nimport { decodeCbor } from '../lib/cbor';" },
-      { name: 'the CLI uses anything', filename: at('cli/main.ts'), code: "import { startKms } from '../kms';\nimport { startSidecar } from '../sidecar';\nimport { startVerifier } from '../maa/service';" },
+      {
+        name: 'the CLI uses anything',
+        filename: at('cli/main.ts'),
+        code: "import { startKms } from '../kms';\nimport { startSidecar } from '../sidecar';\nimport { startVerifier } from '../maa/service';",
+      },
       { name: 'test/ uses anything', filename: join(SRC, '..', 'kms.test.ts'), code: "import { startKms } from './src/kms';" },
     ],
     invalid: [
@@ -107,12 +119,27 @@ describe('skr/layers', () => {
       },
       { name: 'the sidecar does not reach the KMS service', filename: at('sidecar/app.ts'), code: "import { startKms } from '../kms';", errors: [{ messageId: 'layer' }] },
       { name: 'the sidecar does not reach the verifier service', filename: at('sidecar/app.ts'), code: "import { startVerifier } from '../maa/service';", errors: [{ messageId: 'layer' }] },
-      { name: 'the MAA client does not reach the verifier service', filename: at('maa/client.ts'), code: "import { startVerifier } from './service';", errors: [{ messageId: 'layer', data: { from: 'maa', to: 'maa/service', allowed: "'errors', 'lib', 'snp', 'oidc'" } }] },
-      { name: 'the policy engine does not reach up into the KMS', filename: at('kms/policy/parse.ts'), code: "import { startKms } from '..';", errors: [{ messageId: 'layer', data: { from: 'kms/policy', to: 'kms', allowed: "'errors', 'lib'" } }] },
+      {
+        name: 'the MAA client does not reach the verifier service',
+        filename: at('maa/client.ts'),
+        code: "import { startVerifier } from './service';",
+        errors: [{ messageId: 'layer', data: { from: 'maa', to: 'maa/service', allowed: "'errors', 'lib', 'snp', 'oidc'" } }],
+      },
+      {
+        name: 'the policy engine does not reach up into the KMS',
+        filename: at('kms/policy/parse.ts'),
+        code: "import { startKms } from '..';",
+        errors: [{ messageId: 'layer', data: { from: 'kms/policy', to: 'kms', allowed: "'errors', 'lib'" } }],
+      },
       { name: 'the base does not reach a role', filename: at('lib/base64url.ts'), code: "import { verifyReport } from '../snp';", errors: [{ messageId: 'layer' }] },
       { name: 'a type-only import is a dependency too', filename: at('snp/verify.ts'), code: "import type { MaaClient } from '../maa';", errors: [{ messageId: 'layer' }] },
       { name: 'a file in a folder the map does not know', filename: at('unknown/thing.ts'), code: 'export const thing = 1;', errors: [{ messageId: 'unmapped', data: { folder: 'unknown' } }] },
-      { name: 'an import of a folder the map does not know', filename: at('cli/main.ts'), code: "import { thing } from '../unknown/thing';", errors: [{ messageId: 'unmapped', data: { folder: 'unknown' } }] },
+      {
+        name: 'an import of a folder the map does not know',
+        filename: at('cli/main.ts'),
+        code: "import { thing } from '../unknown/thing';",
+        errors: [{ messageId: 'unmapped', data: { folder: 'unknown' } }],
+      },
     ],
   });
 });
@@ -150,6 +177,10 @@ describe('the module map', () => {
   });
 
   test('only the wiring (cli, dev) may import every module', () => {
-    expect(Object.keys(LAYERS).filter((m) => LAYERS[m] === '*').sort()).toEqual(['cli', 'dev']);
+    expect(
+      Object.keys(LAYERS)
+        .filter((m) => LAYERS[m] === '*')
+        .sort(),
+    ).toEqual(['cli', 'dev']);
   });
 });

@@ -22,7 +22,7 @@ const { srcRootOf, forEachResolvedImport } = require('../context');
 module.exports = {
   meta: {
     type: 'problem',
-    docs: { description: 'imports from another module of src/ go through that module\'s index.ts' },
+    docs: { description: "imports from another module of src/ go through that module's index.ts" },
     messages: {
       door: "'{{specifier}}' reaches inside module '{{module}}': import its door '{{door}}'",
       noDoor: "module '{{module}}' has no door: create src/{{module}}/index.ts and import that",
