@@ -5,6 +5,7 @@ const { defineConfig } = require('eslint/config');
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 const globals = require('globals');
+const jest = require('eslint-plugin-jest');
 const skr = require('./scripts/eslint');
 
 module.exports = defineConfig(
@@ -16,21 +17,8 @@ module.exports = defineConfig(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
-    languageOptions: {
-      // Type-aware rules through the TypeScript project service, on the files tsconfig.json
-      // covers.
-      parserOptions: { projectService: true, tsconfigRootDir: __dirname },
-    },
+    files: ['**/*.ts'],
     rules: {
-      // A promise nobody awaits loses its rejection: an unhandled failure on a request path or a
-      // release that is reported as done before it is.
-      '@typescript-eslint/no-floating-promises': 'error',
-      // An async function where a void callback is expected (an event handler, a setTimeout)
-      // fails without anyone hearing it.
-      '@typescript-eslint/no-misused-promises': 'error',
-      // Errors are SkrError subclasses with a code: a thrown string or object has none.
-      '@typescript-eslint/only-throw-error': 'error',
       // Types marked `type` are erased from the JavaScript, so skr/no-cycle can tell an import
       // that runs from one that only names a type, and a reader can too. `typeof import('x')` in a
       // type argument (jest.requireActual) stays allowed.
@@ -45,11 +33,23 @@ module.exports = defineConfig(
     },
   },
   {
-    // The services log through pino and the CLI writes its JSON to process.stdout; console output
-    // would bypass both. Tests, benchmarks and scripts print as they like.
     files: ['src/**/*.ts'],
+    // Type-aware rules through the TypeScript project service, on src/ only: checking the types
+    // of test/ as well nearly doubles the time of the lint step (jest's rules below cover the
+    // promise a test forgets to await).
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: __dirname } },
     plugins: { skr },
     rules: {
+      // A promise nobody awaits loses its rejection: an unhandled failure on a request path or a
+      // release that is reported as done before it is.
+      '@typescript-eslint/no-floating-promises': 'error',
+      // An async function where a void callback is expected (an event handler, a setTimeout)
+      // fails without anyone hearing it.
+      '@typescript-eslint/no-misused-promises': 'error',
+      // Errors are SkrError subclasses with a code: a thrown string or object has none.
+      '@typescript-eslint/only-throw-error': 'error',
+      // The services log through pino and the CLI writes its JSON to process.stdout; console
+      // output would bypass both. Tests, benchmarks and scripts print as they like.
       'no-console': 'error',
       // Module boundaries of src/ (scripts/eslint/modules.js): doors, dependency direction, no cycles.
       'skr/door': 'error',
@@ -64,6 +64,18 @@ module.exports = defineConfig(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    plugins: { jest },
+    rules: {
+      // `expect(p).rejects...` not awaited passes whatever p does.
+      'jest/valid-expect': 'error',
+      // A test.only left behind silently skips the rest of its file.
+      'jest/no-focused-tests': 'error',
+      // Two tests of one name make a failure report ambiguous.
+      'jest/no-identical-title': 'error',
     },
   },
   {
