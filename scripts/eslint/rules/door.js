@@ -2,12 +2,12 @@
 // skr/door: a module of src/ is entered only through its door.
 //
 // Modules are the entries of the map in ../modules.js (top-level folders of src/, and the
-// sub-folders named there: maa/service, kms/policy). From outside a module, code imports the
-// module's index.ts and nothing deeper, so the door is the whole public surface a reviewer has to
-// read, and a module can rearrange its files without touching its users. Sub-folders inside a
-// module that have an index.ts of their own (snp/device, snp/virtual, kms/vault, ...) are doors
-// within the module; other modules reach what they hold through the module's door, which
-// re-exports it.
+// sub-folders named there: maa/service, kms/policy, deploy/key). From outside a module, code
+// imports the module's index.ts and nothing deeper, so the door is the whole public surface a
+// reviewer has to read, and a module can rearrange its files without touching its users. Inside a
+// module, files import one another freely: a module is one unit, reviewed as one. Its sub-folders
+// with an index.ts of their own (snp/device, snp/virtual, kms/vault, ...) are parts of it, not
+// modules: other modules reach what they hold through the module's door, which re-exports it.
 //
 // The shared base (errors.ts, lib/, tls/) is a toolbox of one-job files imported file by file: a
 // door there would tie code that needs base64url to the HTTP client and its TLS trust. A folder in
