@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidArgument } from '../errors';
-import { isProduct, type Product } from '../snp/abi/product';
+import { isProduct, type Product } from '../snp';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -1,4 +1,4 @@
-import { TeeKeyHolder } from '../sidecar/tee-key';
+import { TeeKeyHolder } from '../sidecar';
 import { parseFlags, parseInteger } from './args';
 import { untilSignal } from './signals';
 
@@ -15,7 +15,7 @@ export async function devServe(argv: string[]): Promise<unknown> {
   // while the stack's modules load, which takes as long.
   const teeKeys = new TeeKeyHolder({ modulusLength: 2048, ttlMs: 3_600_000 });
   teeKeys.get().catch(() => undefined);
-  const { defaultDevStateDir, startDevStack } = await import('../dev/stack');
+  const { defaultDevStateDir, startDevStack } = await import('../dev');
   const stack = await startDevStack({
     port: flags.port === undefined ? 8080 : parseInteger(flags.port as string, 'port', 0, 65535),
     stateDir: (flags['state-dir'] as string | undefined) ?? defaultDevStateDir(),

@@ -1,6 +1,6 @@
 import { InvalidArgument } from '../errors';
-import { describeDeviceChoices, isDeviceChoice, openDevice } from '../snp/device';
-import { decodeRuntimeData, reportDataFor } from '../sidecar/runtime-data';
+import { describeDeviceChoices, isDeviceChoice, openDevice } from '../snp';
+import { decodeRuntimeData, reportDataFor } from '../sidecar';
 import { parseFlags, parseInteger } from './args';
 import { stateDirFrom } from './state-dir';
 

@@ -1,12 +1,5 @@
 import { InvalidArgument } from '../errors';
-import { parseHclReport } from '../snp/abi/hcl';
-import { REPORT_SIZE } from '../snp/abi/report';
-import type { Tcb } from '../snp/abi/tcb';
-import { configuredRoot } from '../snp/roots';
-import { summarizeReport } from '../snp/summary';
-import { checkReport, type ValidateOptions } from '../snp/validate';
-import { verifyReport } from '../snp/verify';
-import { splitPem } from '../snp/x509/vek';
+import { parseHclReport, REPORT_SIZE, type Tcb, configuredRoot, summarizeReport, checkReport, type ValidateOptions, verifyReport, splitPem } from '../snp';
 import { parseFlags, parseHex, parseInstant, parseInteger, parseProduct, readInputFile, required } from './args';
 
 export const REPORT_VERIFY_FLAGS = {

@@ -1,5 +1,4 @@
-import { loadSidecarConfig } from '../sidecar/config';
-import { startSidecar } from '../sidecar/server';
+import { loadSidecarConfig, startSidecar } from '../sidecar';
 import { parseFlags, readInputFile } from './args';
 import { untilSignal } from './signals';
 

@@ -1,4 +1,4 @@
-import { virtualInit } from '../snp/virtual';
+import { virtualInit } from '../snp';
 import { parseFlags, parseProduct } from './args';
 import { privateStateDirFrom } from './state-dir';
 

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeGuestPolicy } from '../snp/abi/policy';
-import { decodeTcb } from '../snp/abi/tcb';
-import type { VerifiedReport } from '../snp/verify';
+import { decodeGuestPolicy, decodeTcb, type VerifiedReport } from '../snp';
 
 /** The SEV-SNP claims MAA puts in a `sevsnpvm` token, with MAA's types. */
 export interface SevSnpClaims {

@@ -4,7 +4,7 @@ import { normaliseEndpoint } from '../lib/endpoint';
 import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../lib/json-depth';
 import { mounter } from '../lib/route';
-import type { MaaClient } from '../maa/client';
+import type { MaaClient } from '../maa';
 import type { EvidenceCollector } from './evidence';
 import type { Observability } from './observability';
 import { SIDECAR_OPENAPI } from './openapi';

@@ -1,7 +1,6 @@
 import { InvalidArgument } from '../errors';
 import { normaliseEndpoint } from '../lib/endpoint';
-import { isProduct, type Product } from '../snp/abi/product';
-import { describeDeviceChoices, isDeviceChoice, type DeviceChoice } from '../snp/device';
+import { isProduct, type Product, describeDeviceChoices, isDeviceChoice, type DeviceChoice } from '../snp';
 
 /** Everything the sidecar needs, validated at start so a bad setting fails loudly, not per request. */
 export interface SidecarConfig {

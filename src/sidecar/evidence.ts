@@ -1,12 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { Semaphore } from '../lib/semaphore';
-import { certificatesOf } from '../snp/abi/cert-table';
-import { productFromCpuid, type Product } from '../snp/abi/product';
-import { parseReport, SigningKey } from '../snp/abi/report';
-import { decodeTcb } from '../snp/abi/tcb';
-import type { CertSources } from '../snp/certs';
-import type { ReportDevice } from '../snp/device/types';
-import { amdRoots } from '../snp/roots';
+import { certificatesOf, productFromCpuid, type Product, parseReport, SigningKey, decodeTcb, type CertSources, type ReportDevice, amdRoots } from '../snp';
 
 /** A report and everything a verifier needs with it. */
 export interface Evidence {

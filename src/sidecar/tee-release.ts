@@ -4,7 +4,7 @@ import { describeUpstreamAnswer, upstreamAnswer } from '../lib/upstream-answer';
 import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled, UpstreamTimedOut } from '../errors';
 import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
 import { reportDataFor } from './runtime-data';
-import type { AttestationToken, MaaClient } from '../maa/client';
+import type { AttestationToken, MaaClient } from '../maa';
 import type { EvidenceCollector } from './evidence';
 import type { KeyClients } from './key-clients';
 import type { ReleaseJwsVerifier } from './release-jws';

@@ -1,5 +1,5 @@
 import { ManagedIdentityCredential } from '@azure/identity';
-import { KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
+import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
 import { refuseNonLoopbackConnections } from '../identity/harness';
 import { startStack, type Stack } from './harness';
 

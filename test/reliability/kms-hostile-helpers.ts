@@ -290,7 +290,7 @@ export const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
   hsm: json(fc.oneof(fc.boolean(), fc.constant('true'))),
   enc: json(fc.constantFrom('CKM_RSA_AES_KEY_WRAP', 'RSA_AES_KEY_WRAP_256', 'RSA_AES_KEY_WRAP_384', 'RSA-OAEP', '')),
   nonce: json(fc.string({ maxLength: 1100 })),
-  count: json(fc.oneof(fc.integer({ min: -5, max: 200 }), fc.constantFrom(1.5, '16', 1e309))),
+  count: json(fc.oneof(fc.integer({ min: -5, max: 200 }), fc.constantFrom(1.5, '16', Infinity))),
   lifetimeActions: json(lifetimeActions),
   principal: json(fc.oneof(fc.uuid(), fc.string({ maxLength: 300 }))),
   role: json(fc.constantFrom('crypto-officer', 'crypto-user', 'crypto-service-release-user', 'Crypto Officer', 'owner', '')),

@@ -20,7 +20,6 @@ function account(): { uid: number; gid: number } | undefined {
 }
 const target = account();
 if (!target) {
-  // eslint-disable-next-line no-console
   console.warn(`privilege-drop tests skipped: they need root and the "${USER}" account (useradd --system --no-create-home ${USER})`);
 }
 const maybe = target ? describe : describe.skip;

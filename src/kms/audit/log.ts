@@ -20,7 +20,10 @@ export class AuditLog {
     this.group = new GroupCommit((items) => {
       const entries: AuditEntry[] = [];
       const counts: RefusalCount[] = [];
-      for (const item of items) 'entry' in item ? entries.push(item.entry) : counts.push(item.count);
+      for (const item of items) {
+        if ('entry' in item) entries.push(item.entry);
+        else counts.push(item.count);
+      }
       this.write(entries, counts);
     });
   }

@@ -158,10 +158,14 @@ export class AuditStore {
   query(q: AuditQuery = {}): StoredEntry[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.key) where.push('key_name = ? COLLATE NOCASE') && args.push(q.key);
-    if (q.principal) where.push('principal = ?') && args.push(q.principal);
-    if (q.decision) where.push('decision = ?') && args.push(q.decision);
-    if (q.since !== undefined) where.push('time >= ?') && args.push(q.since);
+    const filter = (clause: string, value: string | number) => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (q.key) filter('key_name = ? COLLATE NOCASE', q.key);
+    if (q.principal) filter('principal = ?', q.principal);
+    if (q.decision) filter('decision = ?', q.decision);
+    if (q.since !== undefined) filter('time >= ?', q.since);
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map(entryOf);
   }

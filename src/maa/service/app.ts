@@ -4,7 +4,7 @@ import { InternalError, InvalidRequest, SkrError, Unauthorized } from '../../err
 import { errorHandler, type ErrorEnvelope } from '../../lib/http-errors';
 import { openApiDocument } from '../../lib/openapi';
 import { mounter } from '../../lib/route';
-import { decodeAttestRequest } from '../request';
+import { decodeAttestRequest } from '..';
 import { appraiseEvidence, type AttestContext } from './attest';
 import type { ReferenceValueStore } from './reference-values';
 import { MaaError, VERIFIER_ROUTES as R } from './routes';

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgument } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
-import { isProduct, type Product } from '../../snp/abi/product';
-import type { Tcb } from '../../snp/abi/tcb';
-import { ACI_UVM_ISSUER, parseUvmIssuers, uvmIssuer, type UvmIssuer } from '../uvm';
+import { isProduct, type Product, type Tcb } from '../../snp';
+import { ACI_UVM_ISSUER, parseUvmIssuers, uvmIssuer, type UvmIssuer } from '..';
 
 /**
  * The verifier's appraisal policy, read from a JSON file. Empty (the default) it issues a

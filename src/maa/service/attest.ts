@@ -3,13 +3,8 @@ import { HostDataNotAllowed, InitTimeDataMismatch, InvalidRequest, NonceRequired
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
-import type { TrustedRoot } from '../../snp/roots';
-import { checkReport } from '../../snp/validate';
-import { verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions } from '../../snp/verify';
-import { splitPem } from '../../snp/x509/vek';
-import { sevSnpClaims } from '../sev-snp-claims';
-import type { AttestRequest } from '../request';
-import type { UvmIssuer } from '../uvm';
+import { type TrustedRoot, checkReport, verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions, splitPem } from '../../snp';
+import { sevSnpClaims, type AttestRequest, type UvmIssuer } from '..';
 import { NON_COMPLIANT_STATUS, policyHash, UVM_COMPLIANT_STATUS, type AppraisalPolicy } from './appraisal-policy';
 import type { ChallengeStore } from './challenges';
 import type { ReferenceValueStore } from './reference-values';

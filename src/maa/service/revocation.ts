@@ -1,5 +1,5 @@
 import { createHttpGetter } from '../../lib/http-getter';
-import { createCrlSource, type HttpGetter, type KdsOptions } from '../../snp/certs';
+import { createCrlSource, type HttpGetter, type KdsOptions } from '../../snp';
 import type { Revocation } from './attest';
 
 export interface RevocationSettings {

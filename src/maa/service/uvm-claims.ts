@@ -1,5 +1,5 @@
-import type { VerifiedReport } from '../../snp/verify';
-import { appraiseUvmEndorsements, type UvmIssuer } from '../uvm';
+import type { VerifiedReport } from '../../snp';
+import { appraiseUvmEndorsements, type UvmIssuer } from '..';
 import type { AppraisalPolicy } from './appraisal-policy';
 
 export interface UvmClaims {

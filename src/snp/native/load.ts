@@ -56,6 +56,7 @@ export function loadSevGuestAddon(): SevGuestAddon {
   let addon: Partial<SevGuestAddon>;
   try {
     // A .node file can only be loaded by require, and only from a path resolved at run time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon is loaded by its path at run time
     addon = require(ADDON_PATH) as Partial<SevGuestAddon>;
   } catch (err) {
     throw new NativeAddonUnavailable(ADDON_PATH, (err as NodeJS.ErrnoException).code ?? (err as Error).message);

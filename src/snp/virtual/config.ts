@@ -174,9 +174,11 @@ function u64(value: unknown, field: string): bigint {
 /** Reads device.json strictly; any defect is a damaged state, not a caller error. */
 export function configFromJson(text: string): VirtualDeviceConfig {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each field is checked below before it is used
     const j = JSON.parse(text) as Record<string, any>;
     if (j.format !== 1) throw new InvalidArgument(`unknown device.json format ${String(j.format)}`, { field: 'format' });
     const product = checkProduct(String(j.product));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
     const g = (j.guest ?? {}) as Record<string, any>;
     const tcb = j.tcb as Tcb;
     if (typeof tcb !== 'object' || tcb === null) throw new InvalidArgument('tcb missing', { field: 'tcb' });

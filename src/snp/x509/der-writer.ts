@@ -68,6 +68,7 @@ export function derOid(oid: string): Buffer {
 }
 
 export function derIa5String(text: string): Buffer {
+  // eslint-disable-next-line no-control-regex -- IA5String is all of ASCII, control characters included
   if (!/^[\x00-\x7f]*$/.test(text)) throw new RangeError('IA5String holds ASCII only');
   return derTlv(TAG.IA5_STRING, Buffer.from(text, 'latin1'));
 }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,8 @@ interface Seen {
  */
 function fakeVault(answer?: (seen: Seen) => { status: number; body: unknown } | undefined) {
   const seen: Seen[] = [];
-  const server: Server = createServer(async (req: IncomingMessage, res) => {
+  const server: Server = createServer((req, res) => void respond(req, res));
+  async function respond(req: IncomingMessage, res: ServerResponse) {
     let text = '';
     for await (const chunk of req) text += chunk;
     if (!req.headers.authorization) {
@@ -44,7 +45,7 @@ function fakeVault(answer?: (seen: Seen) => { status: number; body: unknown } | 
     };
     res.writeHead(override?.status ?? 200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
-  });
+  }
   return {
     seen,
     start: () => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),

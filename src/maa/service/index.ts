@@ -1,0 +1,9 @@
+/**
+ * The verifier service: MAA's attest endpoint, its signing keys and appraisal policy, reference
+ * values and revocation. Its only public door (the MAA wire format and client are `maa`'s).
+ */
+export { startVerifier, DEFAULT_TOKEN_LIFETIME_SECONDS, type RunningVerifier, type VerifierOptions } from './server';
+export { loadAppraisalPolicy, parseAppraisalPolicy, type AppraisalPolicy } from './appraisal-policy';
+export { ReferenceValueStore } from './reference-values';
+export { verifierRevocation, type RevocationSettings } from './revocation';
+export type { Revocation } from './attest';
