@@ -40,7 +40,7 @@ import {
   PolicySingleSocketRequired,
   PolicySmtAllowed,
   ReportDataMismatch,
-  ReportNotAcceptable,
+  type ReportNotAcceptable,
   ReportedTcbTooLow,
   VmplMismatch,
   type ReportRefusal,
