@@ -1,5 +1,5 @@
 import { InvalidArgument } from '../errors';
-import { DEVICE_CHOICES } from '../snp/device/registry';
+import { DEVICE_CHOICES } from '../snp/device';
 import { exitCodeOf } from './exit-code';
 import { printError, printJson } from './output';
 

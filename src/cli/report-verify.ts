@@ -1,13 +1,13 @@
 import { InvalidArgument } from '../errors';
 import { parseHclReport } from '../snp/abi/hcl';
-import { REPORT_SIZE } from '../snp/abi/report';
+import { REPORT_DATA_SIZE, REPORT_SIZE } from '../snp/abi/report';
 import type { Tcb } from '../snp/abi/tcb';
 import { configuredRoot } from '../snp/roots';
 import { summarizeReport } from '../snp/summary';
 import { checkReport, type ValidateOptions } from '../snp/validate';
 import { verifyReport } from '../snp/verify';
 import { splitPem } from '../snp/x509/vek';
-import { parseFlags, parseHex, parseInstant, parseInteger, parseProduct, readInputFile, required } from './args';
+import { parseFlags, parseHex, parseInstant, parseInteger, parseProduct, parseVmpl, readInputFile, required } from './args';
 
 export const REPORT_VERIFY_FLAGS = {
   report: { type: 'string' },
@@ -49,10 +49,10 @@ export function parseMinTcb(value: string): Partial<Tcb> {
 function validationOptions(flags: ReturnType<typeof parseFlags<typeof REPORT_VERIFY_FLAGS>>): ValidateOptions | undefined {
   const options: ValidateOptions = {};
   if (flags['forbid-debug']) options.forbidDebug = true;
-  if (flags.vmpl !== undefined) options.vmpl = parseInteger(flags.vmpl as string, 'vmpl', 0, 3);
+  if (flags.vmpl !== undefined) options.vmpl = parseVmpl(flags.vmpl as string);
   if (flags.measurement !== undefined) options.measurement = parseHex(flags.measurement as string, 'measurement', 48);
   if (flags['host-data'] !== undefined) options.hostData = parseHex(flags['host-data'] as string, 'host-data', 32);
-  if (flags['report-data'] !== undefined) options.reportData = parseHex(flags['report-data'] as string, 'report-data', 64);
+  if (flags['report-data'] !== undefined) options.reportData = parseHex(flags['report-data'] as string, 'report-data', REPORT_DATA_SIZE);
   if (flags['min-tcb'] !== undefined) options.minimumTcb = parseMinTcb(flags['min-tcb'] as string);
   return Object.keys(options).length > 0 ? options : undefined;
 }

@@ -34,6 +34,6 @@ async function detectDevice(): Promise<ReportDevice> {
 }
 
 export { CoalescingDevice } from './coalescing';
-export { checkReportRequest, REPORT_DATA_SIZE } from './request';
+export { checkReportRequest, isReportData, isVmpl } from './request';
 export { DEVICE_CHOICES, DEVICE_TYPES, describeDeviceChoices, isDeviceChoice, type DeviceChoice, type DeviceName, type DeviceType } from './registry';
 export type { DeviceReport, ReportDevice, ReportRequest } from './types';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeviceOutputMalformed, NoTeeDevice, TsmGenerationMismatch, TsmProviderUnsupported, TsmVmplBelowFloor } from '../../errors';
+import { REPORT_SIZE } from '../abi/report';
 import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
@@ -11,8 +12,6 @@ import type { DeviceReport, ReportDevice, ReportRequest } from './types';
  * (sev-snp-evidence §4). Nothing here is an ioctl, so it stays on the async fs API.
  */
 export const DEFAULT_TSM_ROOT = '/sys/kernel/config/tsm/report';
-
-const REPORT_SIZE = 0x4a0;
 
 /**
  * The few filesystem calls the device makes. configfs populates a new directory with its

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgument, VirtualStateInvalid } from '../../errors';
 import { POLICY_MBZ_MASK, POLICY_RESERVED_ONE } from '../abi/policy';
 import { hasFmc, isProduct, type Product } from '../abi/product';
-import type { FirmwareVersion } from '../abi/report';
+import { MAX_VMPL, type FirmwareVersion } from '../abi/report';
 import { TCB_COMPONENTS, type Tcb } from '../abi/tcb';
+import { isVmpl } from '../device/request';
 import { checkUint, toBytes } from './bytes';
 import { PRODUCT_PROFILES } from './profiles';
 import type { GuestConfig, GuestOptions, ReportVersion, VirtualDeviceConfig, VirtualPkiOptions } from './types';
@@ -43,7 +44,7 @@ export function normalizeChipId(value: VirtualPkiOptions['chipId'], product: Pro
 function checkGuest(guest: GuestConfig): GuestConfig {
   if (![2, 3, 5].includes(guest.version)) throw new InvalidArgument(`report version must be 2, 3 or 5, got ${guest.version}`, { field: 'version' });
   checkUint('guestSvn', guest.guestSvn, 32);
-  if (!Number.isInteger(guest.vmpl) || guest.vmpl < 0 || guest.vmpl > 3) throw new InvalidArgument(`vmpl must be 0..3, got ${guest.vmpl}`, { field: 'vmpl' });
+  if (!isVmpl(guest.vmpl)) throw new InvalidArgument(`vmpl must be 0..${MAX_VMPL}, got ${guest.vmpl}`, { field: 'vmpl' });
   checkUint('policy', guest.policy, 64);
   // The firmware refuses to launch a guest with such a policy, so no report can carry one.
   if ((guest.policy & POLICY_RESERVED_ONE) === 0n || (guest.policy & POLICY_MBZ_MASK) !== 0n) {
