@@ -116,7 +116,7 @@ describe('KMS release through the SDK', () => {
         authorityCa: [stack.kms.caPem],
         now: () => new Date(clock),
       });
-      const context = { store: core.store, vaultUrl: 'https://answer.test', caller: { principal: 'p', issuer: 'i' }, now: core.now, busy: () => false };
+      const context = { store: core.store, vaultUrl: 'https://answer.test', caller: { principal: 'p', issuer: 'i' }, now: core.now };
       const once = async () => (await release({ name: 'answer', target: token, apiVersion: '7.4' }, context)).value;
       const first = await once();
       clock += 59_000;

@@ -28,7 +28,6 @@ export function releaseRouter(ctx: KmsHttpContext): Router {
       vaultUrl: ctx.bundle.vaultUrl,
       caller: res.locals.caller,
       now: ctx.core.now,
-      busy: () => ctx.inFlight.count > 1,
     });
     return { body: { value: result.value }, version: result.version };
   });
