@@ -131,14 +131,4 @@ describe('KMS release through the SDK', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
-
-  test('releases per second through the SDK (printed, not asserted)', async () => {
-    const n = 200;
-    const started = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < n / 8; i++) await keys.releaseKey('demo', token);
-    }));
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    console.log(`KMS releases through the SDK: ${n} in ${seconds.toFixed(2)} s = ${Math.round(n / seconds)}/s (8 callers)`);
-  });
 });
