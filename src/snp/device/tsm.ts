@@ -9,7 +9,7 @@ import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 /**
  * The configfs-tsm report interface (Linux ≥ 6.7): one directory per request under the report
  * root, attribute files written and read, the directory removed afterwards
- * (sev-snp-evidence §4). Nothing here is an ioctl, so it stays on the async fs API.
+ * (the kernel's configfs-tsm ABI document). Nothing here is an ioctl, so it stays on the async fs API.
  */
 export const DEFAULT_TSM_ROOT = '/sys/kernel/config/tsm/report';
 
