@@ -9,7 +9,7 @@ import { verifyReport } from '../snp/verify';
 import { splitPem } from '../snp/x509/vek';
 import { parseFlags, parseHex, parseInstant, parseInteger, parseProduct, parseVmpl, readInputFile, required } from './args';
 
-export const REPORT_VERIFY_FLAGS = {
+const REPORT_VERIFY_FLAGS = {
   report: { type: 'string' },
   vcek: { type: 'string' },
   chain: { type: 'string' },
@@ -28,7 +28,7 @@ export const REPORT_VERIFY_FLAGS = {
  * The report file may be the raw 0x4A0 bytes, an Azure HCL report (the SNP report is
  * extracted), or the report as hex text (what `/attest/raw` returns).
  */
-export function decodeReportFile(bytes: Buffer): Buffer {
+function decodeReportFile(bytes: Buffer): Buffer {
   if (bytes.length === REPORT_SIZE) return bytes;
   if (bytes.subarray(0, 4).toString('latin1') === 'HCLA') return parseHclReport(bytes).report;
   const text = bytes.toString('latin1').trim();
@@ -37,7 +37,7 @@ export function decodeReportFile(bytes: Buffer): Buffer {
 }
 
 /** `--min-tcb bl,tee,snp,ucode[,fmc]`. */
-export function parseMinTcb(value: string): Partial<Tcb> {
+function parseMinTcb(value: string): Partial<Tcb> {
   const parts = value.split(',');
   if (parts.length < 4 || parts.length > 5) throw new InvalidArgument('--min-tcb must be bl,tee,snp,ucode[,fmc]', { flag: 'min-tcb' });
   const [bootloader, tee, snp, microcode, fmc] = parts.map((p) => parseInteger(p.trim(), 'min-tcb', 0, 255));

@@ -12,7 +12,7 @@ export class HttpGetFailure extends Error {
 }
 
 export interface HttpGetterOptions {
-  /** Per attempt; default http.ts's DEFAULT_TIMEOUT_MS. */
+  /** Per attempt; default the shared client's (http.ts). */
   timeoutMs?: number;
   /** CA certificates (PEM) trusted for https URLs besides the system's (see tls/trust). */
   ca?: string | string[];

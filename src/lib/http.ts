@@ -20,9 +20,9 @@ export interface HttpRequest {
   maxBodyBytes?: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 /** Every answer our callers read (tokens, discovery and key documents, certificates, CRLs) is far smaller. */
-export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 
 export interface HttpResponse {
   status: number;

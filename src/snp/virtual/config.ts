@@ -14,13 +14,13 @@ import type { GuestConfig, GuestOptions, ReportVersion, VirtualDeviceConfig, Vir
  * hex, u64 fields "0x…" strings, since JSON numbers cannot hold them).
  */
 
-export function checkProduct(product: string): Product {
+function checkProduct(product: string): Product {
   if (!isProduct(product)) throw new InvalidArgument(`product must be Milan, Genoa or Turin, got "${product}"`, { field: 'product' });
   return product;
 }
 
 /** A TCB in the product's shape: fmc present (default 0) on Turin and absent before. */
-export function normalizeTcb(tcb: Tcb, product: Product): Tcb {
+function normalizeTcb(tcb: Tcb, product: Product): Tcb {
   const out: Tcb = { bootloader: tcb.bootloader, tee: tcb.tee, snp: tcb.snp, microcode: tcb.microcode };
   if (hasFmc(product)) out.fmc = tcb.fmc ?? 0;
   else if (tcb.fmc !== undefined && tcb.fmc !== 0) throw new InvalidArgument(`${product} has no FMC TCB component`, { field: 'tcb.fmc' });
@@ -29,7 +29,7 @@ export function normalizeTcb(tcb: Tcb, product: Product): Tcb {
 }
 
 /** CHIP_ID as the report carries it: 64 bytes; Turin chips have an 8-byte id and zeros after. */
-export function normalizeChipId(value: VirtualPkiOptions['chipId'], product: Product): Buffer {
+function normalizeChipId(value: VirtualPkiOptions['chipId'], product: Product): Buffer {
   const significant = PRODUCT_PROFILES[product].chipIdLength;
   if (value === undefined) return Buffer.concat([randomBytes(significant), Buffer.alloc(64 - significant)]);
   const size = typeof value === 'string' ? value.replace(/^0x/, '').length / 2 : value.length;
