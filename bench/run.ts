@@ -1,8 +1,9 @@
 import { fork } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { encodeAttestRequest } from '../src/maa/request';
+import { reportDataFor } from '../src/snp';
 import { openVirtualDevice } from '../src/snp/device/virtual';
 import { benchVirtualDevice, type DeviceFigures } from './device';
 import { benchKms, type KmsFigures } from './kms';
@@ -76,7 +77,7 @@ async function attestRaw(sidecar: string): Promise<{ shared: Record<number, Load
 /** The verifier's SEV-SNP attest, one caller, the same genuine (virtual) evidence each time. */
 async function verifierAttest(urls: StackUrls): Promise<LoadResult> {
   const device = await openVirtualDevice(urls.stateDir);
-  const reportData = Buffer.concat([createHash('sha256').update(runtimeData).digest(), Buffer.alloc(32)]);
+  const reportData = reportDataFor(runtimeData);
   const { report } = await device.getReport({ reportData });
   const chain = device.pki.vcek.pem + device.pki.ask.pem + device.pki.ark.pem;
   const body = JSON.stringify(encodeAttestRequest({ report, vcekCertChain: chain, runtimeData: { data: runtimeData, dataType: 'JSON' } }));

@@ -1,6 +1,7 @@
 import { InvalidArgument } from '../errors';
 import { describeDeviceChoices, isDeviceChoice, openDevice } from '../snp/device';
-import { decodeRuntimeData, reportDataFor } from '../sidecar/runtime-data';
+import { reportDataFor } from '../snp';
+import { decodeRuntimeData } from '../sidecar/runtime-data';
 import { parseFlags, parseVmpl } from './args';
 import { stateDirFrom } from './state-dir';
 

@@ -3,6 +3,7 @@ import { InitTimeDataMismatch, InvalidRequest, NonceRequired, ReportNotAcceptabl
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
+import { reportDataFor } from '../../snp';
 import type { TrustedRoot } from '../../snp/roots';
 import { checkReport } from '../../snp/validate';
 import { verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions } from '../../snp/verify';
@@ -83,7 +84,7 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
 
   // REPORT_DATA must commit to the runtime data: SHA-256 in the first half, zeros after.
   if (!request.runtimeData) throw new InvalidRequest('runtimeData is required: it is what the report binds', { field: 'runtimeData' });
-  const expected = Buffer.concat([sha256(request.runtimeData.data), Buffer.alloc(32)]);
+  const expected = reportDataFor(request.runtimeData.data);
   if (!expected.equals(report.reportData)) {
     throw new RuntimeDataMismatch('REPORT_DATA is not SHA-256(runtimeData) followed by zeros', {
       expected: expected.toString('hex'),
