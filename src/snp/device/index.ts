@@ -1,4 +1,4 @@
-import { InvalidArgument, NoTeeDevice, SkrError } from '../../errors';
+import { InvalidArgument, NativeAddonUnavailable, NoTeeDevice, TsmProviderUnsupported } from '../../errors';
 import { DEVICE_TYPES, type DeviceChoice, type DeviceOpenOptions } from './registry';
 import type { ReportDevice } from './types';
 
@@ -16,7 +16,7 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<Repor
 }
 
 /** Errors meaning "not here", which move `auto` on to the next probe. */
-const ABSENT = ['no_tee_device', 'tsm_provider_unsupported', 'native_addon_unavailable'];
+const ABSENT = [NoTeeDevice, TsmProviderUnsupported, NativeAddonUnavailable];
 
 async function detectDevice(): Promise<ReportDevice> {
   const looked: { path: string; reason: string }[] = [];
@@ -26,8 +26,8 @@ async function detectDevice(): Promise<ReportDevice> {
       return await type.open({ path: type.probe });
     } catch (error) {
       // A device that exists but fails is reported as it is.
-      if (!(error instanceof SkrError) || !ABSENT.includes(error.code)) throw error;
-      looked.push({ path: type.probe, reason: error.code === 'no_tee_device' ? 'absent' : error.message });
+      if (!ABSENT.some((absent) => error instanceof absent)) throw error;
+      looked.push({ path: type.probe, reason: error instanceof NoTeeDevice ? 'absent' : (error as Error).message });
     }
   }
   throw new NoTeeDevice(`no SEV-SNP device: looked at ${looked.map((l) => `${l.path} (${l.reason})`).join(', ')}`, { looked });
