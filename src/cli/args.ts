@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidArgument } from '../errors';
-import { isProduct, type Product } from '../snp';
+import { isProduct, isVmpl, MAX_VMPL, type Product } from '../snp';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -41,6 +41,13 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
     throw new InvalidArgument(`--${flag} must be an integer ${min}..${max}`, { flag });
   }
   return Number(value);
+}
+
+/** `--vmpl N`, checked as every report request's VMPL is. */
+export function parseVmpl(value: string): number {
+  const vmpl = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!isVmpl(vmpl)) throw new InvalidArgument(`--vmpl must be an integer 0..${MAX_VMPL}`, { flag: 'vmpl' });
+  return vmpl;
 }
 
 export function parseProduct(value: string | undefined): Product | undefined {

@@ -1,7 +1,8 @@
 import { InvalidArgument } from '../errors';
 import { describeDeviceChoices, isDeviceChoice, openDevice } from '../snp';
-import { decodeRuntimeData, reportDataFor } from '../sidecar';
-import { parseFlags, parseInteger } from './args';
+import { reportDataFor } from '../snp';
+import { decodeRuntimeData } from '../sidecar';
+import { parseFlags, parseVmpl } from './args';
 import { stateDirFrom } from './state-dir';
 
 const FLAGS = {
@@ -29,7 +30,7 @@ export async function reportGet(argv: string[]): Promise<unknown> {
     } catch {
       throw new InvalidArgument('--runtime-data must be base64', { flag: 'runtime-data' });
     }
-    const vmpl = flags.vmpl === undefined ? undefined : parseInteger(flags.vmpl as string, 'vmpl', 0, 3);
+    const vmpl = flags.vmpl === undefined ? undefined : parseVmpl(flags.vmpl as string);
     const { report } = await device.getReport({ reportData: reportDataFor(runtime), vmpl });
     return { report: report.toString('hex'), device: device.name };
   } finally {

@@ -1,8 +1,8 @@
 import { InvalidArgument } from '../errors';
-import { parseHclReport, REPORT_SIZE, type Tcb, configuredRoot, summarizeReport, checkReport, type ValidateOptions, verifyReport, splitPem } from '../snp';
-import { parseFlags, parseHex, parseInstant, parseInteger, parseProduct, readInputFile, required } from './args';
+import { parseHclReport, REPORT_DATA_SIZE, REPORT_SIZE, type Tcb, configuredRoot, summarizeReport, checkReport, type ValidateOptions, verifyReport, splitPem } from '../snp';
+import { parseFlags, parseHex, parseInstant, parseInteger, parseProduct, parseVmpl, readInputFile, required } from './args';
 
-export const REPORT_VERIFY_FLAGS = {
+const REPORT_VERIFY_FLAGS = {
   report: { type: 'string' },
   vcek: { type: 'string' },
   chain: { type: 'string' },
@@ -21,7 +21,7 @@ export const REPORT_VERIFY_FLAGS = {
  * The report file may be the raw 0x4A0 bytes, an Azure HCL report (the SNP report is
  * extracted), or the report as hex text (what `/attest/raw` returns).
  */
-export function decodeReportFile(bytes: Buffer): Buffer {
+function decodeReportFile(bytes: Buffer): Buffer {
   if (bytes.length === REPORT_SIZE) return bytes;
   if (bytes.subarray(0, 4).toString('latin1') === 'HCLA') return parseHclReport(bytes).report;
   const text = bytes.toString('latin1').trim();
@@ -30,7 +30,7 @@ export function decodeReportFile(bytes: Buffer): Buffer {
 }
 
 /** `--min-tcb bl,tee,snp,ucode[,fmc]`. */
-export function parseMinTcb(value: string): Partial<Tcb> {
+function parseMinTcb(value: string): Partial<Tcb> {
   const parts = value.split(',');
   if (parts.length < 4 || parts.length > 5) throw new InvalidArgument('--min-tcb must be bl,tee,snp,ucode[,fmc]', { flag: 'min-tcb' });
   const [bootloader, tee, snp, microcode, fmc] = parts.map((p) => parseInteger(p.trim(), 'min-tcb', 0, 255));
@@ -42,10 +42,10 @@ export function parseMinTcb(value: string): Partial<Tcb> {
 function validationOptions(flags: ReturnType<typeof parseFlags<typeof REPORT_VERIFY_FLAGS>>): ValidateOptions | undefined {
   const options: ValidateOptions = {};
   if (flags['forbid-debug']) options.forbidDebug = true;
-  if (flags.vmpl !== undefined) options.vmpl = parseInteger(flags.vmpl as string, 'vmpl', 0, 3);
+  if (flags.vmpl !== undefined) options.vmpl = parseVmpl(flags.vmpl as string);
   if (flags.measurement !== undefined) options.measurement = parseHex(flags.measurement as string, 'measurement', 48);
   if (flags['host-data'] !== undefined) options.hostData = parseHex(flags['host-data'] as string, 'host-data', 32);
-  if (flags['report-data'] !== undefined) options.reportData = parseHex(flags['report-data'] as string, 'report-data', 64);
+  if (flags['report-data'] !== undefined) options.reportData = parseHex(flags['report-data'] as string, 'report-data', REPORT_DATA_SIZE);
   if (flags['min-tcb'] !== undefined) options.minimumTcb = parseMinTcb(flags['min-tcb'] as string);
   return Object.keys(options).length > 0 ? options : undefined;
 }

@@ -47,8 +47,6 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   const on = mounter(app, envelope);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    ctx.inFlight.count++;
-    res.once('close', () => ctx.inFlight.count--);
     // Until a route takes the request: its method and the pattern of its path.
     const note: AuditNote = { operation: req.method, route: routePatternOf(req.path), source: req.socket.remoteAddress ?? 'unknown' };
     res.locals.audit = note;

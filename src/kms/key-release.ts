@@ -181,7 +181,7 @@ async function releaseKey(request: KeyReleaseRequest, ctx: ReleaseContext, optio
       },
     },
   };
-  const value = await jws.sign(Buffer.from(JSON.stringify(payload)), { inline: !ctx.busy() });
+  const value = await jws.sign(Buffer.from(JSON.stringify(payload)));
   answers.set(answerId, { value, until: now.getTime() + ANSWER_TTL_MS });
   return { value, version: version.version };
 }

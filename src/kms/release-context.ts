@@ -29,11 +29,6 @@ export interface ReleaseContext {
   caller: Caller;
   /** Unix seconds. */
   now(): number;
-  /**
-   * Whether other requests are in progress at the KMS: a release alone signs inline (sooner),
-   * one among others signs on the thread pool (the event loop serves the rest meanwhile).
-   */
-  busy(): boolean;
 }
 
 export interface ReleaseResult {

@@ -176,7 +176,6 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       bundle: { vaultUrl, recoverableDays },
       adminToken,
       bodyLimit: options.bodyLimit ?? '1mb',
-      inFlight: { count: 0 },
       release: createRelease({
         signer: options.release?.signer ?? releaseSignerFromPem(tls.keyPem, tlsChain(tls)),
         trustedAuthorities: options.release?.trustedAuthorities?.length ? options.release.trustedAuthorities : undefined,

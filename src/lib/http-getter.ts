@@ -12,15 +12,12 @@ export class HttpGetFailure extends Error {
 }
 
 export interface HttpGetterOptions {
-  /** Per attempt; default 10 s. */
+  /** Per attempt; default the shared client's (http.ts). */
   timeoutMs?: number;
   /** CA certificates (PEM) trusted for https URLs besides the system's (see tls/trust). */
   ca?: string | string[];
   retry?: RetryPolicy;
 }
-
-/** Certificates, chains, CRLs and THIM JSON are a few KiB; anything far larger is not one. */
-const MAX_BODY = 1 << 20;
 
 /**
  * The GET the attester's certificate sources are given (snp/certs `HttpGetter`): the one
@@ -29,7 +26,7 @@ const MAX_BODY = 1 << 20;
  */
 export function createHttpGetter(options: HttpGetterOptions = {}): { get(url: string, headers: Record<string, string>): Promise<Buffer> } {
   const retry = options.retry ?? DEFAULT_RETRY;
-  const request = { timeoutMs: options.timeoutMs ?? 10_000, maxBodyBytes: MAX_BODY, ...(options.ca ? { ca: options.ca } : {}) };
+  const request = { timeoutMs: options.timeoutMs, ...(options.ca ? { ca: options.ca } : {}) };
   return {
     async get(url, headers) {
       let response;

@@ -5,7 +5,8 @@ import { outboundTrust } from '../tls/trust';
 /**
  * One HTTP exchange with a private CA allowed, a timeout covering the whole exchange and a
  * body cap — what the MAA client, the token verifier and the sidecar need and `fetch` in
- * Node 20 cannot give without extra dependencies (per-request CA).
+ * Node 20 cannot give without extra dependencies (per-request CA) — and the one retrying
+ * client built on it, with the one set of defaults every outbound caller shares.
  */
 export interface HttpRequest {
   method?: 'GET' | 'POST';
@@ -13,9 +14,15 @@ export interface HttpRequest {
   body?: string | Buffer;
   /** CA certificates (PEM) trusted for https URLs besides the roots and NODE_EXTRA_CA_CERTS (see tls/trust). */
   ca?: string | string[];
+  /** The whole exchange, per attempt; default DEFAULT_TIMEOUT_MS. */
   timeoutMs?: number;
+  /** Default DEFAULT_MAX_BODY_BYTES. */
   maxBodyBytes?: number;
 }
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Every answer our callers read (tokens, discovery and key documents, certificates, CRLs) is far smaller. */
+const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 
 export interface HttpResponse {
   status: number;
@@ -38,8 +45,8 @@ export function httpRequest(url: string, request: HttpRequest = {}): Promise<Htt
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : undefined;
   if (!client) return Promise.reject(new TransportError(`unsupported URL scheme ${target.protocol}`));
-  const timeoutMs = request.timeoutMs ?? 10_000;
-  const maxBody = request.maxBodyBytes ?? 1 << 20;
+  const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBody = request.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return new Promise((resolve, reject) => {
     const req = client.request(
       target,
@@ -76,6 +83,14 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Ceiling of one backoff step, and of a Retry-After worth waiting for. */
   maxDelayMs: number;
+  /**
+   * Stop once this long has passed since the first attempt, even with retries left; each
+   * attempt's timeout is cut to the time left (never below MIN_ATTEMPT_MS). For a caller that
+   * waits for a service to come up rather than counting attempts.
+   */
+  deadlineMs?: number;
+  /** Told why another attempt is needed and how long the deadline leaves, before each wait. */
+  onRetry?: (reason: string, leftMs: number) => void;
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
@@ -98,6 +113,9 @@ function retryAfterMs(headers: http.IncomingHttpHeaders): number | undefined {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The shortest timeout an attempt gets near a deadline: less could not finish a TLS handshake. */
+const MIN_ATTEMPT_MS = 1_000;
+
 /**
  * Sends the request, retrying transient failures with exponential backoff and full jitter,
  * honouring Retry-After. Returns the last response (which may be a transient status once
@@ -108,17 +126,25 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export async function httpRequestWithRetry(url: string, request: HttpRequest, policy: RetryPolicy = DEFAULT_RETRY): Promise<HttpResponse> {
   const sleep = policy.sleep ?? defaultSleep;
   const random = policy.random ?? Math.random;
+  const deadline = policy.deadlineMs === undefined ? Infinity : Date.now() + policy.deadlineMs;
+  const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   for (let attempt = 0; ; attempt++) {
+    const left = () => deadline - Date.now();
+    const spent = () => attempt >= policy.retries || left() <= 0;
     let wait: number | undefined;
+    let reason: string;
     try {
-      const response = await httpRequest(url, request);
-      if (!isTransient(response.status) || attempt >= policy.retries) return response;
+      const response = await httpRequest(url, { ...request, timeoutMs: Math.min(timeoutMs, Math.max(MIN_ATTEMPT_MS, left())) });
+      if (!isTransient(response.status) || spent()) return response;
       wait = retryAfterMs(response.headers);
       if (wait !== undefined && wait > policy.maxDelayMs) return response;
+      reason = `HTTP ${response.status}`;
     } catch (error) {
-      if (!(error instanceof TransportError) || attempt >= policy.retries) throw error;
+      if (!(error instanceof TransportError) || spent()) throw error;
+      reason = error.message;
     }
+    policy.onRetry?.(reason, left());
     const backoff = random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-    await sleep(wait ?? backoff);
+    await sleep(Math.min(wait ?? backoff, left()));
   }
 }

@@ -140,7 +140,7 @@ export class MaaClient {
     try {
       response = await httpRequestWithRetry(
         url,
-        { ...request, headers: { 'content-type': 'application/json', 'user-agent': 'skr' }, ca: this.options.ca, timeoutMs: this.options.timeoutMs ?? 10_000 },
+        { ...request, headers: { 'content-type': 'application/json', 'user-agent': 'skr' }, ca: this.options.ca, timeoutMs: this.options.timeoutMs },
         this.options.retry,
       );
     } catch (error) {

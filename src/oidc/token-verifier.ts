@@ -34,6 +34,8 @@ export const REFETCH_INTERVAL_MS = 30_000;
 
 /** Claims every token must carry. */
 const REQUIRED_CLAIMS = ['exp', 'iat'];
+/** Discovery documents and JWKS are a few KiB; the cap is tighter than the shared client's. */
+const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 export interface TokenVerifierOptions {
   /** Issuers accepted; any issuer with an https discovery document when absent. */
@@ -280,7 +282,7 @@ export class TokenVerifier {
   private async getJson(url: string): Promise<Record<string, unknown>> {
     let response;
     try {
-      response = await httpRequestWithRetry(url, { ca: this.options.ca, timeoutMs: this.options.timeoutMs ?? 5_000, maxBodyBytes: 256 * 1024 }, this.options.retry);
+      response = await httpRequestWithRetry(url, { ca: this.options.ca, timeoutMs: this.options.timeoutMs, maxBodyBytes: MAX_DOCUMENT_BYTES }, this.options.retry);
     } catch (error) {
       throw new TokenInvalid(`the issuer's keys cannot be fetched: ${(error as Error).message}`);
     }

@@ -10,7 +10,8 @@ import type { Observability } from './observability';
 import { SIDECAR_OPENAPI } from './openapi';
 import { releaseKey, type ReleaseDeps } from './tee-release';
 import { SIDECAR_ROUTES as R } from './routes';
-import { decodeRuntimeData, reportDataFor } from './runtime-data';
+import { reportDataFor } from '../snp';
+import { decodeRuntimeData } from './runtime-data';
 
 export interface SidecarContext extends ReleaseDeps {
   evidence: EvidenceCollector;

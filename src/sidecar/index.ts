@@ -6,4 +6,4 @@ export { loadSidecarConfig, type SidecarConfig, type SidecarInputs } from './con
 export { startSidecar, type RunningSidecar, type SidecarOverrides } from './server';
 export { TeeKeyHolder, type TeeKey, type TeeKeyOptions } from './tee-key';
 export { attestTeeKey } from './tee-release';
-export { decodeRuntimeData, reportDataFor } from './runtime-data';
+export { decodeRuntimeData } from './runtime-data';

@@ -28,7 +28,7 @@ export class ReleaseJwsVerifier {
   private readonly anchorPems: string[];
   /** Parsed on first use: a sidecar that never releases never parses the system's roots. */
   private anchors?: X509Certificate[];
-  /** The anchors a path was validated against, in pkijs's form (parsing all ~150 system roots with it takes most of a second). */
+  /** The anchors a path was validated against, in pkijs's form (each parsed once: pkijs parsing of the ~150 system roots is costly). */
   private readonly parsedAnchors = new Map<X509Certificate, Certificate>();
   private readonly now: () => Date;
   private readonly signers = new BoundedMap<string, Promise<{ alg: JwsAlgorithm; chain: TrustedChain }>>(MAX_SIGNERS);

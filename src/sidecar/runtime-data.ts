@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { InvalidRequest } from '../errors';
 import { decodeBase64Url } from '../lib/base64url';
 
@@ -8,9 +7,4 @@ export function decodeRuntimeData(value: unknown, field = 'runtime_data'): Buffe
   const bytes = decodeBase64Url(value.replace(/\+/g, '-').replace(/\//g, '_'));
   if (!bytes) throw new InvalidRequest(`${field} is not valid base64`, { field });
   return bytes;
-}
-
-/** REPORT_DATA as Microsoft's sidecar makes it: SHA-256 of the runtime data, then 32 zero bytes. */
-export function reportDataFor(runtimeData: Buffer): Buffer {
-  return Buffer.concat([createHash('sha256').update(runtimeData).digest(), Buffer.alloc(32)]);
 }

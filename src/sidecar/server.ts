@@ -57,7 +57,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     http: createHttpGetter({ timeoutMs: config.timeoutMs }),
   });
   const teeKeys = overrides.teeKeys ?? new TeeKeyHolder({ modulusLength: config.teeKeyBits, ttlMs: config.teeKeyTtlSeconds * 1000, fresh: config.freshPerRelease });
-  // The first key is generated while the rest starts (a keygen takes 50–250 ms); a release
+  // The first key is generated while the rest starts (RSA key generation is slow); a release
   // that comes sooner waits for that same keygen. A failure is retried by the next get.
   if (!config.freshPerRelease) teeKeys.get().catch(() => undefined);
   const verifier = new TokenVerifier({ trustedIssuers: [...config.allowedEndpoints], ca: config.caPems, timeoutMs: config.timeoutMs });

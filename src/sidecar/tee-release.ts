@@ -3,7 +3,7 @@ import type { KeyClient } from '@azure/keyvault-keys';
 import { describeUpstreamAnswer, upstreamAnswer } from '../lib/upstream-answer';
 import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled, UpstreamTimedOut } from '../errors';
 import { decodeKeyHsm, isKeyWrapAlgorithm, materialToJwk, unwrapKeyMaterial, type KeyWrapAlgorithm } from '../keywrap';
-import { reportDataFor } from './runtime-data';
+import { reportDataFor } from '../snp';
 import type { AttestationToken, MaaClient } from '../maa';
 import type { EvidenceCollector } from './evidence';
 import type { KeyClients } from './key-clients';

@@ -20,5 +20,6 @@ export {
   type ReportDevice,
   type ReportRequest,
 } from './device';
+export { checkReportRequest, isReportData, isVmpl } from './device/request';
 export { createCertSources, createCrlSource, type CertSources, type HttpGetter, type KdsOptions } from './certs';
 export { loadOrCreateVirtualPki, virtualInit, virtualSecurityContextDir, virtualUvmIssuer, VIRTUAL_FILES } from './virtual';

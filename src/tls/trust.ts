@@ -14,7 +14,7 @@ import { InvalidArgument } from '../errors';
 export interface OutboundTrust {
   /** Every trusted CA certificate, one PEM each. */
   readonly ca: readonly string[];
-  /** Built once: a context over ~150 roots costs tens of milliseconds, too much per connection. */
+  /** Built once: a context over ~150 roots is too costly to build per connection. */
   readonly secureContext: SecureContext;
   /** Keep-alive agent over that context: its sockets are never shared with another trust. */
   readonly agent: Agent;

@@ -1,11 +1,11 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { MaaClient } from '../../src/maa/client';
 import type { RunningVerifier } from '../../src/maa/service/server';
 import { TokenVerifier } from '../../src/oidc/token-verifier';
-import { reportDataFor } from '../../src/sidecar/runtime-data';
+import { reportDataFor } from '../../src/snp';
 import type { VirtualDevice } from '../../src/snp/device/virtual';
 import { startTestVerifier } from './verifier-harness';
 import { chainPem, virtualGuest } from './virtual-evidence';
@@ -233,11 +233,6 @@ describe('TokenVerifier refuses forged tokens', () => {
       await new Promise((r) => rogue.close(r));
     }
   });
-});
-
-test('reportDataFor is SHA-256 then 32 zero bytes', () => {
-  const data = Buffer.from('x');
-  expect(reportDataFor(data)).toEqual(Buffer.concat([createHash('sha256').update(data).digest(), Buffer.alloc(32)]));
 });
 
 test('over HTTPS with the generated CA: the client trusts it only when given', async () => {

@@ -24,6 +24,4 @@ export interface KmsHttpContext {
   adminToken: string;
   bodyLimit: string;
   release: ReleaseFunction;
-  /** Requests received and not yet answered or abandoned (kept by the app). */
-  inFlight: { count: number };
 }

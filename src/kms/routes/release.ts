@@ -16,7 +16,7 @@ export function mountReleaseRoutes(ctx: KmsHttpContext, on: OperationMount): voi
           ...(typeof body.enc === 'string' ? { enc: body.enc } : {}),
           apiVersion: query['api-version'],
         },
-        { store: ctx.core.store, vaultUrl: ctx.bundle.vaultUrl, caller: res.locals.caller, now: ctx.core.now, busy: () => ctx.inFlight.count > 1 },
+        { store: ctx.core.store, vaultUrl: ctx.bundle.vaultUrl, caller: res.locals.caller, now: ctx.core.now },
       );
       return { body: { value: result.value }, version: result.version };
     });

@@ -1,6 +1,6 @@
 import { InvalidArgument, MasterKeyReleaseFailed, MasterKeySidecarUnreachable, MasterKeyUnsuitable } from '../../errors';
 import { normaliseEndpoint } from '../../lib/endpoint';
-import { httpRequest, isTransient, TransportError, type HttpResponse } from '../../lib/http';
+import { httpRequestWithRetry, isTransient, TransportError, type HttpResponse } from '../../lib/http';
 import { describeUpstreamAnswer, upstreamAnswer } from '../../lib/upstream-answer';
 import { InMemoryMasterKey, MASTER_KEY_BYTES } from './in-memory-master-key';
 import type { MasterKey } from './master-key';
@@ -95,40 +95,25 @@ function hostForm(origin: string): string {
  * transient status, until `waitMs` has passed. A refusal (400, 403, 404) ends at once.
  */
 async function askSidecar(url: string, body: string, waitMs: number): Promise<HttpResponse> {
-  const deadline = Date.now() + waitMs;
   let announced = false;
-  for (let attempt = 0; ; attempt++) {
-    const remaining = deadline - Date.now();
-    let lastError: string;
-    let transient: HttpResponse | undefined;
-    try {
-      const response = await httpRequest(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        timeoutMs: Math.max(1_000, Math.min(ATTEMPT_TIMEOUT_MS, remaining)),
-        maxBodyBytes: MAX_ANSWER_BYTES,
-      });
-      if (response.status === 200) return response;
-      if (!isTransient(response.status)) throw refusal(response);
-      transient = response;
-      lastError = `HTTP ${response.status}`;
-    } catch (error) {
-      if (!(error instanceof TransportError)) throw error;
-      lastError = error.message;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      if (transient) throw refusal(transient, ` (still failing after ${waitMs} ms)`);
-      throw new MasterKeySidecarUnreachable(url, waitMs, lastError);
-    }
-    if (!announced) {
-      process.stderr.write(`skr kms: waiting up to ${Math.ceil(left / 1000)} s for the sidecar at ${url} to release the master key (${lastError})\n`);
-      announced = true;
-    }
-    const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(left, backoff)));
+  const announce = (reason: string, leftMs: number) => {
+    if (announced) return;
+    process.stderr.write(`skr kms: waiting up to ${Math.ceil(leftMs / 1000)} s for the sidecar at ${url} to release the master key (${reason})\n`);
+    announced = true;
+  };
+  let response: HttpResponse;
+  try {
+    response = await httpRequestWithRetry(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body, timeoutMs: ATTEMPT_TIMEOUT_MS, maxBodyBytes: MAX_ANSWER_BYTES },
+      { retries: Infinity, baseDelayMs: FIRST_BACKOFF_MS, maxDelayMs: MAX_BACKOFF_MS, deadlineMs: waitMs, onRetry: announce },
+    );
+  } catch (error) {
+    if (error instanceof TransportError) throw new MasterKeySidecarUnreachable(url, waitMs, error.message);
+    throw error;
   }
+  if (response.status === 200) return response;
+  throw refusal(response, isTransient(response.status) ? ` (still failing after ${waitMs} ms)` : '');
 }
 
 /** The sidecar's error, in its own words: `{"error": "<message>", "code": "<code>"}`. */

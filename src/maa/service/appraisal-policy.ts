@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgument } from '../../errors';
 import { encodeBase64Url } from '../../lib/base64url';
-import { isProduct, type Product, type Tcb } from '../../snp';
+import { isProduct, isVmpl, MAX_VMPL, type Product, type Tcb } from '../../snp';
 import { ACI_UVM_ISSUER, parseUvmIssuers, uvmIssuer, type UvmIssuer } from '..';
 
 /**
@@ -77,8 +77,8 @@ export function parseAppraisalPolicy(text: string): AppraisalPolicy {
     text,
   };
   if (d.vmpl !== undefined) {
-    if (!Number.isInteger(d.vmpl) || (d.vmpl as number) < 0 || (d.vmpl as number) > 3) bad('vmpl must be 0..3');
-    policy.vmpl = d.vmpl as number;
+    if (!isVmpl(d.vmpl)) bad(`vmpl must be 0..${MAX_VMPL}`);
+    policy.vmpl = d.vmpl;
   }
   if (d.minimumTcb !== undefined) {
     const tcb = d.minimumTcb as Record<string, unknown>;

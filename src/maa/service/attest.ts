@@ -3,7 +3,7 @@ import { HostDataNotAllowed, InitTimeDataMismatch, InvalidRequest, NonceRequired
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
-import { type TrustedRoot, checkReport, verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions, splitPem } from '../../snp';
+import { reportDataFor, type TrustedRoot, checkReport, verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions, splitPem } from '../../snp';
 import { sevSnpClaims, type AttestRequest, type UvmIssuer } from '..';
 import { NON_COMPLIANT_STATUS, policyHash, UVM_COMPLIANT_STATUS, type AppraisalPolicy } from './appraisal-policy';
 import type { ChallengeStore } from './challenges';
@@ -78,7 +78,7 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
 
   // REPORT_DATA must commit to the runtime data: SHA-256 in the first half, zeros after.
   if (!request.runtimeData) throw new InvalidRequest('runtimeData is required: it is what the report binds', { field: 'runtimeData' });
-  const expected = Buffer.concat([sha256(request.runtimeData.data), Buffer.alloc(32)]);
+  const expected = reportDataFor(request.runtimeData.data);
   if (!expected.equals(report.reportData)) {
     throw new RuntimeDataMismatch('REPORT_DATA is not SHA-256(runtimeData) followed by zeros', {
       expected: expected.toString('hex'),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { EvidenceMalformed } from '../../errors';
 import { REPORT_SIZE } from './report';
 
@@ -54,9 +53,4 @@ export function parseHclReport(bytes: Uint8Array): HclReport {
     throw new EvidenceMalformed('HCL runtime data is not JSON');
   }
   return { header, report: Buffer.from(buf.subarray(HEADER_SIZE, IGVM_OFFSET)), igvm, runtimeData, runtimeClaims };
-}
-
-/** Whether REPORT_DATA[0:32] of the wrapped report commits to the runtime data. */
-export function hclRuntimeDataBound(hcl: HclReport, reportData: Buffer): boolean {
-  return createHash('sha256').update(hcl.runtimeData).digest().equals(reportData.subarray(0, 32));
 }

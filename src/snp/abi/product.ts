@@ -37,7 +37,7 @@ export function productFromName(name: string): Product {
   throw new ProductUnknown(`productName "${name}" is not a known SEV-SNP product`, { productName: name });
 }
 
-/** Turin and later put FMC first and shift the other components (sev-snp-evidence §2). */
+/** Turin and later put FMC first and shift the other components (SNP firmware ABI 56860, TCB_VERSION). */
 export function hasFmc(product: Product): boolean {
   return product === 'Turin';
 }

@@ -10,6 +10,10 @@ export const SIGNATURE_OFFSET = 0x2a0;
 /** R and S are 72-byte little-endian fields of which only the low 48 bytes carry the P-384 value. */
 export const SIGNATURE_COMPONENT_SIZE = 72;
 export const P384_SIZE = 48;
+/** REPORT_DATA, the guest's own 64 bytes the report carries (and a report request must give). */
+export const REPORT_DATA_SIZE = 64;
+/** VMPLs run from 0 (most privileged) to 3. */
+export const MAX_VMPL = 3;
 export const SUPPORTED_VERSIONS = [2, 3, 5] as const;
 
 export enum SigningKey {
@@ -75,7 +79,7 @@ type U64Field = 'policy' | 'currentTcb' | 'platformInfo' | 'reportedTcb' | 'comm
 const BYTE_FIELDS: [ByteField, number, number][] = [
   ['familyId', 0x010, 16],
   ['imageId', 0x020, 16],
-  ['reportData', 0x050, 64],
+  ['reportData', 0x050, REPORT_DATA_SIZE],
   ['measurement', 0x090, 48],
   ['hostData', 0x0c0, 32],
   ['idKeyDigest', 0x0e0, 48],
@@ -155,7 +159,7 @@ export function parseReport(bytes: Uint8Array): AttestationReport {
       field: 'signature_algo', expected: 1, actual: report.signatureAlgo,
     });
   }
-  if (report.vmpl > 3) throw new ReportMalformed(`VMPL ${report.vmpl} is out of range 0..3`, { field: 'vmpl', actual: report.vmpl });
+  if (report.vmpl > MAX_VMPL) throw new ReportMalformed(`VMPL ${report.vmpl} is out of range 0..${MAX_VMPL}`, { field: 'vmpl', actual: report.vmpl });
   if ((report.policy & POLICY_RESERVED_ONE) === 0n || (report.policy & POLICY_MBZ_MASK) !== 0n) {
     throw new ReportMalformed(`guest policy 0x${report.policy.toString(16)} has reserved bits wrong (bit 17 must be 1, 63:26 zero)`, {
       field: 'policy', actual: `0x${report.policy.toString(16)}`,

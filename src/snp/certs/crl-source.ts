@@ -21,7 +21,7 @@ function reasonOf(err: unknown): string {
  * cached only once it verifies against the ARK asking for it, so a forged or damaged answer is
  * refused now and refetched next time rather than excusing later requests.
  */
-export class KdsCrlCache {
+class KdsCrlCache {
   private readonly held = new Map<string, { crl: Crl; der: Buffer; expires: number; arkFingerprint: string }>();
   private readonly inflight = new Map<string, Promise<Buffer>>();
 

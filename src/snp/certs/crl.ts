@@ -45,7 +45,7 @@ function decodeTime(tlv: Tlv): Date {
 const isTime = (tlv: Tlv | undefined) => tlv?.tag === TAG.UTC_TIME || tlv?.tag === TAG.GENERALIZED_TIME;
 
 /** Serial numbers compare as numbers: strip sign padding and leading zeros. */
-export function normaliseSerial(hex: string): string {
+function normaliseSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
 }
 

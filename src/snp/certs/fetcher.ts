@@ -1,12 +1,8 @@
-import type { X509Certificate } from 'node:crypto';
 import { InvalidArgument, VekUnavailable } from '../../errors';
-import { amdRoots, type TrustedRoot } from '../roots';
 import type { VekFetcher, VekRequest } from '../verify';
-import { loadCertificate, parseVek, type VekCertificate } from '../x509/vek';
+import { parseVek } from '../x509/vek';
 import { VekCache } from './cache';
 import { certTableSource } from './cert-table';
-import { assertCrlCurrent, assertNotRevoked } from './crl';
-import { KdsCrlCache } from './crl-source';
 import type { HttpGetter } from './getter';
 import { kdsSource, type KdsOptions } from './kds';
 import { readSecurityContext, securityContextSource, type SecurityContext, type SecurityContextOptions } from './security-context';
@@ -29,16 +25,12 @@ export interface CertSourcesOptions {
   kds?: KdsOptions;
   /** On-disk VCEK cache; without it the cache is in memory only. */
   cacheDir?: string;
-  /** How THIM, KDS and the CRLs are fetched; required when any of them is used. */
-  http?: HttpGetter;
   /**
-   * Check the issuing ASK/ASVK against the ARK-signed CRL from KDS (`kds.baseUrl` or AMD's).
-   * Fails closed: an unreachable or invalid CRL refuses the VEK.
+   * How THIM and KDS are fetched; required when either is used. Revocation is not checked
+   * here but by verifyReport (`checkRevocations`), on the chain it actually builds.
    */
-  checkRevocation?: boolean;
-  /** Roots besides AMD's pinned ones whose CRLs are accepted (as in VerifyOptions). */
-  trustedRoots?: TrustedRoot[];
-  /** Clock for CRL freshness; default the wall clock. */
+  http?: HttpGetter;
+  /** Clock for the THIM answer's expiry; default the wall clock. */
   now?: () => Date;
 }
 
@@ -82,34 +74,6 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
   };
   const sources = (options.order ?? DEFAULT_SOURCE_ORDER).flatMap((name) => available[name] ?? []);
 
-  const crls = http ? new KdsCrlCache(options.kds ?? {}, http, now) : undefined;
-
-  /** Checks the ASK/ASVK that actually issued the VEK (from the bundle or the pinned set) against its ARK's CRL. */
-  async function assertIssuerNotRevoked(request: VekRequest, vek: VekCertificate, chain: Buffer[]): Promise<void> {
-    const roots = [...amdRoots(), ...(options.trustedRoots ?? [])].filter((r) => r.product === request.product);
-    const pinned = roots.flatMap((r) => (request.kind === 'VLEK' ? r.asvk : r.ask) ?? []);
-    const seen = new Set<string>();
-    const issuers: X509Certificate[] = [];
-    for (const cert of [...chain.map(loadCertificate), ...pinned]) {
-      const id = cert.raw.toString('base64');
-      if (seen.has(id) || cert.subject !== vek.cert.issuer || !vek.cert.verify(cert.publicKey)) continue;
-      seen.add(id);
-      issuers.push(cert);
-    }
-    for (const issuer of issuers) {
-      const ark = roots.find((r) => issuer.verify(r.ark.publicKey))?.ark;
-      if (!ark) continue; // not chained to a trusted root: the verifier refuses it anyway
-      const { crl } = await crls!.get(request.product, request.kind, ark);
-      assertCrlCurrent(crl, now());
-      assertNotRevoked(crl, issuer, request.kind === 'VLEK' ? 'ASVK' : 'ASK');
-    }
-  }
-
-  async function deliver(request: VekRequest, bundle: VekBundle) {
-    if (options.checkRevocation) await assertIssuerNotRevoked(request, parseVek(bundle.vek), bundle.chain);
-    return { vek: bundle.vek, chain: bundle.chain };
-  }
-
   async function fromSources(request: VekRequest): Promise<VekBundle> {
     const tried: { source: string; reason: string }[] = [];
     for (const source of sources) {
@@ -132,14 +96,14 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
   const inflight = new Map<string, Promise<VekBundle>>();
   const fetchVek: VekFetcher = async (request) => {
     const hit = await cache.get(request);
-    if (hit) return deliver(request, hit.bundle);
+    if (hit) return hit.bundle;
     const key = `${request.kind}/${request.product}/${request.chipId.toString('hex')}/${JSON.stringify(request.reportedTcb)}`;
     let pending = inflight.get(key);
     if (!pending) {
       pending = fromSources(request).finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
-    return deliver(request, await pending);
+    return pending;
   };
 
   const thimAnswer = onceFor(async () => {
@@ -162,10 +126,10 @@ export function createCertSources(options: CertSourcesOptions = {}): CertSources
   };
 }
 
-/** The getter, refused at construction when a network source (THIM, KDS, CRLs) is asked for without one. */
+/** The getter, refused at construction when a network source (THIM, KDS) is asked for without one. */
 function networkGetter(options: CertSourcesOptions): HttpGetter | undefined {
-  const needs = options.thim !== undefined || options.kds !== undefined || options.checkRevocation === true;
-  if (needs && !options.http) throw new InvalidArgument('THIM, KDS and CRL fetching need an HTTP getter', { field: 'http' });
+  const needs = options.thim !== undefined || options.kds !== undefined;
+  if (needs && !options.http) throw new InvalidArgument('THIM and KDS fetching need an HTTP getter', { field: 'http' });
   return needs ? options.http : undefined;
 }
 
@@ -185,10 +149,5 @@ function onceFor<T>(load: () => Promise<{ value: T; expires: number }>, now: () 
     }
     return pending;
   };
-}
-
-/** A VekFetcher over the configured sources; see createCertSources. */
-export function createVekFetcher(options: CertSourcesOptions = {}): VekFetcher {
-  return createCertSources(options).fetchVek;
 }
 

@@ -2,7 +2,7 @@
  * Where VCEKs and VLEKs come from: the extended report's certificate table, the UVM security
  * context, Azure THIM and AMD KDS, tried in order behind a memory and disk cache.
  */
-export { createCertSources, createVekFetcher, DEFAULT_SOURCE_ORDER, type CertSources, type CertSourcesOptions } from './fetcher';
+export { createCertSources, DEFAULT_SOURCE_ORDER, type CertSources, type CertSourcesOptions } from './fetcher';
 export { vekCachePath } from './cache';
 export { parseCrl, verifyCrl, assertNotRevoked, assertCrlCurrent, crlsFromFile, type Crl } from './crl';
 export { createCrlSource, type CrlSource, type CrlGetterOptions } from './crl-source';

@@ -16,9 +16,7 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<Repor
 }
 
 /** Errors meaning "not here", which move `auto` on to the next probe. */
-function isAbsent(error: unknown): error is NoTeeDevice | TsmProviderUnsupported | NativeAddonUnavailable {
-  return error instanceof NoTeeDevice || error instanceof TsmProviderUnsupported || error instanceof NativeAddonUnavailable;
-}
+const ABSENT = [NoTeeDevice, TsmProviderUnsupported, NativeAddonUnavailable];
 
 async function detectDevice(): Promise<ReportDevice> {
   const looked: { path: string; reason: string }[] = [];
@@ -28,14 +26,14 @@ async function detectDevice(): Promise<ReportDevice> {
       return await type.open({ path: type.probe });
     } catch (error) {
       // A device that exists but fails is reported as it is.
-      if (!isAbsent(error)) throw error;
-      looked.push({ path: type.probe, reason: error instanceof NoTeeDevice ? 'absent' : error.message });
+      if (!ABSENT.some((absent) => error instanceof absent)) throw error;
+      looked.push({ path: type.probe, reason: error instanceof NoTeeDevice ? 'absent' : (error as Error).message });
     }
   }
   throw new NoTeeDevice(`no SEV-SNP device: looked at ${looked.map((l) => `${l.path} (${l.reason})`).join(', ')}`, { looked });
 }
 
 export { CoalescingDevice } from './coalescing';
-export { checkReportRequest, REPORT_DATA_SIZE } from './request';
+export { checkReportRequest, isReportData, isVmpl } from './request';
 export { DEVICE_CHOICES, DEVICE_TYPES, describeDeviceChoices, isDeviceChoice, type DeviceChoice, type DeviceName, type DeviceType } from './registry';
 export type { DeviceReport, ReportDevice, ReportRequest } from './types';

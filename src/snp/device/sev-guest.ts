@@ -5,7 +5,7 @@ import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
  * The upstream SEV-SNP guest driver (Linux ≥ 5.19): SNP_GET_REPORT, and SNP_GET_EXT_REPORT
- * when the certificate table is wanted (sev-snp-evidence §4).
+ * when the certificate table is wanted (Linux's include/uapi/linux/sev-guest.h).
  */
 export const DEFAULT_SEV_GUEST_PATH = '/dev/sev-guest';
 

@@ -4,7 +4,7 @@ import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
  * The pre-upstream Linux 5.15 driver of Azure Container Instances: /dev/sev with
- * SEV_SNP_GUEST_MSG_REPORT (sev-snp-evidence §4). It has no extended report, so `withCerts`
+ * SEV_SNP_GUEST_MSG_REPORT. It has no extended report, so `withCerts`
  * yields the report alone; the certificates come from the other sources (THIM, KDS).
  */
 export const DEFAULT_SEV_PATH = '/dev/sev';

@@ -2,17 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeviceOutputMalformed, NoTeeDevice, TsmGenerationMismatch, TsmProviderUnsupported, TsmVmplBelowFloor } from '../../errors';
+import { REPORT_SIZE } from '../abi/report';
 import { checkReportRequest } from './request';
 import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 
 /**
  * The configfs-tsm report interface (Linux ≥ 6.7): one directory per request under the report
  * root, attribute files written and read, the directory removed afterwards
- * (sev-snp-evidence §4). Nothing here is an ioctl, so it stays on the async fs API.
+ * (the kernel's configfs-tsm ABI document). Nothing here is an ioctl, so it stays on the async fs API.
  */
 export const DEFAULT_TSM_ROOT = '/sys/kernel/config/tsm/report';
-
-const REPORT_SIZE = 0x4a0;
 
 /**
  * The few filesystem calls the device makes. configfs populates a new directory with its

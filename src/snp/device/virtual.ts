@@ -8,7 +8,7 @@ import type { DeviceReport, ReportDevice, ReportRequest } from './types';
 /**
  * A simulated SEV-SNP guest device: reports in the genuine format, signed by the virtual
  * VCEK, so the real verifier checks them — and accepts them only where the virtual ARK is
- * configured as a trusted root. Never chosen implicitly (DESIGN: no fake report unless asked).
+ * configured as a trusted root. Never chosen implicitly: a missing TEE is an error, not a fake report.
  */
 export class VirtualDevice implements ReportDevice {
   readonly name = 'virtual' as const;

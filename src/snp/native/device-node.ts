@@ -18,12 +18,12 @@ const STALE = new Set(['EBADF', 'ENOTCONN', 'ENODEV', 'ENXIO']);
 /** exitinfo2 halves when the driver failed before reaching the firmware (SEV_RET_NO_FW_CALL, -1 as u64). */
 const NO_FW_CALL = 0xffffffff;
 const CERT_ENTRY_SIZE = 24;
+/** Retries after a VMM BUSY answer before device_busy. */
+const BUSY_RETRIES = 3;
 
 export interface DeviceNodeOptions {
   /** The loaded addon; tests wrap it to watch or disturb calls. Default: build/Release/sevguest.node. */
   addon?: SevGuestAddon;
-  /** Retries after a VMM BUSY answer before device_busy; default 3. */
-  busyRetries?: number;
   /** First backoff after BUSY, doubled on each retry; default 50 ms. */
   busyBackoffMs?: number;
 }
@@ -58,7 +58,6 @@ export class SevDeviceNode {
   private fd: number | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly busyRetries: number;
   private readonly busyBackoffMs: number;
 
   private constructor(
@@ -66,7 +65,6 @@ export class SevDeviceNode {
     private readonly addon: SevGuestAddon,
     options: DeviceNodeOptions,
   ) {
-    this.busyRetries = options.busyRetries ?? 3;
     this.busyBackoffMs = options.busyBackoffMs ?? 50;
   }
 
@@ -143,7 +141,7 @@ export class SevDeviceNode {
     for (let attempt = 0; ; attempt++) {
       const outcome = await call(fd);
       if (outcome !== 'busy') return outcome;
-      if (attempt === this.busyRetries) throw new DeviceBusy(operation, attempt + 1);
+      if (attempt === BUSY_RETRIES) throw new DeviceBusy(operation, attempt + 1);
       await sleep(this.busyBackoffMs * 2 ** attempt);
     }
   }

@@ -37,7 +37,7 @@ static_assert(offsetof(snp_ext_report_req, certs_address) == 0x60, "certs_addres
 static_assert(offsetof(snp_ext_report_req, certs_len) == 0x68, "certs_len offset");
 
 // The pre-upstream 5.15 driver (Azure Container Instances) is absent from the uapi headers;
-// its request is rebuilt from the reference layout (sev-snp-evidence §4) and pinned below.
+// its request layout is declared here and pinned by the asserts below.
 struct LegacyGuestRequest {
   uint8_t req_msg_type;
   uint8_t rsp_msg_type;

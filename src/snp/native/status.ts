@@ -1,6 +1,7 @@
 /**
- * Names for the two halves of exitinfo2 (sev-snp-evidence §4): the SEV firmware status codes
- * (SNP Firmware ABI 56860) and the GHCB VMM errors. Errors carry the number and the name.
+ * Names for the two halves of exitinfo2 (Linux's uapi sev-guest.h: firmware status in the low
+ * 32 bits, VMM error in the high 32): the SEV firmware status codes (SNP Firmware ABI 56860)
+ * and the GHCB VMM errors. Errors carry the number and the name.
  */
 const FIRMWARE_STATUS: Record<number, string> = {
   0x01: 'INVALID_PLATFORM_STATE',

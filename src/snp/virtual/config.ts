@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgument, VirtualStateInvalid } from '../../errors';
 import { POLICY_MBZ_MASK, POLICY_RESERVED_ONE } from '../abi/policy';
 import { hasFmc, isProduct, type Product } from '../abi/product';
-import type { FirmwareVersion } from '../abi/report';
+import { MAX_VMPL, type FirmwareVersion } from '../abi/report';
 import { TCB_COMPONENTS, type Tcb } from '../abi/tcb';
+import { isVmpl } from '../device/request';
 import { checkUint, toBytes } from './bytes';
 import { PRODUCT_PROFILES } from './profiles';
 import type { GuestConfig, GuestOptions, ReportVersion, VirtualDeviceConfig, VirtualPkiOptions } from './types';
@@ -13,13 +14,13 @@ import type { GuestConfig, GuestOptions, ReportVersion, VirtualDeviceConfig, Vir
  * hex, u64 fields "0x…" strings, since JSON numbers cannot hold them).
  */
 
-export function checkProduct(product: string): Product {
+function checkProduct(product: string): Product {
   if (!isProduct(product)) throw new InvalidArgument(`product must be Milan, Genoa or Turin, got "${product}"`, { field: 'product' });
   return product;
 }
 
 /** A TCB in the product's shape: fmc present (default 0) on Turin and absent before. */
-export function normalizeTcb(tcb: Tcb, product: Product): Tcb {
+function normalizeTcb(tcb: Tcb, product: Product): Tcb {
   const out: Tcb = { bootloader: tcb.bootloader, tee: tcb.tee, snp: tcb.snp, microcode: tcb.microcode };
   if (hasFmc(product)) out.fmc = tcb.fmc ?? 0;
   else if (tcb.fmc !== undefined && tcb.fmc !== 0) throw new InvalidArgument(`${product} has no FMC TCB component`, { field: 'tcb.fmc' });
@@ -28,7 +29,7 @@ export function normalizeTcb(tcb: Tcb, product: Product): Tcb {
 }
 
 /** CHIP_ID as the report carries it: 64 bytes; Turin chips have an 8-byte id and zeros after. */
-export function normalizeChipId(value: VirtualPkiOptions['chipId'], product: Product): Buffer {
+function normalizeChipId(value: VirtualPkiOptions['chipId'], product: Product): Buffer {
   const significant = PRODUCT_PROFILES[product].chipIdLength;
   if (value === undefined) return Buffer.concat([randomBytes(significant), Buffer.alloc(64 - significant)]);
   const size = typeof value === 'string' ? value.replace(/^0x/, '').length / 2 : value.length;
@@ -43,7 +44,7 @@ export function normalizeChipId(value: VirtualPkiOptions['chipId'], product: Pro
 function checkGuest(guest: GuestConfig): GuestConfig {
   if (![2, 3, 5].includes(guest.version)) throw new InvalidArgument(`report version must be 2, 3 or 5, got ${guest.version}`, { field: 'version' });
   checkUint('guestSvn', guest.guestSvn, 32);
-  if (!Number.isInteger(guest.vmpl) || guest.vmpl < 0 || guest.vmpl > 3) throw new InvalidArgument(`vmpl must be 0..3, got ${guest.vmpl}`, { field: 'vmpl' });
+  if (!isVmpl(guest.vmpl)) throw new InvalidArgument(`vmpl must be 0..${MAX_VMPL}, got ${guest.vmpl}`, { field: 'vmpl' });
   checkUint('policy', guest.policy, 64);
   // The firmware refuses to launch a guest with such a policy, so no report can carry one.
   if ((guest.policy & POLICY_RESERVED_ONE) === 0n || (guest.policy & POLICY_MBZ_MASK) !== 0n) {

@@ -295,8 +295,8 @@ export async function loadOrCreateVirtualPki(stateDir: string, options: VirtualP
     if (!stored) fail(`${dir} exists but holds no device.json; remove it or choose another state directory`, VIRTUAL_FILES.device);
   }
   await chmod(dir, 0o700);
-  // States made before host_data was random carry zeros, which any VM launched without host
-  // data also reports: they get a random host_data now, kept from then on.
+  // An all-zero host_data is what any VM launched without host data reports, so a state that
+  // holds one is given a random host_data, kept from then on.
   if (stored.guest.hostData.every((b) => b === 0)) stored = { ...stored, guest: { ...stored.guest, hostData: randomBytes(32) } };
 
   const config = applyOptions(stored, options);
@@ -308,7 +308,7 @@ export async function loadOrCreateVirtualPki(stateDir: string, options: VirtualP
     await writeKeyed(dir, 'vcek', chain.vcek);
   }
   const now = options.now ?? new Date();
-  // States made before the virtual UVM was endorsed get their signer now.
+  // A state without a UVM endorsement signer is given one.
   const uvmSigner = (await readUvmSigner(dir)) ?? (await mintUvmSigner(now));
   await writeUvmSigner(dir, uvmSigner);
   const pki = assemble(root, dir, config, chain, await writeEndorsement(dir, dir, uvmSigner, config.guest.measurement, now));

@@ -5,7 +5,7 @@ import type { DistinguishedName } from '../x509/cert-builder';
 
 /**
  * What distinguishes the product lines in the evidence, with defaults taken from genuine
- * reports (sev-snp-evidence §1–§3 and the vectors): the virtual device should look like a
+ * reports (the vectors in test/fixtures/snp): the virtual device should look like a
  * current machine of the chosen line, so the real verifier runs on it unchanged.
  */
 export interface ProductProfile {

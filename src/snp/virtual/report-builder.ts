@@ -1,7 +1,7 @@
 import { InvalidArgument } from '../../errors';
 import { encodeGuestPolicy, type GuestPolicy } from '../abi/policy';
 import { hasFmc, type Cpuid, type Product } from '../abi/product';
-import { SigningKey, serializeReport, SIGNATURE_COMPONENT_SIZE, type AttestationReport, type FirmwareVersion } from '../abi/report';
+import { REPORT_DATA_SIZE, SigningKey, serializeReport, SIGNATURE_COMPONENT_SIZE, type AttestationReport, type FirmwareVersion } from '../abi/report';
 import { encodeTcb, TCB_COMPONENTS, type Tcb } from '../abi/tcb';
 import { checkUint, toBytes } from './bytes';
 import { PRODUCT_PROFILES } from './profiles';
@@ -103,7 +103,7 @@ export function reportStruct(spec: ReportSpec): AttestationReport {
     currentTcb: tcbField('currentTcb', spec.currentTcb ?? reported, spec.product),
     platformInfo,
     signerInfo: { authorKeyEn: spec.authorKeyEn ?? false, maskChipKey: spec.maskChipKey ?? false, signingKey },
-    reportData: bytes('reportData', spec.reportData, 64),
+    reportData: bytes('reportData', spec.reportData, REPORT_DATA_SIZE),
     measurement: bytes('measurement', spec.measurement, 48),
     hostData: bytes('hostData', spec.hostData, 32),
     idKeyDigest: bytes('idKeyDigest', spec.idKeyDigest, 48),

@@ -7,7 +7,8 @@ import { REPORT_SIZE, SIGNATURE_COMPONENT_SIZE, SIGNATURE_OFFSET, signatureFromP
  * written little-endian into the two 72-byte fields at 0x2A0. Returns a signed copy.
  *
  * The callback form of crypto.sign runs on libuv's thread pool, so signing does not block the
- * event loop; worker threads were measured and gave no further gain (see the device test).
+ * event loop and runs on every core; worker threads would add a hop for no more parallelism
+ * (`npm run bench` prints the device's rate one at a time and with many in flight).
  */
 export function signReport(unsigned: Uint8Array, vekKey: KeyObject): Promise<Buffer> {
   if (unsigned.length !== REPORT_SIZE) {

@@ -15,7 +15,7 @@ function encodeLength(length: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
-export function derTlv(tag: number, content: Uint8Array): Buffer {
+function derTlv(tag: number, content: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([tag]), encodeLength(content.length), content]);
 }
 

@@ -1,4 +1,4 @@
-/** Release policies as Microsoft publishes them (Key Vault's release-policy grammar, the SKR sidecar's examples) and tokens shaped like MAA's. */
+/** Release policies in the shapes Microsoft publishes for Key Vault secure key release and its sidecar's samples, and tokens shaped like MAA's. */
 
 export const HOSTDATA = '73973b78d70cc68353426de188db5dfc57e5b766e399935fb73a61127ea26d20';
 

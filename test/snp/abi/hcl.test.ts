@@ -1,5 +1,9 @@
-import { hclRuntimeDataBound, parseHclReport, parseReport } from '../../../src/snp/abi';
+import { createHash } from 'node:crypto';
+import { parseHclReport, parseReport, type HclReport } from '../../../src/snp/abi';
 import { fixture } from '../vectors';
+
+/** Whether REPORT_DATA[0:32] of the wrapped report is the SHA-256 of the runtime data. */
+const runtimeDataBound = (hcl: HclReport) => createHash('sha256').update(hcl.runtimeData).digest().equals(parseReport(hcl.report).reportData.subarray(0, 32));
 
 describe('Azure HCL report wrapper', () => {
   const hcl = fixture('snp', 'genoa-v3-azure-hcl', 'hcl-report.bin');
@@ -13,10 +17,10 @@ describe('Azure HCL report wrapper', () => {
 
   test('REPORT_DATA[0:32] is the SHA-256 of the runtime JSON, which holds the HCL attestation key', () => {
     const parsed = parseHclReport(hcl);
-    expect(hclRuntimeDataBound(parsed, parseReport(parsed.report).reportData)).toBe(true);
+    expect(runtimeDataBound(parsed)).toBe(true);
     expect(JSON.stringify(parsed.runtimeClaims)).toContain('HCLAkPub');
     const tampered = { ...parsed, runtimeData: Buffer.concat([parsed.runtimeData, Buffer.from(' ')]) };
-    expect(hclRuntimeDataBound(tampered, parseReport(parsed.report).reportData)).toBe(false);
+    expect(runtimeDataBound(tampered)).toBe(false);
   });
 
   test('refuses a wrong magic, a truncated buffer and runtime data past the end', () => {

@@ -1,13 +1,8 @@
 import { constants, generateKeyPairSync, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { CERT_GUIDS, serializeCertTable } from '../../../src/snp/abi/cert-table';
-import { createVekFetcher, parseCrl, verifyCrl, assertNotRevoked } from '../../../src/snp/certs';
-import { configuredRoot } from '../../../src/snp/roots';
-import type { VekRequest } from '../../../src/snp/verify';
+import { parseCrl, verifyCrl, assertNotRevoked } from '../../../src/snp/certs';
 import { buildCertificate, encodeName, type DistinguishedName } from '../../../src/snp/x509/cert-builder';
-import { derBitString, derContext, derIa5String, derInteger, derNull, derOid, derSequence, derUtcTime } from '../../../src/snp/x509/der-writer';
+import { derBitString, derContext, derInteger, derNull, derOid, derSequence, derUtcTime } from '../../../src/snp/x509/der-writer';
 import { amdRootFile } from './fixtures';
-import { startServer, type LocalServer } from './local-server';
-import { noRetry } from './getters';
 
 /** RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48: how AMD signs its CRLs. */
 function pssSha384(salt = 48): Buffer {
@@ -42,39 +37,14 @@ describe('ARK-signed CRL', () => {
   let otherKey: KeyObject;
   let ark: X509Certificate;
   let ask: X509Certificate;
-  let vcekDer: Buffer;
-  let request: VekRequest;
 
   beforeAll(async () => {
     arkKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const askKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    const vcekKey = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey;
     const validity = { notBefore: new Date('2024-01-01'), notAfter: new Date('2049-01-01') };
     ark = new X509Certificate(await buildCertificate({ serial: 0x010000, issuer: amd('ARK-Milan'), subject: amd('ARK-Milan'), publicKey: arkKey, ...validity }, arkKey));
     ask = new X509Certificate(await buildCertificate({ serial: ASK_SERIAL, issuer: amd('ARK-Milan'), subject: amd('SEV-Milan'), publicKey: askKey, ...validity }, arkKey));
-    const chipId = Buffer.alloc(64, 0xab);
-    const spl = (n: number, value: number) => ({ oid: `1.3.6.1.4.1.3704.1.3.${n}`, value: derInteger(value) });
-    vcekDer = await buildCertificate(
-      {
-        serial: 0,
-        issuer: amd('SEV-Milan'),
-        subject: amd('SEV-VCEK'),
-        publicKey: vcekKey,
-        ...validity,
-        extensions: [
-          { oid: '1.3.6.1.4.1.3704.1.1', value: derInteger(0) },
-          { oid: '1.3.6.1.4.1.3704.1.2', value: derIa5String('Milan-B0') },
-          spl(1, 3),
-          spl(2, 0),
-          spl(3, 8),
-          spl(8, 115),
-          { oid: '1.3.6.1.4.1.3704.1.4', value: chipId },
-        ],
-      },
-      askKey,
-    );
-    request = { product: 'Milan', kind: 'VCEK', chipId, reportedTcb: { bootloader: 3, tee: 0, snp: 8, microcode: 115 } };
   });
 
   const issuerName = () => encodeName(amd('ARK-Milan'));
@@ -112,51 +82,5 @@ describe('ARK-signed CRL', () => {
     ['an empty sequence', derSequence()],
   ])('refuses a CRL that is %s', (_name, der) => {
     expect(() => parseCrl(der)).toThrow(expect.objectContaining({ code: 'crl_invalid' }));
-  });
-
-  describe('in the fetcher', () => {
-    let server: LocalServer;
-    let crlBody: Buffer | undefined;
-    beforeAll(async () => {
-      server = await startServer((req, res) => {
-        if (req.url === '/vcek/v1/Milan/crl' && crlBody) return res.end(crlBody);
-        res.writeHead(404).end();
-      });
-    });
-    afterAll(() => server.close());
-
-    const fetcher = () =>
-      createVekFetcher({
-        certTable: serializeCertTable([
-          { guid: CERT_GUIDS.vcek, data: vcekDer },
-          { guid: CERT_GUIDS.ask, data: Buffer.from(ask.raw) },
-        ]),
-        checkRevocation: true,
-        kds: { baseUrl: server.url },
-        trustedRoots: [configuredRoot(ark.raw, 'Milan')],
-        http: noRetry,
-        // Within the CRLs' thisUpdate..nextUpdate.
-        now: () => new Date('2025-01-02T00:00:00Z'),
-      });
-
-    it('delivers the VEK when its ASK is not revoked', async () => {
-      crlBody = buildCrl(issuerName(), arkKey, [5]);
-      await expect(fetcher()(request)).resolves.toMatchObject({ vek: vcekDer });
-    });
-
-    it('refuses the VEK when its ASK is revoked', async () => {
-      crlBody = buildCrl(issuerName(), arkKey, [ASK_SERIAL]);
-      await expect(fetcher()(request)).rejects.toMatchObject({ code: 'cert_revoked' });
-    });
-
-    it('fails closed on a forged CRL', async () => {
-      crlBody = buildCrl(issuerName(), otherKey, []);
-      await expect(fetcher()(request)).rejects.toMatchObject({ code: 'crl_invalid' });
-    });
-
-    it('fails closed when the CRL cannot be fetched', async () => {
-      crlBody = undefined;
-      await expect(fetcher()(request)).rejects.toMatchObject({ code: 'crl_unavailable', message: expect.stringMatching(/HTTP 404/) });
-    });
   });
 });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CERT_GUIDS, serializeCertTable } from '../../../src/snp/abi/cert-table';
-import { createCrlSource, createVekFetcher, vekCachePath } from '../../../src/snp/certs';
+import { createCrlSource, createCertSources, vekCachePath } from '../../../src/snp/certs';
 import { VekUnavailable } from '../../../src/errors';
 import { verifyReport } from '../../../src/snp/verify';
 import { toDer } from '../../../src/snp/x509/vek';
@@ -38,13 +38,13 @@ describe('VEK fetcher', () => {
   it('tries every source in order and names each with its reason', async () => {
     const thim = await serve(scripted([503], ''));
     const kds = await serve(scripted([404], ''));
-    const fetcher = createVekFetcher({
+    const fetcher = createCertSources({
       certTable: () => undefined,
       securityContext: { env: {}, searchRoot: dir },
       thim: { url: thim.url },
       kds: { baseUrl: kds.url },
       http: noRetry,
-    });
+    }).fetchVek;
     const error = (await fetcher(milan.request).catch((e: unknown) => e)) as VekUnavailable;
     expect(error).toBeInstanceOf(VekUnavailable);
     expect(error.code).toBe('vek_unavailable');
@@ -61,7 +61,7 @@ describe('VEK fetcher', () => {
   it('stops at the first source that has the right VEK, in the configured order', async () => {
     const thim = await serve(scripted([200], fixture('milan-v2-aci-thim', 'thim.json')));
     const kds = await serve(kdsRoutes(milan.vek));
-    const fetcher = createVekFetcher({ order: ['kds', 'thim'], thim: { url: thim.url }, kds: { baseUrl: kds.url }, http: noRetry });
+    const fetcher = createCertSources({ order: ['kds', 'thim'], thim: { url: thim.url }, kds: { baseUrl: kds.url }, http: noRetry }).fetchVek;
     const got = await fetcher(milan.request);
     expect(toDer(got.vek)).toEqual(milan.vek);
     expect(kds.requests).toHaveLength(2);
@@ -69,18 +69,18 @@ describe('VEK fetcher', () => {
   });
 
   it('says that no source is configured', async () => {
-    await expect(createVekFetcher({})(milan.request)).rejects.toThrow(/no certificate source is configured/);
+    await expect(createCertSources({}).fetchVek(milan.request)).rejects.toThrow(/no certificate source is configured/);
   });
 
   it('writes the disk cache and later serves from it without the network', async () => {
     const kds = await serve(kdsRoutes(milan.vek));
-    await createVekFetcher({ kds: { baseUrl: kds.url }, cacheDir: dir, http: noRetry })(milan.request);
+    await createCertSources({ kds: { baseUrl: kds.url }, cacheDir: dir, http: noRetry }).fetchVek(milan.request);
     const path = join(dir, vekCachePath(milan.request));
     expect(path).toBe(join(dir, 'vcek', 'Milan', milan.request.chipId.toString('hex'), 'bl03_tee00_snp08_ucode115.der'));
     expect(await readFile(path)).toEqual(milan.vek);
 
     const offline = await serve(scripted([500], ''));
-    const got = await createVekFetcher({ kds: { baseUrl: offline.url }, cacheDir: dir, http: noRetry })(milan.request);
+    const got = await createCertSources({ kds: { baseUrl: offline.url }, cacheDir: dir, http: noRetry }).fetchVek(milan.request);
     expect(toDer(got.vek)).toEqual(milan.vek);
     expect(got.chain).toHaveLength(2);
     expect(offline.requests).toEqual([]);
@@ -100,12 +100,12 @@ describe('VEK fetcher', () => {
     const path = join(dir, vekCachePath(request));
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content());
-    await expect(createVekFetcher({ cacheDir: dir, certTable: () => undefined })(request)).rejects.toBeInstanceOf(VekUnavailable);
+    await expect(createCertSources({ cacheDir: dir, certTable: () => undefined }).fetchVek(request)).rejects.toBeInstanceOf(VekUnavailable);
   });
 
   it('shares one fetch between concurrent requests for the same VCEK', async () => {
     const kds = await serve(kdsRoutes(milan.vek));
-    const fetcher = createVekFetcher({ kds: { baseUrl: kds.url }, http: noRetry });
+    const fetcher = createCertSources({ kds: { baseUrl: kds.url }, http: noRetry }).fetchVek;
     await Promise.all([fetcher(milan.request), fetcher(milan.request), fetcher(milan.request)]);
     expect(kds.requests.filter((r) => r.includes('?'))).toHaveLength(1);
   });
@@ -117,7 +117,7 @@ describe('VEK fetcher', () => {
       { guid: CERT_GUIDS.ask, data: toDer(amdRootFile('milan_asvk.pem')) },
       { guid: CERT_GUIDS.ark, data: toDer(amdRootFile('milan_ark.pem')) },
     ]);
-    const fetcher = createVekFetcher({ certTable: table });
+    const fetcher = createCertSources({ certTable: table }).fetchVek;
     const got = await fetcher(aws.request);
     expect(toDer(got.vek)).toEqual(aws.vek);
     expect(got.chain).toHaveLength(2);
@@ -132,9 +132,8 @@ describe('the network sources are given their HTTP client', () => {
   test.each([
     ['THIM', { thim: {} }],
     ['KDS', { kds: {} }],
-    ['revocation checks', { checkRevocation: true }],
   ])('%s without an HTTP getter is refused at construction, not at the first request', (_, options) => {
-    expect(() => createVekFetcher(options)).toThrow(expect.objectContaining({ code: 'invalid_argument', details: { field: 'http' } }));
+    expect(() => createCertSources(options)).toThrow(expect.objectContaining({ code: 'invalid_argument', details: { field: 'http' } }));
   });
 
   test('KDS CRLs without an HTTP getter are refused; CRL files alone need none', () => {

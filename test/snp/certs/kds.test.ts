@@ -1,5 +1,5 @@
 import { fetchKdsChain, kdsChainUrl, kdsCrlUrl, kdsVcekUrl } from '../../../src/snp/certs/kds';
-import { createVekFetcher } from '../../../src/snp/certs';
+import { createCertSources } from '../../../src/snp/certs';
 import { verifyReport } from '../../../src/snp/verify';
 import { amdRootFile, vector } from './fixtures';
 import { startServer, type LocalServer } from './local-server';
@@ -63,7 +63,7 @@ describe('AMD KDS source', () => {
       if (req.url?.startsWith('/vcek/v1/Turin/3b42092f69c656d3?')) return res.end(vek);
       res.writeHead(404).end();
     });
-    const fetcher = createVekFetcher({ kds: { baseUrl: server.url }, http: sharedDefaults });
+    const fetcher = createCertSources({ kds: { baseUrl: server.url }, http: sharedDefaults }).fetchVek;
     const verified = await verifyReport({ report }, { now: new Date('2025-12-06'), fetcher });
     expect(verified.genuine).toBe(true);
     expect(verified.reportedTcb).toEqual(request.reportedTcb);
@@ -75,7 +75,7 @@ describe('AMD KDS source', () => {
   it('does not try to fetch a VLEK or a VCEK for a masked CHIP_ID', async () => {
     server = await startServer((_req, res) => res.writeHead(500).end());
     const { request } = vector('milan-v3-vlek-aws');
-    const fetcher = createVekFetcher({ kds: { baseUrl: server.url }, http: sharedDefaults });
+    const fetcher = createCertSources({ kds: { baseUrl: server.url }, http: sharedDefaults }).fetchVek;
     await expect(fetcher(request)).rejects.toMatchObject({ code: 'vek_unavailable', details: { tried: [{ source: 'kds', reason: expect.stringMatching(/does not serve VLEKs/) }] } });
     await expect(fetcher({ ...request, kind: 'VCEK' })).rejects.toThrow(/CHIP_ID is masked/);
     expect(server.requests).toEqual([]);

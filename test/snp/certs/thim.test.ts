@@ -1,4 +1,4 @@
-import { createVekFetcher, parseThimCertification } from '../../../src/snp/certs';
+import { createCertSources, parseThimCertification } from '../../../src/snp/certs';
 import { verifyReport } from '../../../src/snp/verify';
 import { fixture, vector } from './fixtures';
 import { scripted, startServer, type LocalServer } from './local-server';
@@ -35,7 +35,7 @@ describe('THIM certification', () => {
 
     it('supplies the VCEK that verifies the real ACI report', async () => {
       server = await startServer(scripted([200], thimJson));
-      const fetcher = createVekFetcher({ thim: { url: `${server.url}/metadata/THIM/amd/certification` }, http: sharedDefaults });
+      const fetcher = createCertSources({ thim: { url: `${server.url}/metadata/THIM/amd/certification` }, http: sharedDefaults }).fetchVek;
       const { report } = vector('milan-v2-aci-thim', 'Milan');
       const verified = await verifyReport({ report }, { now: new Date('2025-12-06'), product: 'Milan', fetcher });
       expect(verified.genuine).toBe(true);
@@ -46,7 +46,7 @@ describe('THIM certification', () => {
 
     it('is not used for a report at another TCB', async () => {
       server = await startServer(scripted([200], thimJson));
-      const fetcher = createVekFetcher({ thim: { url: server.url }, http: sharedDefaults });
+      const fetcher = createCertSources({ thim: { url: server.url }, http: sharedDefaults }).fetchVek;
       const { request } = vector('milan-v2-aci-thim', 'Milan');
       await expect(fetcher({ ...request, reportedTcb: { ...request.reportedTcb, microcode: 116 } })).rejects.toMatchObject({
         code: 'vek_unavailable',

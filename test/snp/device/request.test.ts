@@ -1,4 +1,6 @@
-import { checkReportRequest } from '../../../src/snp/device/request';
+import { parseAppraisalPolicy } from '../../../src/maa/service/appraisal-policy';
+import { checkReportRequest, isReportData, isVmpl } from '../../../src/snp';
+import { parseVmpl } from '../../../src/cli/args';
 
 describe('checkReportRequest', () => {
   test.each([
@@ -20,5 +22,36 @@ describe('checkReportRequest', () => {
   test('a floor refuses the more privileged VMPLs and keeps the rest', () => {
     expect(() => checkReportRequest(Buffer.alloc(64), 1, 2)).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'vmpl', expected: '2..3' }) }));
     expect(() => checkReportRequest(Buffer.alloc(64), 2, 2)).not.toThrow();
+  });
+});
+
+describe('isVmpl and isReportData, the one check behind every surface', () => {
+  test.each([
+    [0, true],
+    [3, true],
+    [-1, false],
+    [4, false],
+    [1.5, false],
+    [Number.NaN, false],
+    ['1', false],
+    [undefined, false],
+  ])('isVmpl(%p) is %p', (value, expected) => {
+    expect(isVmpl(value)).toBe(expected);
+  });
+
+  test('isReportData takes exactly 64 bytes of any Uint8Array', () => {
+    expect(isReportData(new Uint8Array(64))).toBe(true);
+    expect(isReportData(Buffer.alloc(64))).toBe(true);
+    expect(isReportData(Buffer.alloc(32))).toBe(false);
+    expect(isReportData('x'.repeat(64))).toBe(false);
+  });
+
+  test('the CLI flag and the appraisal policy accept 0..3 and refuse 4, each in its own words', () => {
+    expect(parseVmpl('3')).toBe(3);
+    expect(() => parseVmpl('4')).toThrow(expect.objectContaining({ code: 'invalid_argument', details: { flag: 'vmpl' } }));
+    expect(() => parseVmpl('-1')).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    expect(parseAppraisalPolicy('{"vmpl":3}').vmpl).toBe(3);
+    expect(() => parseAppraisalPolicy('{"vmpl":4}')).toThrow(/vmpl must be 0\.\.3/);
+    expect(() => parseAppraisalPolicy('{"vmpl":"0"}')).toThrow(/vmpl must be 0\.\.3/);
   });
 });

@@ -139,17 +139,4 @@ describe('virtual device', () => {
     expect(verified.report.vmpl).toBe(1);
     expect(verified.report.measurement).toEqual(bytes(48, 11));
   });
-
-  test('reports per second (printed, not asserted)', async () => {
-    const device = new VirtualDevice(pkis.Milan);
-    const reportData = Buffer.alloc(64, 1);
-    const count = 400;
-    let start = process.hrtime.bigint();
-    for (let i = 0; i < count; i++) await device.getReport({ reportData });
-    const serial = count / (Number(process.hrtime.bigint() - start) / 1e9);
-    start = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: count }, () => device.getReport({ reportData })));
-    const concurrent = count / (Number(process.hrtime.bigint() - start) / 1e9);
-    console.log(`virtual device: ${serial.toFixed(0)} reports/s one at a time, ${concurrent.toFixed(0)} reports/s ${count} in flight`);
-  });
 });

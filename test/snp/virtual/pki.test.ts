@@ -1,11 +1,9 @@
 import * as crypto from 'node:crypto';
-import { X509Certificate } from 'node:crypto';
 import { chmod, cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCertTable, findCert, CERT_GUIDS } from '../../../src/snp/abi';
-import { parseVek, readExtensions, splitPem } from '../../../src/snp/x509';
-import { loadOrCreateVirtualPki, thimCertification, virtualInit, VIRTUAL_FILES, type VirtualPki } from '../../../src/snp/virtual';
-import { fixture } from '../vectors';
+import { parseVek, readExtensions } from '../../../src/snp/x509';
+import { loadOrCreateVirtualPki, virtualInit, VIRTUAL_FILES, type VirtualPki } from '../../../src/snp/virtual';
 import { KEYGEN_TIMEOUT, useTempDirs } from './helpers';
 
 const tempDir = useTempDirs();
@@ -191,30 +189,5 @@ describe('tampered state is refused', () => {
     await cp(milan.dir, join(dir, 'virtual'), { recursive: true });
     await writeFile(join(dir, 'virtual', VIRTUAL_FILES.device), '');
     await expect(loadOrCreateVirtualPki(dir)).rejects.toMatchObject({ code: 'virtual_state_invalid' });
-  });
-});
-
-describe('THIM-shaped certification body', () => {
-  const genuine = JSON.parse(fixture('snp', 'milan-v2-aci-thim', 'thim.json').toString('utf8'));
-
-  test('same keys in the same order as Azure’s, and each value parses the same way', () => {
-    const thim = thimCertification(milan);
-    expect(Object.keys(thim)).toEqual(Object.keys(genuine));
-    // The vector's VCEK has the same TCB as this PKI (bl 3, snp 8, ucode 0x73), so even tcbm agrees.
-    expect(thim.tcbm).toBe(genuine.tcbm);
-    expect(thim.cacheControl).toBe(genuine.cacheControl);
-    for (const body of [genuine, thim]) {
-      const vek = parseVek(body.vcekCert);
-      const [ask, ark] = splitPem(body.certificateChain).map((der) => new X509Certificate(der));
-      expect(ask!.subject).toBe(`${AMD_DN}SEV-Milan`);
-      expect(ark!.subject).toBe(`${AMD_DN}ARK-Milan`);
-      expect(vek.cert.verify(ask!.publicKey)).toBe(true);
-      expect(ask!.verify(ark!.publicKey)).toBe(true);
-      expect(body.vcekCert).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
-    }
-  });
-
-  test('tcbm is the TCB as a u64 in hex, most significant byte first, per family', () => {
-    expect(thimCertification(turin).tcbm).toBe('4700000002000100'); // ucode 71, snp 2, tee 0, bl 1, fmc 0
   });
 });
