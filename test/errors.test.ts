@@ -65,9 +65,10 @@ describe('one class per error code', () => {
     expect(expired).not.toBeInstanceOf(ReportNotAcceptable);
   });
 
-  test("an upstream's refusal is a 400 whatever 4xx the upstream answered, which rides in details", () => {
+  test("an upstream's refusal keeps the upstream's 4xx (anything else is a 502), which also rides in details", () => {
     for (const upstreamStatus of [400, 403, 404, 409]) {
-      expect(new UpstreamRejected('key vault', upstreamStatus, 'Code', 'refused')).toMatchObject({ status: 400, details: { upstreamStatus, upstreamCode: 'Code' } });
+      expect(new UpstreamRejected('key vault', upstreamStatus, 'Code', 'refused')).toMatchObject({ status: upstreamStatus, details: { upstreamStatus, upstreamCode: 'Code' } });
     }
+    expect(new UpstreamRejected('key vault', 500, undefined, 'refused').status).toBe(502);
   });
 });
