@@ -123,6 +123,8 @@ export type SkrErrorCode =
   | 'tsm_generation_mismatch'
   | 'tsm_provider_unsupported'
   | 'requests_throttled'
+  | 'store_unavailable'
+  | 'store_url_invalid'
   | 'unauthorized'
   | 'upstream_failed'
   | 'upstream_rejected'
@@ -866,6 +868,24 @@ export class AuditUnavailable extends SkrError {
 export class RequestsThrottled extends SkrError {
   constructor(retryAfter: number) {
     super('requests_throttled', 429, 'too many refused requests from this caller', { retryAfter });
+  }
+}
+
+/**
+ * The key store (PostgreSQL, or SQLite) cannot be reached or failed mid-request: the request is
+ * refused and nothing was answered from it. The database's own message stays in the operator's
+ * log (never a connection password); the client learns only that the store is down.
+ */
+export class StoreUnavailable extends SkrError {
+  constructor() {
+    super('store_unavailable', 503, 'the key store cannot be reached; the request was not answered');
+  }
+}
+
+/** A `--store` / SKR_STORE value that is neither `sqlite:PATH` nor a postgres:// URL; `details.reason` says why (the URL itself is never echoed). */
+export class StoreUrlInvalid extends SkrError {
+  constructor(reason: string) {
+    super('store_url_invalid', 400, `--store: ${reason}`, { reason });
   }
 }
 

@@ -2,7 +2,7 @@
 export { startKms, type KmsOptions, type KmsReleaseOptions, type RunningKms } from './server';
 export { releaseSignerFromPem, type ReleaseSigner } from './key-release';
 export { kmsPaths, openKeyDatabase } from './paths';
-export { KeyStore, type KeySnapshot, type KeyVersionWithMaterial } from './store/key-store';
+export type { KeyStore, KeySnapshot, KeyVersionWithMaterial } from './store/key-store';
 export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './model';
 export { familyOf } from './model';
 export type { ReleaseContext, ReleaseFunction, KeyReleaseRequest, ReleaseResult } from './release-context';

@@ -15,8 +15,10 @@ import type { KmsCore } from './operations/core';
 import { rotateDueKeys } from './operations/rotation';
 import { parseReleasePolicy } from './policy';
 import { createRelease, releaseSignerFromPem, type ReleaseSigner } from './key-release';
-import { KeyStore } from './store/key-store';
-import { openKeyDatabase, kmsPaths } from './paths';
+import type { KeyStore } from './store/key-store';
+import { openKeyStore } from './store/open';
+import { parseStoreLocation } from './store/store-url';
+import { kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
 import { gracefulCloser } from '../lib/graceful-close';
 import { answerUnparsableRequests } from '../lib/http-errors';
@@ -24,6 +26,11 @@ import { answerUnparsableRequests } from '../lib/http-errors';
 export interface KmsOptions {
   /** State lives in `<stateDir>/kms/`: keys.sqlite, audit.sqlite, master.key, tls/, admin-token. */
   stateDir: string;
+  /**
+   * Where keys live: `postgres://USER@HOST:PORT/DB` (replicas started with the same state
+   * directory share it) or `sqlite:PATH`; `<stateDir>/kms/keys.sqlite` by default.
+   */
+  store?: string;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -97,13 +104,20 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const paths = kmsPaths(options.stateDir);
   const host = options.host ?? '127.0.0.1';
   const tls = options.tls ?? (await loadOrCreateTls(paths.tlsDir, { name: 'skr kms' }));
+  const location = parseStoreLocation(options.store, paths.keys);
   const master = await openMasterKey(options.masterKey ?? { kind: 'file', path: paths.masterKey });
-  const db = openKeyDatabase(options.stateDir);
+  let opened: Awaited<ReturnType<typeof openKeyStore>>;
+  try {
+    opened = await openKeyStore(location, master, paths.keys);
+  } catch (error) {
+    await master.close();
+    throw error;
+  }
   const audit = options.auditLog ?? AuditLog.open(paths.audit);
   const clock = options.now ?? (() => new Date());
   const recoverableDays = options.recoverableDays ?? 90;
   const core: KmsCore = {
-    store: new KeyStore(db, master),
+    store: opened.keys,
     master,
     now: () => Math.floor(clock().getTime() / 1000),
     recoverableDays,
@@ -111,14 +125,14 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
   };
   // Material sealed under another master key would fail key by key at use: refuse at start.
-  const foreign = core.store.foreignMasterKeyIds();
+  const foreign = await core.store.foreignMasterKeyIds();
   if (foreign.length > 0) {
-    db.close();
+    await opened.close();
     audit.close();
     await master.close();
     throw new MasterKeyMismatch(master.id, foreign);
   }
-  const roles = new RoleAssignments(db);
+  const roles = new RoleAssignments(opened.rolesDb);
   // Changes made at start are audited like any other, under the KMS's own name.
   const startup = { time: core.now(), principal: 'kms:startup' };
   for (const a of options.roleAssignments ?? []) {
@@ -136,7 +150,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       server.listen(options.port ?? 0, host, () => resolve());
     });
   } catch (error) {
-    db.close();
+    await opened.close();
     audit.close();
     await master.close();
     throw error;
@@ -198,9 +212,12 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    purgeExpiredKeys(core);
-    pruneAudit();
-    rotateDueKeys(core)
+    purgeExpiredKeys(core)
+      .catch((error) => process.stderr.write(`skr kms: retention purge failed: ${(error as Error).message}\n`))
+      .then(() => {
+        pruneAudit();
+        return rotateDueKeys(core);
+      })
       .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
       .finally(() => {
         sweeping = false;
@@ -223,7 +240,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       clearInterval(summarizer);
       await closeServer();
       writeSummaries();
-      db.close();
+      await opened.close();
       audit.close();
       await master.close();
     },

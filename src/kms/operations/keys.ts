@@ -75,12 +75,12 @@ export async function importKey(core: KmsCore, name: string, b: Body): Promise<K
   return storeNew(core, name, kty, material, { ...b, key_ops: b.key_ops ?? ops });
 }
 
-export function getKey(core: KmsCore, name: string, version?: string): KeyVersion {
+export function getKey(core: KmsCore, name: string, version?: string): Promise<KeyVersion> {
   return core.store.get(name, version);
 }
 
 /** `PATCH /keys/{name}/{version}`: key_ops, enabled/nbf/exp, tags and the release policy of one version. */
-export function updateKey(core: KmsCore, name: string, version: string | undefined, b: Body): KeyVersion {
+export async function updateKey(core: KmsCore, name: string, version: string | undefined, b: Body): Promise<KeyVersion> {
   const attributes = parseAttributes(b);
   const tags = parseTags(b);
   const policyInput = parseReleasePolicy(b);
@@ -139,10 +139,10 @@ export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds
   );
 }
 
-export function listKeys(core: KmsCore, limit: number, after?: string): Page<KeyVersion> {
+export function listKeys(core: KmsCore, limit: number, after?: string): Promise<Page<KeyVersion>> {
   return core.store.listKeys(limit, after);
 }
 
-export function listKeyVersions(core: KmsCore, name: string, limit: number, after?: string): Page<KeyVersion> {
+export function listKeyVersions(core: KmsCore, name: string, limit: number, after?: string): Promise<Page<KeyVersion>> {
   return core.store.listVersions(name, limit, after);
 }

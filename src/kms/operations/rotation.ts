@@ -1,5 +1,5 @@
 import { KmsBadParameter } from '../../errors';
-import type { RotationLifetimeAction, RotationPolicy } from '../model';
+import type { KeyVersion, RotationLifetimeAction, RotationPolicy } from '../model';
 import { optionalObject, optionalString, type Body } from '../wire/fields';
 import type { KmsCore } from './core';
 import { rotateKey } from './keys';
@@ -34,11 +34,11 @@ function parseAction(raw: unknown): RotationLifetimeAction {
   return { trigger: after !== undefined ? { timeAfterCreate: after } : { timeBeforeExpiry: before }, action: { type: type === 'rotate' ? 'Rotate' : 'Notify' } };
 }
 
-export function getRotationPolicy(core: KmsCore, name: string): RotationPolicy | undefined {
+export function getRotationPolicy(core: KmsCore, name: string): Promise<RotationPolicy | undefined> {
   return core.store.rotationPolicy(name);
 }
 
-export function setRotationPolicy(core: KmsCore, name: string, b: Body): RotationPolicy {
+export async function setRotationPolicy(core: KmsCore, name: string, b: Body): Promise<RotationPolicy> {
   const raw = b.lifetimeActions ?? [];
   if (!Array.isArray(raw)) throw new KmsBadParameter('lifetimeActions must be an array');
   const lifetimeActions = raw.map(parseAction);
@@ -46,13 +46,13 @@ export function setRotationPolicy(core: KmsCore, name: string, b: Body): Rotatio
   const expiryTime = optionalString(optionalObject(b, 'attributes') ?? {}, 'expiryTime');
   if (expiryTime !== undefined && durationSeconds(expiryTime, 'expiryTime') < 28 * DAY) throw new KmsBadParameter('expiryTime must be at least 28 days');
   const now = core.now();
-  const created = core.store.rotationPolicy(name)?.created ?? now;
+  const created = (await core.store.rotationPolicy(name))?.created ?? now;
   return core.store.setRotationPolicy(name, { lifetimeActions, ...(expiryTime ? { expiryTime } : {}), created, updated: now });
 }
 
 /** `POST /keys/{name}/rotate`: a new version, expiring as the key's rotation policy says. */
-export function rotateNow(core: KmsCore, name: string) {
-  const policy = core.store.rotationPolicy(name);
+export async function rotateNow(core: KmsCore, name: string): Promise<KeyVersion> {
+  const policy = await core.store.rotationPolicy(name);
   return rotateKey(core, name, policy?.expiryTime ? durationSeconds(policy.expiryTime, 'expiryTime') : undefined);
 }
 
@@ -60,7 +60,7 @@ export function rotateNow(core: KmsCore, name: string) {
 export async function rotateDueKeys(core: KmsCore): Promise<string[]> {
   const now = core.now();
   const rotated: string[] = [];
-  for (const { latest, policy } of core.store.keysWithRotationPolicy()) {
+  for (const { latest, policy } of await core.store.keysWithRotationPolicy()) {
     const rotate = policy.lifetimeActions.find((a) => a.action.type === 'Rotate');
     if (!rotate) continue;
     const { timeAfterCreate, timeBeforeExpiry } = rotate.trigger;

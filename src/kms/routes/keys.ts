@@ -14,48 +14,48 @@ export function keysRouter(ctx: KmsHttpContext): Router {
 
   router.get(
     '/keys',
-    operation(ctx, 'list', 'keys/list', (req) => {
+    operation(ctx, 'list', 'keys/list', async (req) => {
       const { limit, after } = pageRequest(req);
-      return { body: pageBody(ctx.bundle.vaultUrl, req, listKeys(ctx.core, limit, after), (v) => keyItem(ctx.bundle, v, false), limit) };
+      return { body: pageBody(ctx.bundle.vaultUrl, req, await listKeys(ctx.core, limit, after), (v) => keyItem(ctx.bundle, v, false), limit) };
     }),
   );
   router.post('/keys/:name/create', operation(ctx, 'create', 'keys/create', async (req) => bundle(await createKey(ctx.core, req.params.name as string, body(req.body)))));
   router.put('/keys/:name', operation(ctx, 'import', 'keys/import', async (req) => bundle(await importKey(ctx.core, req.params.name as string, body(req.body)))));
   router.get(
     '/keys/:name/versions',
-    operation(ctx, 'listVersions', 'keys/list', (req) => {
+    operation(ctx, 'listVersions', 'keys/list', async (req) => {
       const { limit, after } = pageRequest(req);
-      const page = listKeyVersions(ctx.core, req.params.name as string, limit, after);
+      const page = await listKeyVersions(ctx.core, req.params.name as string, limit, after);
       return { body: pageBody(ctx.bundle.vaultUrl, req, page, (v) => keyItem(ctx.bundle, v, true), limit) };
     }),
   );
   router.post('/keys/:name/rotate', operation(ctx, 'rotate', 'keys/rotate', async (req) => bundle(await rotateNow(ctx.core, req.params.name as string))));
   router.get(
     '/keys/:name/rotationpolicy',
-    operation(ctx, 'getRotationPolicy', 'keys/rotationpolicy/read', (req) => {
+    operation(ctx, 'getRotationPolicy', 'keys/rotationpolicy/read', async (req) => {
       const name = req.params.name as string;
-      const policy = getRotationPolicy(ctx.core, name);
+      const policy = await getRotationPolicy(ctx.core, name);
       return { body: rotationPolicyBody(`${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`, policy) };
     }),
   );
   router.put(
     '/keys/:name/rotationpolicy',
-    operation(ctx, 'setRotationPolicy', 'keys/rotationpolicy/write', (req) => {
+    operation(ctx, 'setRotationPolicy', 'keys/rotationpolicy/write', async (req) => {
       const name = req.params.name as string;
-      return { body: rotationPolicyBody(`${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`, setRotationPolicy(ctx.core, name, body(req.body))) };
+      return { body: rotationPolicyBody(`${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`, await setRotationPolicy(ctx.core, name, body(req.body))) };
     }),
   );
-  router.get('/keys/:name', operation(ctx, 'get', 'keys/read', (req) => bundle(getKey(ctx.core, req.params.name as string))));
-  router.get('/keys/:name/:version', operation(ctx, 'get', 'keys/read', (req) => bundle(getKey(ctx.core, req.params.name as string, req.params.version as string))));
-  router.patch('/keys/:name', operation(ctx, 'update', 'keys/update', (req) => bundle(updateKey(ctx.core, req.params.name as string, undefined, body(req.body)))));
+  router.get('/keys/:name', operation(ctx, 'get', 'keys/read', async (req) => bundle(await getKey(ctx.core, req.params.name as string))));
+  router.get('/keys/:name/:version', operation(ctx, 'get', 'keys/read', async (req) => bundle(await getKey(ctx.core, req.params.name as string, req.params.version as string))));
+  router.patch('/keys/:name', operation(ctx, 'update', 'keys/update', async (req) => bundle(await updateKey(ctx.core, req.params.name as string, undefined, body(req.body)))));
   router.patch(
     '/keys/:name/:version',
-    operation(ctx, 'update', 'keys/update', (req) => bundle(updateKey(ctx.core, req.params.name as string, req.params.version as string, body(req.body)))),
+    operation(ctx, 'update', 'keys/update', async (req) => bundle(await updateKey(ctx.core, req.params.name as string, req.params.version as string, body(req.body)))),
   );
   return router;
 }
 
-function rotationPolicyBody(id: string, policy: ReturnType<typeof getRotationPolicy>): unknown {
+function rotationPolicyBody(id: string, policy: Awaited<ReturnType<typeof getRotationPolicy>>): unknown {
   if (!policy) return { id, lifetimeActions: DEFAULT_LIFETIME_ACTIONS, attributes: {} };
   return {
     id,
