@@ -2,6 +2,8 @@
 export { startKms, type KmsOptions, type KmsReleaseOptions, type RunningKms } from './server';
 export { releaseSignerFromPem, type ReleaseSigner } from './key-release';
 export { kmsPaths, openKeyDatabase } from './paths';
+export { parseStoreLocation, type StoreLocation } from './store/store-url';
+export { openAuditStore } from './store/open';
 export type { KeyStore, KeySnapshot, KeyVersionWithMaterial } from './store/key-store';
 export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './model';
 export { familyOf } from './model';
@@ -10,7 +12,7 @@ export { checkUsable } from './operations/crypto';
 export type { Caller } from './auth/bearer';
 export { RoleAssignments, type RoleAssignment } from './auth/rbac';
 export { ROLES, findRole, type Action, type RoleDefinition } from './auth/roles';
-export { AuditLog, AuditStore, FIELD_LIMITS, DEFAULT_REFUSAL_LIMITS, type AuditEntry, type AuditQuery, type ChainVerdict, type Decision, type StoredEntry, type RefusalLimits } from './audit';
+export { AuditLog, SqliteAuditStore, type AuditStore, FIELD_LIMITS, DEFAULT_REFUSAL_LIMITS, type AuditEntry, type AuditQuery, type ChainVerdict, type Decision, type StoredEntry, type RefusalLimits } from './audit';
 export { addRoleAudited, removeRoleAudited, type RoleChangeActor } from './auth/audited-roles';
 export { keyBundle, keyId } from './wire/bundle';
 export { openMasterKey, type MasterKey, type MasterKeyConfig, type Pkcs11MasterKeyOptions, type ReleasedMasterKeyOptions } from './vault';

@@ -16,7 +16,7 @@ import { rotateDueKeys } from './operations/rotation';
 import { parseReleasePolicy } from './policy';
 import { createRelease, releaseSignerFromPem, type ReleaseSigner } from './key-release';
 import type { KeyStore } from './store/key-store';
-import { openKeyStore } from './store/open';
+import { openKmsStore } from './store/open';
 import { parseStoreLocation } from './store/store-url';
 import { kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
@@ -106,14 +106,14 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const tls = options.tls ?? (await loadOrCreateTls(paths.tlsDir, { name: 'skr kms' }));
   const location = parseStoreLocation(options.store, paths.keys);
   const master = await openMasterKey(options.masterKey ?? { kind: 'file', path: paths.masterKey });
-  let opened: Awaited<ReturnType<typeof openKeyStore>>;
+  let opened: Awaited<ReturnType<typeof openKmsStore>>;
   try {
-    opened = await openKeyStore(location, master, paths.keys);
+    opened = await openKmsStore(location, master, paths);
   } catch (error) {
     await master.close();
     throw error;
   }
-  const audit = options.auditLog ?? AuditLog.open(paths.audit);
+  const audit = options.auditLog ?? new AuditLog(opened.audit);
   const clock = options.now ?? (() => new Date());
   const recoverableDays = options.recoverableDays ?? 90;
   const core: KmsCore = {
@@ -128,7 +128,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const foreign = await core.store.foreignMasterKeyIds();
   if (foreign.length > 0) {
     await opened.close();
-    audit.close();
+    await audit.close();
     await master.close();
     throw new MasterKeyMismatch(master.id, foreign);
   }
@@ -137,9 +137,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const startup = { time: core.now(), principal: 'kms:startup' };
   for (const a of options.roleAssignments ?? []) {
     const present = roles.list(a.principal).some((r) => r.role === findRole(a.role)?.id && r.scope === normaliseScope(a.scope));
-    if (!present) addRoleAudited(roles, audit, startup, a.principal, a.role, a.scope);
+    if (!present) await addRoleAudited(roles, audit, startup, a.principal, a.role, a.scope);
   }
-  for (const a of options.revokedRoleAssignments ?? []) removeRoleAudited(roles, audit, startup, a);
+  for (const a of options.revokedRoleAssignments ?? []) await removeRoleAudited(roles, audit, startup, a);
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
   const closeServer = gracefulCloser(server);
@@ -151,7 +151,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     });
   } catch (error) {
     await opened.close();
-    audit.close();
+    await audit.close();
     await master.close();
     throw error;
   }
@@ -165,15 +165,15 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const refusalLimits = { ...DEFAULT_REFUSAL_LIMITS, ...options.refusals };
   const refusals = new RefusalGate(refusalLimits);
   /** The counted refusals, one summary entry per caller and status; a failure is reported, not thrown from a timer (the counts stay for the next try). */
-  const writeSummaries = () => {
+  const writeSummaries = async () => {
     refusals.newInterval();
     try {
-      audit.summarizeCounts(core.now());
+      await audit.summarizeCounts(core.now());
     } catch {
       process.stderr.write('skr kms: the summaries of counted refusals could not be audited\n');
     }
   };
-  const summarizer = setInterval(writeSummaries, refusalLimits.intervalMs);
+  const summarizer = setInterval(() => void writeSummaries(), refusalLimits.intervalMs);
   summarizer.unref();
 
   server.on(
@@ -201,23 +201,15 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   );
 
   const auditRetentionDays = options.auditRetentionDays ?? 365;
-  const pruneAudit = () => {
-    try {
-      audit.prune(auditRetentionDays, core.now());
-    } catch (error) {
-      process.stderr.write(`skr kms: audit retention failed: ${(error as Error).message}\n`);
-    }
-  };
+  const pruneAudit = () => audit.prune(auditRetentionDays, core.now()).catch((error: Error) => void process.stderr.write(`skr kms: audit retention failed: ${error.message}\n`));
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
     purgeExpiredKeys(core)
       .catch((error) => process.stderr.write(`skr kms: retention purge failed: ${(error as Error).message}\n`))
-      .then(() => {
-        pruneAudit();
-        return rotateDueKeys(core);
-      })
+      .then(pruneAudit)
+      .then(() => rotateDueKeys(core))
       .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
       .finally(() => {
         sweeping = false;
@@ -239,9 +231,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       clearInterval(sweeper);
       clearInterval(summarizer);
       await closeServer();
-      writeSummaries();
+      await writeSummaries();
+      await audit.close();
       await opened.close();
-      audit.close();
       await master.close();
     },
   };

@@ -43,13 +43,13 @@ export function adminRouter(ctx: KmsHttpContext): Router {
   router.post('/roles', async (req, res) => {
     const note = noted(req, res, 'role.add');
     const b = body(req.body);
-    const added = addRoleAudited(ctx.rbac, ctx.audit, actor(note), requiredString(b, 'principal'), requiredString(b, 'role'), optionalString(b, 'scope'));
+    const added = await addRoleAudited(ctx.rbac, ctx.audit, actor(note), requiredString(b, 'principal'), requiredString(b, 'role'), optionalString(b, 'scope'));
     note.committed = true;
     await sendAudited(ctx, res, 201, () => res.status(201).json(added));
   });
   router.delete('/roles/:id', async (req, res, next) => {
     const note = noted(req, res, 'role.remove');
-    if (!removeRoleAudited(ctx.rbac, ctx.audit, actor(note), { id: req.params.id })) {
+    if (!(await removeRoleAudited(ctx.rbac, ctx.audit, actor(note), { id: req.params.id }))) {
       next(new RoleAssignmentNotFound(req.params.id));
       return;
     }
@@ -66,7 +66,7 @@ export function adminRouter(ctx: KmsHttpContext): Router {
       if (!/^-?\d{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw new KmsBadParameter(`${name} must be an integer ${min}..${max}`);
       return Number(text);
     };
-    const value = ctx.audit.query({
+    const value = await ctx.audit.query({
       key: q('key'),
       principal: q('principal'),
       decision: q('decision') as Decision | undefined,
