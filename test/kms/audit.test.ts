@@ -416,7 +416,7 @@ describe('what the KMS records', () => {
         expect(counted()).toEqual([{ source: '127.0.0.1', principal: 'someone-without-rights', status: 403, requests: i }]);
       }
     } finally {
-      await reader.close();
+      reader.close();
       await stack.close();
     }
   });

@@ -1,10 +1,13 @@
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { openMasterKey, type MasterKey } from '../../src/kms';
+import { SqliteAuditStore, type AuditStore } from '../../src/kms/audit/store';
 import type { KmsCore } from '../../src/kms/operations/core';
 import { openDatabase, type Db } from '../../src/kms/store/database';
 import type { KeyStore } from '../../src/kms/store/key-store';
 import { KEY_STORE_MIGRATIONS } from '../../src/kms/store/migrations';
+import { PostgresAuditStore } from '../../src/kms/store/postgres/audit-store';
 import { PostgresDatabase } from '../../src/kms/store/postgres/database';
 import { PostgresKeyStore } from '../../src/kms/store/postgres/key-store';
 import { SqliteKeyStore } from '../../src/kms/store/sqlite-key-store';
@@ -27,12 +30,20 @@ export interface TestVault {
   core(now: () => number): KmsCore;
 }
 
+/** An audit log's database: `open()` gives a store on it (each call another connection or pool: another replica). */
+export interface TestAuditLog {
+  open(): Promise<AuditStore>;
+  sql(text: string, ...values: unknown[]): Promise<Record<string, unknown>[]>;
+}
+
 export interface StoreBackend {
   name: 'sqlite' | 'postgres';
   /** describe(), or describePostgres() where PostgreSQL is needed. */
   describe(name: string, body: () => void): void;
   /** A new, empty vault; `label` keeps vaults of one file apart. */
   vault(label: string): Promise<TestVault>;
+  /** A new, empty audit log. */
+  auditLog(label: string): Promise<TestAuditLog>;
 }
 
 const numbered = (text: string) => {
@@ -83,6 +94,24 @@ export function storeBackends(): StoreBackend[] {
         core: (now) => ({ store, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
       };
     },
+    auditLog: async (label) => {
+      const path = join(await dir(), `${label}-audit.sqlite`);
+      const open = async () => {
+        const store = SqliteAuditStore.open(path);
+        closers.push(() => store.close());
+        return store;
+      };
+      await open();
+      const db = new Database(path);
+      closers.push(() => void db.close());
+      return {
+        open,
+        sql: async (text, ...values) => {
+          const statement = db.prepare(text);
+          return statement.reader ? (statement.all(...values) as Record<string, unknown>[]) : (statement.run(...values), []);
+        },
+      };
+    },
   };
 
   const postgres: StoreBackend = {
@@ -113,6 +142,19 @@ export function storeBackends(): StoreBackend[] {
         sql: async (text, ...values) => (await owner.query(numbered(text), values)).rows as Record<string, unknown>[],
         core: (now) => ({ store, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
       };
+    },
+    auditLog: async (label) => {
+      const url = await cluster!.database(label.replace(/-/g, '_'));
+      const open = async () => {
+        const store = await PostgresAuditStore.open(new PostgresDatabase({ url }), { ownsDatabase: true });
+        closers.push(() => store.close());
+        return store;
+      };
+      await open();
+      const owner = new Client({ connectionString: url });
+      await owner.connect();
+      closers.push(() => owner.end());
+      return { open, sql: async (text, ...values) => (await owner.query(numbered(text), values)).rows as Record<string, unknown>[] };
     },
   };
 
