@@ -44,6 +44,8 @@ export interface StoreBackend {
   vault(label: string): Promise<TestVault>;
   /** A new, empty audit log. */
   auditLog(label: string): Promise<TestAuditLog>;
+  /** What `skr kms --store` takes for a new, empty store: a PostgreSQL database's URL, or nothing (the state directory's SQLite files). */
+  kmsStore(label: string): Promise<string | undefined>;
 }
 
 const numbered = (text: string) => {
@@ -72,6 +74,7 @@ export function storeBackends(): StoreBackend[] {
 
   const sqlite: StoreBackend = {
     name: 'sqlite',
+    kmsStore: async () => undefined,
     describe: (name, body) => describe(name, body),
     vault: async (label) => {
       const path = join(await dir(), `${label}.sqlite`);
@@ -156,6 +159,7 @@ export function storeBackends(): StoreBackend[] {
       closers.push(() => owner.end());
       return { open, sql: async (text, ...values) => (await owner.query(numbered(text), values)).rows as Record<string, unknown>[] };
     },
+    kmsStore: (label) => cluster!.database(label.replace(/-/g, '_')),
   };
 
   return [sqlite, postgres];
