@@ -9,6 +9,7 @@ import { cryptoRouter } from './routes/crypto';
 import { keysRouter } from './routes/keys';
 import { lifecycleRouter } from './routes/lifecycle';
 import { sendAudited, type AuditNote } from './routes/audited-answer';
+import { readyRouter } from './routes/ready';
 import { releaseRouter } from './routes/release';
 import { rngRouter } from './routes/rng';
 import { routePatternOf } from './routes/route-pattern';
@@ -20,7 +21,7 @@ const KMS_INVALID = { invalid: (message: string) => new KmsBadParameter(message)
 
 /**
  * The KMS's HTTP surface in Key Vault's shape. Order matters: note every request for the
- * audit log; the admin API (its own token, checked before its body is read); the challenge (401 before any body is read);
+ * audit log; the readiness probe (unaudited, see routes/ready.ts); the admin API (its own token, checked before its body is read); the challenge (401 before any body is read);
  * api-version; then the body (size-limited JSON) and the routes. Every answer, errors
  * included, leaves through sendAudited: its entry is committed first.
  */
@@ -50,6 +51,8 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
     if (path.includes('//')) req.url = path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : req.url.slice(q));
     next();
   });
+  // Before the challenge: a load balancer probes readiness without a token.
+  app.use(readyRouter(ctx));
   app.use('/admin', adminRouter(ctx));
   app.use(challenge(ctx, fail));
   app.use((req: Request, _res: Response, next: NextFunction) => {
