@@ -882,6 +882,13 @@ export class StoreUnavailable extends SkrError {
   }
 }
 
+/** A conditional rotation (the sweep's) found that another writer added a version first: nothing was added. */
+export class KeyRotatedMeanwhile extends SkrError {
+  constructor(name: string) {
+    super('conflict', 409, `Key ${name} was rotated meanwhile`, { name });
+  }
+}
+
 /** A `--store` / SKR_STORE value that is neither `sqlite:PATH` nor a postgres:// URL; `details.reason` says why (the URL itself is never echoed). */
 export class StoreUrlInvalid extends SkrError {
   constructor(reason: string) {

@@ -1,5 +1,6 @@
 import type { KmsCore } from '../../src/kms/operations/core';
 import { createKey } from '../../src/kms/operations/keys';
+import { rotateDueKeys, setRotationPolicy } from '../../src/kms/operations/rotation';
 import type { KeyStore } from '../../src/kms/store/key-store';
 import { storeBackends } from './store-backends';
 
@@ -87,6 +88,20 @@ describe.each(storeBackends().map((backend) => [backend.name, backend] as const)
           await expect(a.get(key)).rejects.toMatchObject({ code: 'key_not_found' });
           await expect(b.getDeleted(key)).rejects.toMatchObject({ code: 'key_not_found' });
         }
+      }
+    });
+
+    test('the rotation sweeps of two replicas rotate a due key once', async () => {
+      let clock = 1_800_000_000;
+      const coreOf = (store: KeyStore): KmsCore => ({ ...core, store, now: () => clock });
+      for (let round = 0; round < ROUNDS / 2; round++) {
+        const key = `sweep-rotate-${round}`;
+        await createKey(coreOf(a), key, { kty: 'oct' });
+        await setRotationPolicy(coreOf(a), key, { lifetimeActions: [{ trigger: { timeAfterCreate: 'P7D' }, action: { type: 'Rotate' } }] });
+        clock += 8 * 86_400;
+        const [fromA, fromB] = await Promise.all([rotateDueKeys(coreOf(a)), rotateDueKeys(coreOf(b))]);
+        expect([...fromA, ...fromB].filter((name) => name === key)).toEqual([key]);
+        expect((await b.listVersions(key, 10)).items).toHaveLength(2);
       }
     });
 

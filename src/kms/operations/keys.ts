@@ -113,8 +113,11 @@ function sameKind(latest: KeyVersion, current: KeyMaterial): GenerateSpec {
   return { family: 'EC', curve };
 }
 
-/** A new version with the latest one's kind, size, operations, tags, exportability and release policy. */
-export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds?: number): Promise<KeyVersion> {
+/**
+ * A new version with the latest one's kind, size, operations, tags, exportability and release
+ * policy. With `ifLatest`, only while that version is the key's latest (KeyRotatedMeanwhile otherwise).
+ */
+export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds?: number, options: { ifLatest?: string } = {}): Promise<KeyVersion> {
   const { version: latest, material: current } = await core.store.getWithMaterial(name);
   const material = await generateMaterial(sameKind(latest, current));
   const now = core.now();
@@ -136,6 +139,7 @@ export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds
       ...(latest.releasePolicy ? { releasePolicy: latest.releasePolicy } : {}),
     },
     now,
+    options.ifLatest,
   );
 }
 

@@ -1,4 +1,4 @@
-import { KmsBadParameter } from '../../errors';
+import { KeyRotatedMeanwhile, KmsBadParameter } from '../../errors';
 import type { KeyVersion, RotationLifetimeAction, RotationPolicy } from '../model';
 import { optionalObject, optionalString, type Body } from '../wire/fields';
 import type { KmsCore } from './core';
@@ -50,10 +50,13 @@ export async function setRotationPolicy(core: KmsCore, name: string, b: Body): P
   return core.store.setRotationPolicy(name, { lifetimeActions, ...(expiryTime ? { expiryTime } : {}), created, updated: now });
 }
 
-/** `POST /keys/{name}/rotate`: a new version, expiring as the key's rotation policy says. */
-export async function rotateNow(core: KmsCore, name: string): Promise<KeyVersion> {
+/**
+ * `POST /keys/{name}/rotate`: a new version, expiring as the key's rotation policy says. With
+ * `ifLatest` (the sweep), only while that version is still the latest (KeyRotatedMeanwhile otherwise).
+ */
+export async function rotateNow(core: KmsCore, name: string, options: { ifLatest?: string } = {}): Promise<KeyVersion> {
   const policy = await core.store.rotationPolicy(name);
-  return rotateKey(core, name, policy?.expiryTime ? durationSeconds(policy.expiryTime, 'expiryTime') : undefined);
+  return rotateKey(core, name, policy?.expiryTime ? durationSeconds(policy.expiryTime, 'expiryTime') : undefined, options);
 }
 
 /** Rotates every key whose Rotate action is due; returns the names rotated. */
@@ -68,7 +71,13 @@ export async function rotateDueKeys(core: KmsCore): Promise<string[]> {
       (timeAfterCreate !== undefined && now >= latest.attributes.created + durationSeconds(timeAfterCreate, 'timeAfterCreate')) ||
       (timeBeforeExpiry !== undefined && latest.attributes.exp !== undefined && now >= latest.attributes.exp - durationSeconds(timeBeforeExpiry, 'timeBeforeExpiry'));
     if (!due) continue;
-    await rotateNow(core, latest.name);
+    // Another replica's sweep may rotate the same key at the same moment: one of them adds the version.
+    try {
+      await rotateNow(core, latest.name, { ifLatest: latest.version });
+    } catch (error) {
+      if (error instanceof KeyRotatedMeanwhile) continue;
+      throw error;
+    }
     rotated.push(latest.name);
   }
   return rotated;

@@ -29,8 +29,12 @@ export type DeletedKey = { latest: KeyVersion; deleted: DeletedInfo };
 export interface KeyStore {
   /** Master keys, other than the one this store holds, that sealed stored material: none in a consistent state. */
   foreignMasterKeyIds(): Promise<string[]>;
-  /** Adds a version, creating the key when it is new. Refuses a name held by a soft-deleted key, as Key Vault does. */
-  addVersion(input: NewKeyVersion, created: number): Promise<KeyVersion>;
+  /**
+   * Adds a version, creating the key when it is new. Refuses a name held by a soft-deleted key,
+   * as Key Vault does. With `ifLatest`, adds it only while that version is still the key's latest
+   * (KeyRotatedMeanwhile otherwise): the rotation sweeps of two replicas rotate a due key once.
+   */
+  addVersion(input: NewKeyVersion, created: number, ifLatest?: string): Promise<KeyVersion>;
   /** A live key's version; the latest when `version` is absent or empty. */
   get(name: string, version?: string): Promise<KeyVersion>;
   /** The version and its opened material — for crypto operations, backup and release. Never logged, never returned over HTTP. */

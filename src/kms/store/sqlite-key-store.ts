@@ -1,4 +1,4 @@
-import { KeyNotFound } from '../../errors';
+import { KeyNotFound, KeyRotatedMeanwhile } from '../../errors';
 import type { MasterKey } from '../vault';
 import type { Db } from './database';
 import type { DeletedKey, KeySnapshot, KeyStore, KeyVersionWithMaterial } from './key-store';
@@ -53,13 +53,14 @@ export class SqliteKeyStore implements KeyStore {
     return rows.map((row) => row.id);
   }
 
-  async addVersion(input: NewKeyVersion, created: number): Promise<KeyVersion> {
+  async addVersion(input: NewKeyVersion, created: number, ifLatest?: string): Promise<KeyVersion> {
     const version = newVersionId();
     const sealed = await sealMaterial(this.master, input.name, version, input.material);
     this.db
       .transaction(() => {
         const existing = this.keyRow(input.name);
         if (existing?.deleted_date != null) throw deletedNameConflict(existing.name);
+        if (ifLatest !== undefined && this.versionRow(input.name)?.version !== ifLatest) throw new KeyRotatedMeanwhile(input.name);
         if (!existing) this.db.prepare('INSERT INTO keys (name_key, name, created) VALUES (?, ?, ?)').run(nameKey(input.name), input.name, created);
         this.insertVersion(input.name, input, version, sealed);
       })

@@ -91,17 +91,19 @@ export class PostgresDatabase {
   }
 
   /**
-   * Runs `work` in one transaction on one connection and commits it before resolving; rolls back
-   * when `work` throws. Run again from the start on a serialization failure or a deadlock, so
-   * `work` must not have effects outside the database.
+   * Runs `work` in one READ COMMITTED transaction on one connection and commits it before
+   * resolving; rolls back when `work` throws. Writers that could race lock the rows they decide
+   * on (SELECT … FOR UPDATE) rather than run SERIALIZABLE: a waiter then sees the winner's
+   * outcome instead of failing. Run again from the start on a serialization failure or a deadlock
+   * (or when `work` throws one, code 40001, itself), so `work` must not have effects outside the database.
    */
-  transaction<T>(work: (query: Query) => Promise<T>, isolation: 'READ COMMITTED' | 'SERIALIZABLE' = 'READ COMMITTED'): Promise<T> {
+  transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
     return this.guarded(async () => {
       for (let attempt = 1; ; attempt++) {
         const client = await this.pool.connect();
         let broken: unknown;
         try {
-          await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+          await client.query('BEGIN');
           const result = await work(bind(client));
           await client.query('COMMIT');
           return result;

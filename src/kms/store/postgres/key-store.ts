@@ -1,4 +1,4 @@
-import { KeyNotFound } from '../../../errors';
+import { KeyNotFound, KeyRotatedMeanwhile } from '../../../errors';
 import type { KeyVersion, NewKeyVersion, Page, RotationPolicy } from '../../model';
 import type { MasterKey } from '../../vault';
 import type { DeletedKey, KeySnapshot, KeyStore, KeyVersionWithMaterial } from '../key-store';
@@ -83,7 +83,7 @@ export class PostgresKeyStore implements KeyStore {
     return rows.map((row) => row.id);
   }
 
-  async addVersion(input: NewKeyVersion, created: number): Promise<KeyVersion> {
+  async addVersion(input: NewKeyVersion, created: number, ifLatest?: string): Promise<KeyVersion> {
     const version = newVersionId();
     const sealed = await sealMaterial(this.master, input.name, version, input.material);
     return this.db.transaction(async (q) => {
@@ -91,6 +91,9 @@ export class PostgresKeyStore implements KeyStore {
       const key = await PostgresKeyStore.lockKey(q, input.name);
       if (!key) throw new KeyVanished();
       if (key.deleted_date !== null) throw deletedNameConflict(key.name);
+      if (ifLatest !== undefined && (await q<{ version: string }>('SELECT version FROM key_versions WHERE name_key = $1 ORDER BY seq DESC LIMIT 1', [nameKey(input.name)]))[0]?.version !== ifLatest) {
+        throw new KeyRotatedMeanwhile(input.name);
+      }
       await this.insertVersion(q, input.name, input, version, sealed);
       return toVersion(await PostgresKeyStore.liveVersion(q, input.name, version));
     });
