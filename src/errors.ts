@@ -123,6 +123,7 @@ export type SkrErrorCode =
   | 'tsm_generation_mismatch'
   | 'tsm_provider_unsupported'
   | 'requests_throttled'
+  | 'store_schema_newer'
   | 'store_unavailable'
   | 'store_url_invalid'
   | 'unauthorized'
@@ -879,6 +880,13 @@ export class RequestsThrottled extends SkrError {
 export class StoreUnavailable extends SkrError {
   constructor() {
     super('store_unavailable', 503, 'the key store cannot be reached; the request was not answered');
+  }
+}
+
+/** The PostgreSQL store's schema is newer than this skr (a replica upgraded first): it is refused, not guessed at. */
+export class StoreSchemaNewer extends SkrError {
+  constructor(component: string, found: number, known: number) {
+    super('store_schema_newer', 409, `the ${component} schema of the store is at version ${found}, newer than this skr (${known}); run the newer skr`, { component, found, known });
   }
 }
 

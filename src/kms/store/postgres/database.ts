@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Pool, types, type PoolClient, type QueryResultRow } from 'pg';
-import { SkrError, StoreUnavailable } from '../../../errors';
+import { SkrError, StoreSchemaNewer, StoreUnavailable } from '../../../errors';
 
 /** A query function bound to one connection (inside a transaction) or to the pool. */
 export type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
@@ -133,7 +133,7 @@ export class PostgresDatabase {
         await client.query('CREATE TABLE IF NOT EXISTS skr_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
         const found = await client.query<{ version: number }>('SELECT version FROM skr_schema WHERE component = $1', [component]);
         const current = found.rows[0]?.version ?? 0;
-        if (current > migrations.length) throw new Error(`the ${component} schema is at version ${current}, newer than this skr (${migrations.length})`);
+        if (current > migrations.length) throw new StoreSchemaNewer(component, current, migrations.length);
         for (let step = current; step < migrations.length; step++) {
           await client.query('BEGIN');
           try {
