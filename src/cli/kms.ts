@@ -192,8 +192,8 @@ const operator = () => `operator:${process.getuid?.() ?? 'unknown'}`;
 
 /**
  * `skr kms role add|list|remove`: edits the role assignments a running KMS reads on every
- * request. Each change is on the KMS's audit log (principal `operator:<uid>`), committed in
- * the change's transaction: a change that cannot be audited is not made.
+ * request. Each change is on the KMS's audit log (principal `operator:<uid>`, in the store
+ * `--store` names), committed before the change is made: a change that cannot be audited is not made.
  */
 export async function kmsRole(argv: string[]): Promise<unknown> {
   const [action, ...rest] = argv;

@@ -61,7 +61,7 @@ export interface KmsOptions {
   revokedRoleAssignments?: { principal: string; role: string; scope?: string }[];
   /** Audit entries older than this many days are pruned (the chain kept verifiable); 365 by default. */
   auditRetentionDays?: number;
-  /** The audit log to use instead of `<stateDir>/kms/audit.sqlite` (closed with the KMS): a failing one in tests. */
+  /** The audit log to use instead of the store's (closed with the KMS): a failing one in tests. */
   auditLog?: AuditLog;
   /** Rate and recording bounds of refused requests per caller; DEFAULT_REFUSAL_LIMITS by default. */
   refusals?: Partial<RefusalLimits>;
