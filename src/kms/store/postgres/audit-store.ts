@@ -49,14 +49,20 @@ export class PostgresAuditStore implements AuditStore {
     if (entries.length === 0) return;
     const last = (await q<{ hash: string | null }>('SELECT hash FROM audit ORDER BY id DESC LIMIT 1'))[0];
     let previous = last?.hash ?? (await q<{ hash: string }>('SELECT hash FROM audit_anchor WHERE id = 1'))[0]!.hash;
-    for (const entry of entries) {
+    const rows = entries.map((entry) => {
       const c = storable(columnsOf(entry));
       previous = linkHash(previous, c);
-      await q(
-        'INSERT INTO audit (time, principal, operation, route, key_name, version, decision, status, reason, source, count, detail, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
-        [c.time, c.principal, c.operation, c.route, c.key_name, c.version, c.decision, c.status, c.reason, c.source, c.count, c.detail, previous],
-      );
-    }
+      return [c.time, c.principal, c.operation, c.route, c.key_name, c.version, c.decision, c.status, c.reason, c.source, c.count, c.detail, previous];
+    });
+    // One statement for the batch, one array per column; ids are drawn in array order, the chain's.
+    await q(
+      `INSERT INTO audit (time, principal, operation, route, key_name, version, decision, status, reason, source, count, detail, hash)
+       SELECT time, principal, operation, route, key_name, version, decision, status, reason, source, count, detail, hash
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::integer[], $12::text[], $13::text[])
+         WITH ORDINALITY AS batch (time, principal, operation, route, key_name, version, decision, status, reason, source, count, detail, hash, position)
+       ORDER BY position`,
+      rows[0]!.map((_, column) => rows.map((row) => row[column])),
+    );
   }
 
   private static lockAnchor(q: Query): Promise<unknown> {
