@@ -88,6 +88,7 @@ export type SkrErrorCode =
   | 'state_dir_unsafe'
   | 'invalid_request'
   | 'key_not_found'
+  | 'key_rotated_meanwhile'
   | 'key_unwrap_failed'
   | 'key_wrap_failed'
   | 'master_key_unavailable'
@@ -123,6 +124,9 @@ export type SkrErrorCode =
   | 'tsm_generation_mismatch'
   | 'tsm_provider_unsupported'
   | 'requests_throttled'
+  | 'store_schema_newer'
+  | 'store_unavailable'
+  | 'store_url_invalid'
   | 'unauthorized'
   | 'upstream_failed'
   | 'upstream_rejected'
@@ -1174,6 +1178,48 @@ export class RequestsThrottled extends SkrError {
 
   constructor(retryAfter: number) {
     super(429, 'too many refused requests from this caller', { retryAfter });
+  }
+}
+
+// ---- KMS: store (src/kms/store, src/kms/audit) --------------------------------------------
+
+/**
+ * The key store (PostgreSQL, or SQLite) cannot be reached or failed mid-request: the request is
+ * refused and nothing was answered from it. The database's own message stays in the operator's
+ * log (never a connection password); the client learns only that the store is down.
+ */
+export class StoreUnavailable extends SkrError {
+  static override readonly code = 'store_unavailable';
+
+  constructor() {
+    super(503, 'the key store cannot be reached; the request was not answered');
+  }
+}
+
+/** The PostgreSQL store's schema is newer than this skr (a replica upgraded first): it is refused, not guessed at. */
+export class StoreSchemaNewer extends SkrError {
+  static override readonly code = 'store_schema_newer';
+
+  constructor(component: string, found: number, known: number) {
+    super(409, `the ${component} schema of the store is at version ${found}, newer than this skr (${known}); run the newer skr`, { component, found, known });
+  }
+}
+
+/** A conditional rotation (the sweep's) found that another writer added a version first: nothing was added. */
+export class KeyRotatedMeanwhile extends SkrError {
+  static override readonly code = 'key_rotated_meanwhile';
+
+  constructor(name: string) {
+    super(409, `Key ${name} was rotated meanwhile`, { name });
+  }
+}
+
+/** A `--store` / SKR_STORE value that is neither `sqlite:PATH` nor a postgres:// URL; `details.reason` says why (the URL itself is never echoed). */
+export class StoreUrlInvalid extends SkrError {
+  static override readonly code = 'store_url_invalid';
+
+  constructor(reason: string) {
+    super(400, `--store: ${reason}`, { reason });
   }
 }
 

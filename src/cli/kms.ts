@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
 import { canonicalAuthority } from '../kms/policy';
-import { addRoleAudited, AuditLog, findRole, kmsPaths, openKeyDatabase, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner } from '../kms';
+import { addRoleAudited, AuditLog, findRole, kmsPaths, openAuditStore, openKeyDatabase, parseStoreLocation, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner, type StoreLocation } from '../kms';
 import { tlsChain, tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
@@ -11,6 +11,7 @@ import { untilSignal } from './signals';
 import { privateStateDirFrom } from './state-dir';
 
 const SERVE_FLAGS = {
+  store: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
   'state-dir': { type: 'string' },
@@ -45,6 +46,15 @@ const DEFAULT_ROLES = 'crypto-service-release-user';
 const OFFICER_ROLE = 'crypto-officer';
 
 type ServeFlags = ReturnType<typeof parseFlags<typeof SERVE_FLAGS>>;
+
+/**
+ * `--store postgres://USER@HOST:PORT/DB | sqlite:PATH`, else $SKR_STORE, else the state
+ * directory's SQLite files. A password in the URL is better given as $PGPASSWORD (node-postgres
+ * reads it) than on a command line other users can list; either way it is never printed.
+ */
+function storeLocation(flag: string | undefined, stateDir: string): StoreLocation {
+  return parseStoreLocation(flag ?? process.env.SKR_STORE, kmsPaths(stateDir).keys);
+}
 
 /**
  * Released at start through the group's sidecar when --master-key-release is given; a PKCS#11
@@ -103,6 +113,7 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
   const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
   const roles = ((flags['default-roles'] as string | undefined) ?? DEFAULT_ROLES).split(',').map((r) => r.trim()).filter((r) => r && r !== 'none');
+  const location = storeLocation(flags.store as string | undefined, stateDir);
   const masterKey = await masterKeyConfig(flags, stateDir);
   const caFile = await Promise.all(((flags['ca-file'] as string[] | undefined) ?? []).map(async (f) => (await readInputFile(f, 'ca-file')).toString('utf8')));
   const tls = await givenTls(flags['tls-cert'] as string | undefined, flags['tls-key'] as string | undefined);
@@ -117,6 +128,7 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
   try {
     kms = await startKms({
       stateDir,
+      store: location.kind === 'postgres' ? location.url : `sqlite:${location.path}`,
       host,
       port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
       tls,
@@ -157,6 +169,7 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       identity: identity.url,
       caCertFile,
       stateDir,
+      store: location.kind === 'postgres' ? location.display : `sqlite:${location.path}`,
       masterKey: kms.masterKeyId,
       adminTokenFile: paths.adminToken,
       defaultPrincipal: { objectId: identity.defaultPrincipal.objectId, roles },
@@ -167,6 +180,7 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
 
 const ROLE_FLAGS = {
   'state-dir': { type: 'string' },
+  store: { type: 'string' },
   principal: { type: 'string' },
   role: { type: 'string' },
   scope: { type: 'string' },
@@ -178,23 +192,24 @@ const operator = () => `operator:${process.getuid?.() ?? 'unknown'}`;
 
 /**
  * `skr kms role add|list|remove`: edits the role assignments a running KMS reads on every
- * request. Each change is on the KMS's audit log (principal `operator:<uid>`), committed in
- * the change's transaction: a change that cannot be audited is not made.
+ * request. Each change is on the KMS's audit log (principal `operator:<uid>`, in the store
+ * `--store` names), committed before the change is made: a change that cannot be audited is not made.
  */
 export async function kmsRole(argv: string[]): Promise<unknown> {
   const [action, ...rest] = argv;
   const flags = parseFlags(rest, ROLE_FLAGS);
   const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
+  const location = storeLocation(flags.store as string | undefined, stateDir);
   const db = openKeyDatabase(stateDir);
   let audit: AuditLog | undefined;
   try {
     const roles = new RoleAssignments(db);
-    const log = () => (audit ??= AuditLog.open(kmsPaths(stateDir).audit));
+    const log = async () => (audit ??= new AuditLog(await openAuditStore(location, kmsPaths(stateDir))));
     const who = { time: Math.floor(Date.now() / 1000), principal: operator(), route: 'skr kms role' };
     switch (action) {
       case 'add': {
         if (!flags.principal || !flags.role) throw new InvalidArgument('usage: skr kms role add --principal ID --role ROLE [--scope /|/keys/NAME]');
-        return { added: addRoleAudited(roles, log(), who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
+        return { added: await addRoleAudited(roles, await log(), who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
       }
       case 'list':
         return { assignments: roles.list(flags.principal as string | undefined) };
@@ -205,7 +220,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
             ? { principal: flags.principal as string, role: flags.role as string, scope: flags.scope as string | undefined }
             : undefined;
         if (selector === undefined) throw new InvalidArgument('usage: skr kms role remove --id ID | --principal ID --role ROLE [--scope S]');
-        if (!removeRoleAudited(roles, log(), who, selector)) throw new InvalidArgument('no such role assignment');
+        if (!(await removeRoleAudited(roles, await log(), who, selector))) throw new InvalidArgument('no such role assignment');
         return { removed: true };
       }
       default:
@@ -213,12 +228,13 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
     }
   } finally {
     db.close();
-    audit?.close();
+    await audit?.close();
   }
 }
 
 const AUDIT_FLAGS = {
   'state-dir': { type: 'string' },
+  store: { type: 'string' },
   key: { type: 'string' },
   principal: { type: 'string' },
   decision: { type: 'string' },
@@ -245,14 +261,15 @@ export async function kmsAudit(argv: string[]): Promise<unknown> {
   const flags = parseFlags(verify ? argv.slice(1) : argv, AUDIT_FLAGS);
   const decision = flags.decision as string | undefined;
   if (decision !== undefined && !['allow', 'deny', 'error', 'intent'].includes(decision)) throw new InvalidArgument('--decision must be allow, deny, error or intent');
-  const log = AuditLog.open(kmsPaths(await privateStateDirFrom(flags['state-dir'] as string | undefined)).audit);
+  const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
+  const log = new AuditLog(await openAuditStore(storeLocation(flags.store as string | undefined, stateDir), kmsPaths(stateDir)));
   try {
     if (verify) {
-      const verdict = log.verify(flags.checkpoint === undefined ? undefined : parseCheckpoint(flags.checkpoint as string));
+      const verdict = await log.verify(flags.checkpoint === undefined ? undefined : parseCheckpoint(flags.checkpoint as string));
       return verdict.ok ? verdict : withExitCode(verdict, 1);
     }
     return {
-      entries: log.query({
+      entries: await log.query({
         key: flags.key as string | undefined,
         principal: flags.principal as string | undefined,
         decision: decision as Decision | undefined,
@@ -261,6 +278,6 @@ export async function kmsAudit(argv: string[]): Promise<unknown> {
       }),
     };
   } finally {
-    log.close();
+    await log.close();
   }
 }

@@ -50,8 +50,8 @@ const USAGE = `usage: skr <command> [flags]
                 --policy F [--exportable] [--immutable-policy] [--allow-weak-policy]
   key import    --vault URL --name N --kty ... --key FILE(PEM|JWK) --policy F [--exportable] [--immutable-policy]
   kms           --port P --state-dir D [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file F]
-                [--audit-retention-days N (365)]
-  kms role      add|list|remove ...      kms audit [verify] [--key N] [--since ISO8601]
+                [--audit-retention-days N (365)] [--store postgres://USER@HOST:PORT/DB | sqlite:PATH ($SKR_STORE)]
+  kms role      add|list|remove ...      kms audit [verify] [--key N] [--since ISO8601]   (both take --store)
   verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
                 [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;

@@ -12,6 +12,7 @@ import { mountCryptoRoutes } from './routes/crypto';
 import { mountKeyRoutes } from './routes/keys';
 import { mountLifecycleRoutes } from './routes/lifecycle';
 import { operations } from './routes/operation';
+import { mountReadyRoute } from './routes/ready';
 import { mountReleaseRoutes } from './routes/release';
 import { mountRngRoute } from './routes/rng';
 import { routePatternOf } from './routes/route-pattern';
@@ -28,7 +29,7 @@ export const KMS_OPENAPI = openApiDocument(
 
 /**
  * The KMS's HTTP surface in Key Vault's shape. Order matters: note every request for the
- * audit log; the admin API (its own token, checked before its body is read); the challenge
+ * audit log; the readiness probe (unaudited, see routes/ready.ts); the admin API (its own token, checked before its body is read); the challenge
  * (401 before any body is read); then the body (size-limited JSON) and the routes, each
  * authorized before its schema checks the request. Every answer, errors included, leaves
  * through sendAudited: its entry is committed first.
@@ -60,6 +61,8 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
     if (path.includes('//')) req.url = path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : req.url.slice(q));
     next();
   });
+  // Before the challenge: a load balancer probes readiness without a token.
+  mountReadyRoute(ctx, on);
   mountAdminRoutes(ctx, app, on);
   app.use(challenge(ctx, fail));
   app.use(express.json({ limit: ctx.bodyLimit, type: () => true }));

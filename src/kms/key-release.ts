@@ -148,7 +148,7 @@ interface ReleaseTools {
 async function releaseKey(request: KeyReleaseRequest, ctx: ReleaseContext, options: ReleaseOptions, { tokens, jws, answers }: ReleaseTools): Promise<ReleaseResult> {
   const now = options.now?.() ?? new Date(ctx.now() * 1000);
   const { target, enc, nonce } = parseRequest(request);
-  const version = ctx.store.get(request.name, request.version);
+  const version = await ctx.store.get(request.name, request.version);
   checkReleasable(version, now);
   const policy = storedPolicy(version.releasePolicy!.data);
 

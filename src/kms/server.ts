@@ -15,8 +15,10 @@ import type { KmsCore } from './operations/core';
 import { rotateDueKeys } from './operations/rotation';
 import { parseReleasePolicy } from './policy';
 import { createRelease, releaseSignerFromPem, type ReleaseSigner } from './key-release';
-import { KeyStore } from './store/key-store';
-import { openKeyDatabase, kmsPaths } from './paths';
+import type { KeyStore } from './store/key-store';
+import { openKmsStore } from './store/open';
+import { parseStoreLocation } from './store/store-url';
+import { kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
 import { gracefulCloser } from '../lib/graceful-close';
 import { answerUnparsableRequests } from '../lib/http-errors';
@@ -24,6 +26,11 @@ import { answerUnparsableRequests } from '../lib/http-errors';
 export interface KmsOptions {
   /** State lives in `<stateDir>/kms/`: keys.sqlite, audit.sqlite, master.key, tls/, admin-token. */
   stateDir: string;
+  /**
+   * Where keys live: `postgres://USER@HOST:PORT/DB` (replicas started with the same state
+   * directory share it) or `sqlite:PATH`; `<stateDir>/kms/keys.sqlite` by default.
+   */
+  store?: string;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -54,7 +61,7 @@ export interface KmsOptions {
   revokedRoleAssignments?: { principal: string; role: string; scope?: string }[];
   /** Audit entries older than this many days are pruned (the chain kept verifiable); 365 by default. */
   auditRetentionDays?: number;
-  /** The audit log to use instead of `<stateDir>/kms/audit.sqlite` (closed with the KMS): a failing one in tests. */
+  /** The audit log to use instead of the store's (closed with the KMS): a failing one in tests. */
   auditLog?: AuditLog;
   /** Rate and recording bounds of refused requests per caller; DEFAULT_REFUSAL_LIMITS by default. */
   refusals?: Partial<RefusalLimits>;
@@ -97,13 +104,20 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const paths = kmsPaths(options.stateDir);
   const host = options.host ?? '127.0.0.1';
   const tls = options.tls ?? (await loadOrCreateTls(paths.tlsDir, { name: 'skr kms' }));
+  const location = parseStoreLocation(options.store, paths.keys);
   const master = await openMasterKey(options.masterKey ?? { kind: 'file', path: paths.masterKey });
-  const db = openKeyDatabase(options.stateDir);
-  const audit = options.auditLog ?? AuditLog.open(paths.audit);
+  let opened: Awaited<ReturnType<typeof openKmsStore>>;
+  try {
+    opened = await openKmsStore(location, master, paths);
+  } catch (error) {
+    await master.close();
+    throw error;
+  }
+  const audit = options.auditLog ?? new AuditLog(opened.audit);
   const clock = options.now ?? (() => new Date());
   const recoverableDays = options.recoverableDays ?? 90;
   const core: KmsCore = {
-    store: new KeyStore(db, master),
+    store: opened.keys,
     master,
     now: () => Math.floor(clock().getTime() / 1000),
     recoverableDays,
@@ -111,21 +125,21 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
   };
   // Material sealed under another master key would fail key by key at use: refuse at start.
-  const foreign = core.store.foreignMasterKeyIds();
+  const foreign = await core.store.foreignMasterKeyIds();
   if (foreign.length > 0) {
-    db.close();
-    audit.close();
+    await opened.close();
+    await audit.close();
     await master.close();
     throw new MasterKeyMismatch(master.id, foreign);
   }
-  const roles = new RoleAssignments(db);
+  const roles = new RoleAssignments(opened.rolesDb);
   // Changes made at start are audited like any other, under the KMS's own name.
   const startup = { time: core.now(), principal: 'kms:startup' };
   for (const a of options.roleAssignments ?? []) {
     const present = roles.list(a.principal).some((r) => r.role === findRole(a.role)?.id && r.scope === normaliseScope(a.scope));
-    if (!present) addRoleAudited(roles, audit, startup, a.principal, a.role, a.scope);
+    if (!present) await addRoleAudited(roles, audit, startup, a.principal, a.role, a.scope);
   }
-  for (const a of options.revokedRoleAssignments ?? []) removeRoleAudited(roles, audit, startup, a);
+  for (const a of options.revokedRoleAssignments ?? []) await removeRoleAudited(roles, audit, startup, a);
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
   const closeServer = gracefulCloser(server);
@@ -136,8 +150,8 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       server.listen(options.port ?? 0, host, () => resolve());
     });
   } catch (error) {
-    db.close();
-    audit.close();
+    await opened.close();
+    await audit.close();
     await master.close();
     throw error;
   }
@@ -151,15 +165,15 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const refusalLimits = { ...DEFAULT_REFUSAL_LIMITS, ...options.refusals };
   const refusals = new RefusalGate(refusalLimits);
   /** The counted refusals, one summary entry per caller and status; a failure is reported, not thrown from a timer (the counts stay for the next try). */
-  const writeSummaries = () => {
+  const writeSummaries = async () => {
     refusals.newInterval();
     try {
-      audit.summarizeCounts(core.now());
+      await audit.summarizeCounts(core.now());
     } catch {
       process.stderr.write('skr kms: the summaries of counted refusals could not be audited\n');
     }
   };
-  const summarizer = setInterval(writeSummaries, refusalLimits.intervalMs);
+  const summarizer = setInterval(() => void writeSummaries(), refusalLimits.intervalMs);
   summarizer.unref();
 
   server.on(
@@ -186,20 +200,15 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   );
 
   const auditRetentionDays = options.auditRetentionDays ?? 365;
-  const pruneAudit = () => {
-    try {
-      audit.prune(auditRetentionDays, core.now());
-    } catch (error) {
-      process.stderr.write(`skr kms: audit retention failed: ${(error as Error).message}\n`);
-    }
-  };
+  const pruneAudit = () => audit.prune(auditRetentionDays, core.now()).catch((error: Error) => void process.stderr.write(`skr kms: audit retention failed: ${error.message}\n`));
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    purgeExpiredKeys(core);
-    pruneAudit();
-    rotateDueKeys(core)
+    purgeExpiredKeys(core)
+      .catch((error) => process.stderr.write(`skr kms: retention purge failed: ${(error as Error).message}\n`))
+      .then(pruneAudit)
+      .then(() => rotateDueKeys(core))
       .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
       .finally(() => {
         sweeping = false;
@@ -221,9 +230,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       clearInterval(sweeper);
       clearInterval(summarizer);
       await closeServer();
-      writeSummaries();
-      db.close();
-      audit.close();
+      await writeSummaries();
+      await audit.close();
+      await opened.close();
       await master.close();
     },
   };

@@ -88,3 +88,6 @@ export function mounter(router: Router, envelope: Pick<ErrorEnvelope, 'invalid'>
     router[schema.method](schema.path, ...before, run);
   };
 }
+
+/** What `mounter` returns: mounts one route with its schema checks. */
+export type RouteMount = ReturnType<typeof mounter>;

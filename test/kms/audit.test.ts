@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import https from 'node:https';
 import Database from 'better-sqlite3';
 import { kmsAudit, kmsRole } from '../../src/cli/kms';
-import { addRoleAudited, AuditLog, AuditStore, kmsPaths, openKeyDatabase, RoleAssignments } from '../../src/kms';
+import { addRoleAudited, AuditLog, SqliteAuditStore, kmsPaths, openKeyDatabase, RoleAssignments } from '../../src/kms';
 import { openDatabase } from '../../src/kms/store/database';
 import { AUDIT_MIGRATIONS } from '../../src/kms/store/migrations';
 import { EXIT_CODE } from '../../src/cli/exit-code';
@@ -32,12 +32,12 @@ describe('the log', () => {
   test('entries committed in one turn share one transaction; each commit resolves once a second connection can read it', async () => {
     const temp = await tempDir();
     const path = kmsPaths(temp.dir).audit;
-    const store = AuditStore.open(path);
+    const store = SqliteAuditStore.open(path);
     const batches: number[] = [];
     const append = store.append.bind(store);
-    store.append = (entries) => {
+    store.append = (entries, counts) => {
       batches.push(entries.length);
-      append(entries);
+      return append(entries, counts);
     };
     const log = new AuditLog(store);
     const reader = AuditLog.open(path);
@@ -45,11 +45,11 @@ describe('the log', () => {
       await Promise.all(Array.from({ length: 5 }, (_, i) => log.commit({ time: i, operation: 'get', key: 'k', decision: 'allow', status: 200 })));
       expect(batches).toEqual([5]);
       await log.commit({ time: 9, operation: 'release', key: 'k', decision: 'deny', status: 403, reason: 'release_denied: no' });
-      expect(reader.query({ decision: 'deny' })).toMatchObject([{ operation: 'release', status: 403 }]);
-      expect(reader.verify()).toEqual({ ok: true, entries: 6, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
+      expect(await reader.query({ decision: 'deny' })).toMatchObject([{ operation: 'release', status: 403 }]);
+      expect(await reader.verify()).toEqual({ ok: true, entries: 6, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
     } finally {
-      log.close();
-      reader.close();
+      await log.close();
+      await reader.close();
       await temp.remove();
     }
   });
@@ -60,12 +60,12 @@ describe('the log', () => {
     try {
       const huge = 'x'.repeat(20_000);
       await log.commit({ time: 1, operation: huge, route: huge, principal: huge, key: huge, version: huge, reason: huge, source: huge, detail: huge, decision: 'error', status: 400 });
-      const [entry] = log.query();
+      const [entry] = await log.query();
       expect(JSON.stringify(entry).length).toBeLessThan(2_000);
       expect(entry!.key).toHaveLength(127);
       expect(entry!.key!.endsWith('…')).toBe(true);
     } finally {
-      log.close();
+      await log.close();
       await temp.remove();
     }
   });
@@ -74,8 +74,8 @@ describe('the log', () => {
     const temp = await tempDir();
     const path = kmsPaths(temp.dir).audit;
     const log = AuditLog.open(path);
-    for (let i = 0; i < 5; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
-    log.close();
+    for (let i = 0; i < 5; i++) await log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
+    await log.close();
     try {
       expect(await kmsAudit(['verify', '--state-dir', temp.dir])).toEqual({ ok: true, entries: 5, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       const db = new Database(path);
@@ -104,11 +104,11 @@ describe('the log', () => {
     const fill = async (): Promise<{ id: number; checkpoint: string }> => {
       await rm(path, { force: true });
       const log = AuditLog.open(path);
-      for (let i = 0; i < 5; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
-      const verdict = log.verify();
+      for (let i = 0; i < 5; i++) await log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
+      const verdict = await log.verify();
       if (!verdict.ok) throw new Error('a fresh log verifies');
-      for (let i = 5; i < 8; i++) log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
-      log.close();
+      for (let i = 5; i < 8; i++) await log.record({ time: i, operation: 'release', key: `k${i}`, decision: 'allow', status: 200 });
+      await log.close();
       return { id: verdict.head.id, checkpoint: `${verdict.head.id}:${verdict.head.hash}` };
     };
     const verify = (...flags: string[]) => kmsAudit(['verify', '--state-dir', temp.dir, ...flags]);
@@ -149,18 +149,18 @@ describe('the log', () => {
     try {
       const day = 86_400;
       const now = 1_000 * day;
-      for (let i = 0; i < 4; i++) log.record({ time: now - 40 * day + i, operation: 'get', key: 'old', decision: 'allow', status: 200 });
-      for (let i = 0; i < 3; i++) log.record({ time: now - day + i, operation: 'get', key: 'new', decision: 'allow', status: 200 });
-      expect(log.prune(30, now)).toBe(4);
-      expect(log.query({ key: 'old' })).toEqual([]);
-      expect(log.query({ key: 'new' })).toHaveLength(3);
-      expect(log.query({ limit: 1 })).toMatchObject([{ operation: 'audit.prune', count: 4, principal: 'kms' }]);
-      expect(log.verify()).toEqual({ ok: true, entries: 4, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
-      expect(log.prune(30, now)).toBe(0);
-      log.record({ time: now, operation: 'get', key: 'after', decision: 'allow', status: 200 });
-      expect(log.verify()).toEqual({ ok: true, entries: 5, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
+      for (let i = 0; i < 4; i++) await log.record({ time: now - 40 * day + i, operation: 'get', key: 'old', decision: 'allow', status: 200 });
+      for (let i = 0; i < 3; i++) await log.record({ time: now - day + i, operation: 'get', key: 'new', decision: 'allow', status: 200 });
+      expect(await log.prune(30, now)).toBe(4);
+      expect(await log.query({ key: 'old' })).toEqual([]);
+      expect(await log.query({ key: 'new' })).toHaveLength(3);
+      expect(await log.query({ limit: 1 })).toMatchObject([{ operation: 'audit.prune', count: 4, principal: 'kms' }]);
+      expect(await log.verify()).toEqual({ ok: true, entries: 4, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
+      expect(await log.prune(30, now)).toBe(0);
+      await log.record({ time: now, operation: 'get', key: 'after', decision: 'allow', status: 200 });
+      expect(await log.verify()).toEqual({ ok: true, entries: 5, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
     } finally {
-      log.close();
+      await log.close();
       await temp.remove();
     }
   });
@@ -174,12 +174,12 @@ describe('the log', () => {
     old.close();
     const log = AuditLog.open(path);
     try {
-      expect(log.verify()).toEqual({ ok: true, entries: 3, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
+      expect(await log.verify()).toEqual({ ok: true, entries: 3, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
       await log.commit({ time: 5, operation: 'get', route: '/keys/:name', key: 'k', decision: 'allow', status: 200 });
-      expect(log.verify()).toEqual({ ok: true, entries: 4, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
-      expect(log.query({ limit: 1 })).toMatchObject([{ route: '/keys/:name' }]);
+      expect(await log.verify()).toEqual({ ok: true, entries: 4, head: expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }) });
+      expect(await log.query({ limit: 1 })).toMatchObject([{ route: '/keys/:name' }]);
     } finally {
-      log.close();
+      await log.close();
       await temp.remove();
     }
   });
@@ -188,12 +188,12 @@ describe('the log', () => {
 describe('fail closed', () => {
   test('an audit log that cannot be written: 503 audit_unavailable, no key material, and the KMS keeps serving', async () => {
     const temp = await tempDir();
-    const store = AuditStore.open(kmsPaths(temp.dir).audit);
+    const store = SqliteAuditStore.open(kmsPaths(temp.dir).audit);
     let full = false;
     const append = store.append.bind(store);
-    store.append = (entries) => {
+    store.append = async (entries, counts) => {
       if (full) throw new Error('SQLITE_FULL: database or disk is full');
-      append(entries);
+      return append(entries, counts);
     };
     const stack = await startStack({ auditLog: new AuditLog(store) });
     const releaseBody = await releasable(stack, 'demo');
@@ -225,7 +225,7 @@ describe('fail closed', () => {
       const released = await call('POST', `/keys/demo/release${API}`, JSON.parse(releaseBody));
       expect(released.status).toBe(200);
       expect(Buffer.from(released.body.value.split('.')[1], 'base64url').toString()).toContain(KEY_MATERIAL);
-      expect(stack.kms.audit.query({ limit: 1 })).toMatchObject([{ operation: 'release', route: '/keys/:name/release', key: 'demo', status: 200, decision: 'allow' }]);
+      expect(await stack.kms.audit.query({ limit: 1 })).toMatchObject([{ operation: 'release', route: '/keys/:name/release', key: 'demo', status: 200, decision: 'allow' }]);
     } finally {
       await stack.close();
     }
@@ -236,7 +236,7 @@ describe('fail closed', () => {
     try {
       const releaseBody = await releasable(stack, 'demo');
       const token = await stack.issuer.mint({ oid: stack.officer });
-      stack.kms.audit.close();
+      await stack.kms.audit.close();
       const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: releaseBody });
       expect(res.status).toBe(503);
       expect(res.body.error.innererror.code).toBe('audit_unavailable');
@@ -252,9 +252,9 @@ describe('fail closed', () => {
     const db = openKeyDatabase(temp.dir);
     const roles = new RoleAssignments(db);
     const log = AuditLog.open(kmsPaths(temp.dir).audit);
-    log.close();
+    await log.close();
     try {
-      expect(() => addRoleAudited(roles, log, { time: 1, principal: 'operator:0' }, 'mallory', 'crypto-officer')).toThrow(expect.objectContaining({ code: 'audit_unavailable', status: 503 }));
+      await expect(addRoleAudited(roles, log, { time: 1, principal: 'operator:0' }, 'mallory', 'crypto-officer')).rejects.toThrow(expect.objectContaining({ code: 'audit_unavailable', status: 503 }));
       expect(roles.list('mallory')).toEqual([]);
     } finally {
       db.close();
@@ -292,7 +292,7 @@ describe('what the KMS records', () => {
       expect((await gone).message).toMatch(/hang up|reset|destroyed|aborted/i);
       letGo();
       await committed;
-      expect(stack.kms.audit.query({ key: 'gone', limit: 1 })).toMatchObject([{ operation: 'release', status: 200, decision: 'allow', principal: stack.officer }]);
+      expect(await stack.kms.audit.query({ key: 'gone', limit: 1 })).toMatchObject([{ operation: 'release', status: 200, decision: 'allow', principal: stack.officer }]);
     } finally {
       await stack.close();
     }
@@ -307,7 +307,7 @@ describe('what the KMS records', () => {
       await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/${long}/release${API}`, { body: '{}' });
       await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/demo/release${API}`, { token, body: releaseBody });
       await raw(stack.kms.url, stack.kms.caPem, 'GET', `/no/such/${long}/path${API}`, { token });
-      const entries = stack.kms.audit.query({ limit: 3 });
+      const entries = await stack.kms.audit.query({ limit: 3 });
       expect(entries.map((e) => [e.route, e.status])).toEqual([
         ['/:param/:param/:param/:param', 404],
         ['/keys/:name/release', 200],
@@ -425,12 +425,12 @@ describe('what the KMS records', () => {
     const temp = await tempDir();
     const log = AuditLog.open(kmsPaths(temp.dir).audit);
     const now = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < 3; i++) log.record({ time: now - 3 * 86_400, operation: 'get', key: 'old', decision: 'allow', status: 200 });
-    log.record({ time: now, operation: 'get', key: 'recent', decision: 'allow', status: 200 });
+    for (let i = 0; i < 3; i++) await log.record({ time: now - 3 * 86_400, operation: 'get', key: 'old', decision: 'allow', status: 200 });
+    await log.record({ time: now, operation: 'get', key: 'recent', decision: 'allow', status: 200 });
     const pruned = new Promise<void>((resolve) => {
       const prune = log.prune.bind(log);
-      log.prune = (days, at) => {
-        const removed = prune(days, at);
+      log.prune = async (days, at) => {
+        const removed = await prune(days, at);
         if (removed > 0) resolve();
         return removed;
       };
@@ -438,10 +438,10 @@ describe('what the KMS records', () => {
     const stack = await startStack({ auditLog: log, auditRetentionDays: 2, sweepIntervalMs: 20 });
     try {
       await pruned;
-      expect(log.query({ key: 'old' })).toEqual([]);
-      expect(log.query({ key: 'recent' })).toHaveLength(1);
+      expect(await log.query({ key: 'old' })).toEqual([]);
+      expect(await log.query({ key: 'recent' })).toHaveLength(1);
       // What is left: the recent entry, the roles the KMS granted at start, and the pruning.
-      expect(log.verify()).toMatchObject({ ok: true, entries: log.query({ limit: 1000 }).length });
+      expect(await log.verify()).toMatchObject({ ok: true, entries: (await log.query({ limit: 1000 })).length });
     } finally {
       await stack.close();
       await temp.remove();
@@ -457,7 +457,7 @@ describe('what the KMS records', () => {
       expect((await raw(stack.kms.url, stack.kms.caPem, 'DELETE', `/admin/roles/${added.body.id}`, { headers: admin })).status).toBe(204);
       const cli = (await kmsRole(['add', '--state-dir', stack.state, '--principal', 'bob', '--role', 'crypto-officer', '--scope', '/keys/k1'])) as { added: { id: string } };
       await kmsRole(['remove', '--state-dir', stack.state, '--id', cli.added.id]);
-      const changes = stack.kms.audit.query({ limit: 20 }).filter((e) => e.operation.startsWith('role.'));
+      const changes = (await stack.kms.audit.query({ limit: 20 })).filter((e) => e.operation.startsWith('role.'));
       const uid = process.getuid!();
       expect(changes.reverse()).toEqual([
         // The roles the KMS ensured when it started.
@@ -467,7 +467,7 @@ describe('what the KMS records', () => {
         expect.objectContaining({ operation: 'role.add', principal: `operator:${uid}`, detail: expect.stringContaining('principal=bob role=crypto-officer scope=/keys/k1') }),
         expect.objectContaining({ operation: 'role.remove', principal: `operator:${uid}`, detail: expect.stringContaining('principal=bob') }),
       ]);
-      expect(stack.kms.audit.verify()).toMatchObject({ ok: true });
+      expect(await stack.kms.audit.verify()).toMatchObject({ ok: true });
     } finally {
       await stack.close();
     }

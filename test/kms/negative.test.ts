@@ -145,7 +145,7 @@ describe('RBAC', () => {
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('Forbidden');
     expect((await call('GET', `/keys${API}`, { token })).status).toBe(403);
-    const [entry] = stack.kms.audit.query({ principal: who, limit: 1 });
+    const [entry] = await stack.kms.audit.query({ principal: who, limit: 1 });
     expect(entry).toMatchObject({ principal: who, operation: 'list', decision: 'deny', status: 403, reason: expect.stringContaining('forbidden') });
   });
 
@@ -215,14 +215,14 @@ describe('audit', () => {
     expect(imported.status).toBe(200);
     const version = imported.body.key.kid.split('/').pop();
     await call('POST', `/keys/audited/${version}/wrapkey${API}`, { body: JSON.stringify({ alg: 'A256KW', value: randomBytes(32).toString('base64url') }) });
-    const entries = stack.kms.audit.query({ key: 'audited' });
+    const entries = await stack.kms.audit.query({ key: 'audited' });
     expect(entries).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ operation: 'import', key: 'audited', version, principal: stack.officer, decision: 'allow', status: 200 }),
         expect.objectContaining({ operation: 'wrapKey', key: 'audited', version, decision: 'allow' }),
       ]),
     );
-    const everything = JSON.stringify(stack.kms.audit.query({ limit: 10_000 }));
+    const everything = JSON.stringify(await stack.kms.audit.query({ limit: 10_000 }));
     expect(everything).not.toContain(k.toString('base64url'));
     expect(everything).not.toContain(k.toString('hex'));
     expect(everything).not.toContain(officerToken);

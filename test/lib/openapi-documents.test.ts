@@ -230,6 +230,7 @@ describe('the KMS answers as its OpenAPI document says', () => {
     ['query the audit log for an unknown decision', 400, () => ({ method: 'GET', route: '/admin/audit', url: '/admin/audit?decision=maybe', as: 'admin' })],
     ['the document', 200, () => ({ method: 'GET', route: '/openapi.json', url: '/openapi.json' })],
     ['the document without a token', 401, () => ({ method: 'GET', route: '/openapi.json', url: '/openapi.json', as: 'anonymous' })],
+    ['readiness, without a token', 200, () => ({ method: 'GET', route: '/ready', url: '/ready', as: 'anonymous' })],
   ];
 
   test.each(cases)('%s: %i', async (_name, status, exchange) => {
@@ -251,7 +252,7 @@ describe('the KMS answers as its OpenAPI document says', () => {
     const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/conf-field/create${API}`, { token: await stack.issuer.mint({ oid: who }), body: JSON.stringify({ kty: 'oct', attributes: { nbf: 'soon' } }) });
     expect(res.body).toEqual({ error: { code: 'BadParameter', message: 'attributes.nbf must be integer', innererror: { code: 'bad_parameter' } } });
     // Newest first: the refusal, then the intent committed before the request was checked.
-    expect(stack.kms.audit.query({ principal: who })).toEqual([
+    expect(await stack.kms.audit.query({ principal: who })).toEqual([
       expect.objectContaining({ operation: 'create', route: '/keys/:name/create', key: 'conf-field', decision: 'error', status: 400, reason: 'bad_parameter: attributes.nbf must be integer' }),
       expect.objectContaining({ operation: 'create', key: 'conf-field', decision: 'intent' }),
     ]);

@@ -152,12 +152,12 @@ test('every release the KMS acknowledged before a SIGKILL is on the audit log', 
 
     const log = AuditLog.open(kmsPaths(temp.dir).audit);
     try {
-      const released = log.query({ key: 'demo', decision: 'allow', limit: 100_000 }).filter((e) => e.operation === 'release');
+      const released = (await log.query({ key: 'demo', decision: 'allow', limit: 100_000 })).filter((e) => e.operation === 'release');
       expect(released.length).toBeGreaterThanOrEqual(acknowledged);
       expect(released.every((e) => e.route === '/keys/:name/release' && e.status === 200)).toBe(true);
-      expect(log.verify()).toMatchObject({ ok: true });
+      expect(await log.verify()).toMatchObject({ ok: true });
     } finally {
-      log.close();
+      await log.close();
     }
   } finally {
     if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL');

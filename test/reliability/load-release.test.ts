@@ -19,14 +19,14 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const releasesAudited = () => stack.kms.audit.query({ key: 'demo', decision: 'allow', limit: 100_000 }).filter((e) => e.operation === 'release').length;
+const releasesAudited = async () => (await stack.kms.audit.query({ key: 'demo', decision: 'allow', limit: 100_000 })).filter((e) => e.operation === 'release').length;
 
 test(`${RELEASES} releases by ${CALLERS} callers: zero errors, one key, denials hold, all audited, bounded RSS growth`, async () => {
   const url = `${stack.endpoints.sidecar}/key/release?format=object`;
   const body = JSON.stringify({ kid: 'demo' });
   // A warm-up run, so one-time allocations (JIT, sockets, token caches) are not counted as growth.
   await runLoad({ url, body, concurrency: CALLERS, requests: 200, maxDurationMs: 60_000 });
-  const auditedBefore = releasesAudited();
+  const auditedBefore = await releasesAudited();
   const before = memoryMiB();
 
   const keys = new Map<string, number>();
@@ -69,7 +69,7 @@ test(`${RELEASES} releases by ${CALLERS} callers: zero errors, one key, denials 
   expect(Buffer.from([...keys.keys()][0]!, 'base64url')).toHaveLength(32);
   expect(denied.statuses).toEqual({ 403: DENIED });
   expect(Object.fromEntries(denials)).toEqual({ release_denied: DENIED });
-  expect(releasesAudited() - auditedBefore).toBe(RELEASES);
+  expect((await releasesAudited()) - auditedBefore).toBe(RELEASES);
   // Generous: jest, the load generator and the whole stack share this process. A leak of
   // 8 KiB per release would retain 16 MiB of heap. RSS keeps pages the collector and malloc
   // freed (one arena per thread-pool thread that signed or unwrapped): across runs on one

@@ -1,7 +1,7 @@
 import { AuditUnavailable } from '../../errors';
 import { boundCount, boundEntry, type AuditEntry, type RefusalCount } from './entry';
 import { GroupCommit } from './group-commit';
-import { AuditStore, type AuditQuery, type ChainVerdict, type Checkpoint, type StoredEntry } from './store';
+import { SqliteAuditStore, type AuditQuery, type AuditStore, type ChainVerdict, type Checkpoint, type StoredEntry } from './store';
 
 /**
  * The KMS's audit log. `commit` resolves once the entry is committed (group commit): the KMS
@@ -24,12 +24,13 @@ export class AuditLog {
         if ('entry' in item) entries.push(item.entry);
         else counts.push(item.count);
       }
-      this.write(entries, counts);
+      return this.write(entries, counts);
     });
   }
 
+  /** The log in an SQLite file (the state directory's audit.sqlite). */
   static open(path: string): AuditLog {
-    return new AuditLog(AuditStore.open(path));
+    return new AuditLog(SqliteAuditStore.open(path));
   }
 
   /** Commits the entry with the others of this turn; resolves when it is on the log. */
@@ -51,31 +52,31 @@ export class AuditLog {
   }
 
   /** Writes the counted refusals as summary entries (see AuditStore.summarizeCounts); returns how many. */
-  summarizeCounts(now: number): number {
+  async summarizeCounts(now: number): Promise<number> {
     try {
-      return this.store.summarizeCounts(now);
+      return await this.store.summarizeCounts(now);
     } catch {
       throw new AuditUnavailable();
     }
   }
 
-  /** Commits the entry now, synchronously: for a change that must not happen unaudited (inside its own transaction). */
-  record(entry: AuditEntry): void {
+  /** Commits the entry now, on its own: for a change that must not happen unaudited (it is made only once this resolves). */
+  async record(entry: AuditEntry): Promise<void> {
     try {
-      this.write([boundEntry(entry)]);
+      await this.write([boundEntry(entry)]);
     } catch {
       throw new AuditUnavailable();
     }
   }
 
-  private write(entries: AuditEntry[], counts: RefusalCount[] = []): void {
+  private async write(entries: AuditEntry[], counts: RefusalCount[] = []): Promise<void> {
     try {
       if (!this.store.open) throw new Error('the audit database is closed');
-      this.store.append(entries, counts);
+      await this.store.append(entries, counts);
       if (this.failing) process.stderr.write('skr kms: the audit log is written again\n');
       this.failing = false;
     } catch (error) {
-      // Once per outage: the cause (SQLite's message, never an entry) for the operator.
+      // Once per outage: the cause (the database's message, never an entry) for the operator.
       if (!this.failing) process.stderr.write(`skr kms: the audit log cannot be written, requests are refused (503): ${(error as Error).message}\n`);
       this.failing = true;
       throw error;
@@ -83,20 +84,20 @@ export class AuditLog {
   }
 
   /** Newest first. */
-  query(q: AuditQuery = {}): StoredEntry[] {
+  query(q: AuditQuery = {}): Promise<StoredEntry[]> {
     return this.store.query(q);
   }
 
-  verify(checkpoint?: Checkpoint): ChainVerdict {
+  verify(checkpoint?: Checkpoint): Promise<ChainVerdict> {
     return this.store.verify(checkpoint);
   }
 
   /** Removes the entries older than `retentionDays` (the removal is itself an entry); returns how many. */
-  prune(retentionDays: number, now: number): number {
+  prune(retentionDays: number, now: number): Promise<number> {
     return this.store.prune(now - retentionDays * 86_400, now);
   }
 
-  close(): void {
-    this.store.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }

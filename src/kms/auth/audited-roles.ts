@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditLog } from '../audit';
 import type { RoleAssignment, RoleAssignments } from './rbac';
+import { findRole, normaliseScope } from './roles';
 
 /** Who changes the roles, and through what: the admin API (`admin`, its route) or the CLI (`operator:<uid>`). */
 export type RoleChangeActor = Pick<AuditEntry, 'principal' | 'route' | 'source'> & { time: number };
@@ -8,24 +9,24 @@ const describe = (a: { principal: string; role: string; scope?: string; id?: str
   `principal=${a.principal} role=${a.role} scope=${a.scope ?? '/'}${a.id ? ` id=${a.id}` : ''}`;
 
 /**
- * Grants a role and records it on the audit log in the same transaction of the role store: if
- * the entry cannot be committed the grant is undone (AuditUnavailable), so no role changes
- * unaudited.
+ * Grants a role once its entry is committed on the audit log: if the entry cannot be committed
+ * the grant is not made (AuditUnavailable), so no role changes unaudited. The log may be in
+ * another database than the roles (PostgreSQL), so the entry comes first, as the intent entry
+ * of a key change does.
  */
-export function addRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, principal: string, role: string, scope?: string): RoleAssignment {
-  return roles.transaction(() => {
-    const added = roles.add(principal, role, scope);
-    audit.record({ ...actor, operation: 'role.add', decision: 'allow', status: 201, detail: describe(added) });
-    return added;
-  });
+export async function addRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, principal: string, role: string, scope?: string): Promise<RoleAssignment> {
+  const planned = roles.prepare(principal, role, scope);
+  await audit.record({ ...actor, operation: 'role.add', decision: 'allow', status: 201, detail: describe(planned) });
+  return roles.add(principal, role, scope, planned.id);
 }
 
-/** Removes an assignment (by id, or principal + role + scope) and records it, as addRoleAudited; false when there was none (nothing recorded). */
-export function removeRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, selector: { id: string } | { principal: string; role: string; scope?: string }): boolean {
-  return roles.transaction(() => {
-    const removed = 'id' in selector ? roles.list().find((a) => a.id === selector.id) : undefined;
-    if (!roles.remove(selector)) return false;
-    audit.record({ ...actor, operation: 'role.remove', decision: 'allow', status: 204, detail: describe(removed ?? (selector as { principal: string; role: string; scope?: string })) });
-    return true;
-  });
+/** Removes an assignment (by id, or principal + role + scope) once it is recorded, as addRoleAudited; false when there was none (nothing recorded). */
+export async function removeRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, selector: { id: string } | { principal: string; role: string; scope?: string }): Promise<boolean> {
+  const target =
+    'id' in selector
+      ? roles.list().find((a) => a.id === selector.id)
+      : roles.list(selector.principal).find((a) => a.role === findRole(selector.role)?.id && a.scope === normaliseScope(selector.scope));
+  if (!target) return false;
+  await audit.record({ ...actor, operation: 'role.remove', decision: 'allow', status: 204, detail: describe('id' in selector ? target : selector) });
+  return roles.remove(selector);
 }

@@ -27,23 +27,28 @@ export class RoleAssignments {
 
   constructor(private readonly db: Db) {}
 
-  add(principal: string, roleName: string, scopeText?: string): RoleAssignment {
+  /**
+   * The assignment `add` would store, validated and in canonical form, without storing it: the
+   * existing one when the principal holds the role at that scope already, otherwise a new one.
+   */
+  prepare(principal: string, roleName: string, scopeText?: string): RoleAssignment {
     if (!principal.trim() || principal.length > 256) throw new InvalidArgument('principal must be a non-empty id of at most 256 characters');
     const role = findRole(roleName);
     if (!role) throw new InvalidArgument(`unknown role "${roleName}"; one of ${ROLES.map((r) => r.id).join(', ')}`);
     const scope = normaliseScope(scopeText);
     if (!scope) throw new InvalidArgument('scope must be "/" (the vault) or "/keys/{name}"');
     const existing = this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? AND role = ? AND scope = ?').get(principal, role.id, scope) as RoleAssignment | undefined;
-    if (existing) return existing;
-    const assignment: RoleAssignment = { id: randomUUID(), principal, role: role.id, scope, created: Math.floor(Date.now() / 1000) };
+    return existing ?? { id: randomUUID(), principal, role: role.id, scope, created: Math.floor(Date.now() / 1000) };
+  }
+
+  /** Grants a role (idempotent: an existing assignment is returned as it is); a new assignment gets `id` when given. */
+  add(principal: string, roleName: string, scopeText?: string, id?: string): RoleAssignment {
+    const assignment = this.prepare(principal, roleName, scopeText);
+    if (this.db.prepare('SELECT 1 FROM role_assignments WHERE id = ?').get(assignment.id)) return assignment;
+    if (id) assignment.id = id;
     this.db.prepare('INSERT INTO role_assignments (id, principal, role, scope, created) VALUES (@id, @principal, @role, @scope, @created)').run(assignment);
     this.cache.clear();
     return assignment;
-  }
-
-  /** Runs `change` in one transaction of the role store: it is undone if `change` throws (its audit entry could not be written, say). */
-  transaction<T>(change: () => T): T {
-    return this.db.transaction(change).immediate();
   }
 
   list(principal?: string): RoleAssignment[] {

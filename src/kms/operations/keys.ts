@@ -72,12 +72,12 @@ export async function importKey(core: KmsCore, name: string, b: ImportKeyInput):
   return storeNew(core, name, kty, material, { ...b, key_ops: b.key_ops ?? b.key.key_ops });
 }
 
-export function getKey(core: KmsCore, name: string, version?: string): KeyVersion {
+export function getKey(core: KmsCore, name: string, version?: string): Promise<KeyVersion> {
   return core.store.get(name, version);
 }
 
 /** `PATCH /keys/{name}/{version}`: key_ops, enabled/nbf/exp, tags and the release policy of one version. */
-export function updateKey(core: KmsCore, name: string, version: string | undefined, b: UpdateKeyInput): KeyVersion {
+export async function updateKey(core: KmsCore, name: string, version: string | undefined, b: UpdateKeyInput): Promise<KeyVersion> {
   const attributes = attributesOf(b.attributes);
   const tags = b.tags ?? undefined;
   const policyInput = releasePolicyOf(b.release_policy);
@@ -110,8 +110,11 @@ function sameKind(latest: KeyVersion, current: KeyMaterial): GenerateSpec {
   return { family: 'EC', curve };
 }
 
-/** A new version with the latest one's kind, size, operations, tags, exportability and release policy. */
-export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds?: number): Promise<KeyVersion> {
+/**
+ * A new version with the latest one's kind, size, operations, tags, exportability and release
+ * policy. With `ifLatest`, only while that version is the key's latest (KeyRotatedMeanwhile otherwise).
+ */
+export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds?: number, options: { ifLatest?: string } = {}): Promise<KeyVersion> {
   const { version: latest, material: current } = await core.store.getWithMaterial(name);
   const material = await generateMaterial(sameKind(latest, current));
   const now = core.now();
@@ -133,13 +136,14 @@ export async function rotateKey(core: KmsCore, name: string, expiresAfterSeconds
       ...(latest.releasePolicy ? { releasePolicy: latest.releasePolicy } : {}),
     },
     now,
+    options.ifLatest,
   );
 }
 
-export function listKeys(core: KmsCore, limit: number, after?: string): Page<KeyVersion> {
+export function listKeys(core: KmsCore, limit: number, after?: string): Promise<Page<KeyVersion>> {
   return core.store.listKeys(limit, after);
 }
 
-export function listKeyVersions(core: KmsCore, name: string, limit: number, after?: string): Page<KeyVersion> {
+export function listKeyVersions(core: KmsCore, name: string, limit: number, after?: string): Promise<Page<KeyVersion>> {
   return core.store.listVersions(name, limit, after);
 }

@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
-import { KmsBadParameter } from '../../errors';
-import type { RotationLifetimeAction, RotationPolicy } from '../model';
+import { KeyRotatedMeanwhile, KmsBadParameter } from '../../errors';
+import type { KeyVersion, RotationLifetimeAction, RotationPolicy } from '../model';
 import type { RotationPolicyBody } from '../wire/schemas';
 import type { KmsCore } from './core';
 import { rotateKey } from './keys';
@@ -36,31 +36,34 @@ function parseAction(sent: LifetimeActionInput): RotationLifetimeAction {
   return { trigger: after !== undefined ? { timeAfterCreate: after } : { timeBeforeExpiry: before }, action: { type: type === 'rotate' ? 'Rotate' : 'Notify' } };
 }
 
-export function getRotationPolicy(core: KmsCore, name: string): RotationPolicy | undefined {
+export function getRotationPolicy(core: KmsCore, name: string): Promise<RotationPolicy | undefined> {
   return core.store.rotationPolicy(name);
 }
 
-export function setRotationPolicy(core: KmsCore, name: string, b: RotationPolicyInput): RotationPolicy {
+export async function setRotationPolicy(core: KmsCore, name: string, b: RotationPolicyInput): Promise<RotationPolicy> {
   const lifetimeActions = (b.lifetimeActions ?? []).map(parseAction);
   if (new Set(lifetimeActions.map((a) => a.action.type)).size !== lifetimeActions.length) throw new KmsBadParameter('at most one Rotate and one Notify action');
   const expiryTime = b.attributes?.expiryTime ?? undefined;
   if (expiryTime !== undefined && durationSeconds(expiryTime, 'expiryTime') < 28 * DAY) throw new KmsBadParameter('expiryTime must be at least 28 days');
   const now = core.now();
-  const created = core.store.rotationPolicy(name)?.created ?? now;
+  const created = (await core.store.rotationPolicy(name))?.created ?? now;
   return core.store.setRotationPolicy(name, { lifetimeActions, ...(expiryTime ? { expiryTime } : {}), created, updated: now });
 }
 
-/** `POST /keys/{name}/rotate`: a new version, expiring as the key's rotation policy says. */
-export function rotateNow(core: KmsCore, name: string) {
-  const policy = core.store.rotationPolicy(name);
-  return rotateKey(core, name, policy?.expiryTime ? durationSeconds(policy.expiryTime, 'expiryTime') : undefined);
+/**
+ * `POST /keys/{name}/rotate`: a new version, expiring as the key's rotation policy says. With
+ * `ifLatest` (the sweep), only while that version is still the latest (KeyRotatedMeanwhile otherwise).
+ */
+export async function rotateNow(core: KmsCore, name: string, options: { ifLatest?: string } = {}): Promise<KeyVersion> {
+  const policy = await core.store.rotationPolicy(name);
+  return rotateKey(core, name, policy?.expiryTime ? durationSeconds(policy.expiryTime, 'expiryTime') : undefined, options);
 }
 
 /** Rotates every key whose Rotate action is due; returns the names rotated. */
 export async function rotateDueKeys(core: KmsCore): Promise<string[]> {
   const now = core.now();
   const rotated: string[] = [];
-  for (const { latest, policy } of core.store.keysWithRotationPolicy()) {
+  for (const { latest, policy } of await core.store.keysWithRotationPolicy()) {
     const rotate = policy.lifetimeActions.find((a) => a.action.type === 'Rotate');
     if (!rotate) continue;
     const { timeAfterCreate, timeBeforeExpiry } = rotate.trigger;
@@ -68,7 +71,13 @@ export async function rotateDueKeys(core: KmsCore): Promise<string[]> {
       (timeAfterCreate !== undefined && now >= latest.attributes.created + durationSeconds(timeAfterCreate, 'timeAfterCreate')) ||
       (timeBeforeExpiry !== undefined && latest.attributes.exp !== undefined && now >= latest.attributes.exp - durationSeconds(timeBeforeExpiry, 'timeBeforeExpiry'));
     if (!due) continue;
-    await rotateNow(core, latest.name);
+    // Another replica's sweep may rotate the same key at the same moment: one of them adds the version.
+    try {
+      await rotateNow(core, latest.name, { ifLatest: latest.version });
+    } catch (error) {
+      if (error instanceof KeyRotatedMeanwhile) continue;
+      throw error;
+    }
     rotated.push(latest.name);
   }
   return rotated;

@@ -40,7 +40,7 @@ export function mountAdminRoutes(ctx: KmsHttpContext, app: express.Express, on: 
   on(
     R.listRoles,
     async ({ query }, _req, res) => {
-      const value = ctx.rbac.list(query.principal);
+      const value = await ctx.rbac.list(query.principal);
       await sendAudited(ctx, res, 200, () => res.json({ value }));
     },
     noted('role.list'),
@@ -49,7 +49,7 @@ export function mountAdminRoutes(ctx: KmsHttpContext, app: express.Express, on: 
     R.addRole,
     async ({ body }, _req, res) => {
       const note = res.locals.audit as AuditNote;
-      const added = addRoleAudited(ctx.rbac, ctx.audit, actor(note), body.principal, body.role, body.scope ?? undefined);
+      const added = await addRoleAudited(ctx.rbac, ctx.audit, actor(note), body.principal, body.role, body.scope ?? undefined);
       note.committed = true;
       await sendAudited(ctx, res, 201, () => res.status(201).json(added));
     },
@@ -59,7 +59,7 @@ export function mountAdminRoutes(ctx: KmsHttpContext, app: express.Express, on: 
     R.removeRole,
     async ({ params }, _req, res) => {
       const note = res.locals.audit as AuditNote;
-      if (!removeRoleAudited(ctx.rbac, ctx.audit, actor(note), { id: params.id })) throw new RoleAssignmentNotFound(params.id);
+      if (!(await removeRoleAudited(ctx.rbac, ctx.audit, actor(note), { id: params.id }))) throw new RoleAssignmentNotFound(params.id);
       note.committed = true;
       await sendAudited(ctx, res, 204, () => res.status(204).end());
     },
@@ -68,7 +68,7 @@ export function mountAdminRoutes(ctx: KmsHttpContext, app: express.Express, on: 
   on(
     R.queryAudit,
     async ({ query }, _req, res) => {
-      const value = ctx.audit.query({
+      const value = await ctx.audit.query({
         key: query.key,
         principal: query.principal,
         decision: query.decision,

@@ -11,28 +11,28 @@ export function mountKeyRoutes(ctx: KmsHttpContext, op: OperationMount): void {
   const bundle = (v: Parameters<typeof keyBundle>[1]) => ({ body: keyBundle(ctx.bundle, v), version: v.version });
   const policyId = (name: string) => `${keyId(ctx.bundle.vaultUrl, name)}/rotationpolicy`;
 
-  op(R.listKeys, 'list', 'keys/list', ({ query }, req) => {
+  op(R.listKeys, 'list', 'keys/list', async ({ query }, req) => {
     const { limit, after } = pageRequest(query);
-    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, listKeys(ctx.core, limit, after), (v) => keyItem(ctx.bundle, v, false), limit) };
+    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, await listKeys(ctx.core, limit, after), (v) => keyItem(ctx.bundle, v, false), limit) };
   });
   op(R.createKey, 'create', 'keys/create', async ({ params, body }) => bundle(await createKey(ctx.core, params.name, body)));
   op(R.importKey, 'import', 'keys/import', async ({ params, body }) => bundle(await importKey(ctx.core, params.name, body)));
-  op(R.listVersions, 'listVersions', 'keys/list', ({ params, query }, req) => {
+  op(R.listVersions, 'listVersions', 'keys/list', async ({ params, query }, req) => {
     const { limit, after } = pageRequest(query);
-    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, listKeyVersions(ctx.core, params.name, limit, after), (v) => keyItem(ctx.bundle, v, true), limit) };
+    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, await listKeyVersions(ctx.core, params.name, limit, after), (v) => keyItem(ctx.bundle, v, true), limit) };
   });
   op(R.rotate, 'rotate', 'keys/rotate', async ({ params }) => bundle(await rotateNow(ctx.core, params.name)));
-  op(R.getRotationPolicy, 'getRotationPolicy', 'keys/rotationpolicy/read', ({ params }) => ({ body: rotationPolicyBody(policyId(params.name), getRotationPolicy(ctx.core, params.name)) }));
-  op(R.setRotationPolicy, 'setRotationPolicy', 'keys/rotationpolicy/write', ({ params, body }) => ({
-    body: rotationPolicyBody(policyId(params.name), setRotationPolicy(ctx.core, params.name, body)),
+  op(R.getRotationPolicy, 'getRotationPolicy', 'keys/rotationpolicy/read', async ({ params }) => ({ body: rotationPolicyBody(policyId(params.name), await getRotationPolicy(ctx.core, params.name)) }));
+  op(R.setRotationPolicy, 'setRotationPolicy', 'keys/rotationpolicy/write', async ({ params, body }) => ({
+    body: rotationPolicyBody(policyId(params.name), await setRotationPolicy(ctx.core, params.name, body)),
   }));
-  op(R.getKey, 'get', 'keys/read', ({ params }) => bundle(getKey(ctx.core, params.name)));
-  op(R.getKeyVersion, 'get', 'keys/read', ({ params }) => bundle(getKey(ctx.core, params.name, params.version)));
-  op(R.updateKey, 'update', 'keys/update', ({ params, body }) => bundle(updateKey(ctx.core, params.name, undefined, body)));
-  op(R.updateKeyVersion, 'update', 'keys/update', ({ params, body }) => bundle(updateKey(ctx.core, params.name, params.version, body)));
+  op(R.getKey, 'get', 'keys/read', async ({ params }) => bundle(await getKey(ctx.core, params.name)));
+  op(R.getKeyVersion, 'get', 'keys/read', async ({ params }) => bundle(await getKey(ctx.core, params.name, params.version)));
+  op(R.updateKey, 'update', 'keys/update', async ({ params, body }) => bundle(await updateKey(ctx.core, params.name, undefined, body)));
+  op(R.updateKeyVersion, 'update', 'keys/update', async ({ params, body }) => bundle(await updateKey(ctx.core, params.name, params.version, body)));
 }
 
-function rotationPolicyBody(id: string, policy: ReturnType<typeof getRotationPolicy>): unknown {
+function rotationPolicyBody(id: string, policy: Awaited<ReturnType<typeof getRotationPolicy>>): unknown {
   if (!policy) return { id, lifetimeActions: DEFAULT_LIFETIME_ACTIONS, attributes: {} };
   return {
     id,

@@ -7,24 +7,24 @@ import { KMS_ROUTES as R } from './schemas';
 
 /** Soft delete, the deleted-keys collection, recover and purge. */
 export function mountLifecycleRoutes(ctx: KmsHttpContext, op: OperationMount): void {
-  op(R.deleteKey, 'delete', 'keys/delete', ({ params }) => {
-    const { latest, deleted } = deleteKey(ctx.core, params.name);
+  op(R.deleteKey, 'delete', 'keys/delete', async ({ params }) => {
+    const { latest, deleted } = await deleteKey(ctx.core, params.name);
     return { body: deletedKeyBundle(ctx.bundle, latest, deleted), version: latest.version };
   });
-  op(R.listDeleted, 'listDeleted', 'deletedkeys/read', ({ query }, req) => {
+  op(R.listDeleted, 'listDeleted', 'deletedkeys/read', async ({ query }, req) => {
     const { limit, after } = pageRequest(query);
-    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, listDeletedKeys(ctx.core, limit, after), (d) => deletedKeyItem(ctx.bundle, d.latest, d.deleted), limit) };
+    return { body: pageBody(ctx.bundle.vaultUrl, req.path, query, await listDeletedKeys(ctx.core, limit, after), (d) => deletedKeyItem(ctx.bundle, d.latest, d.deleted), limit) };
   });
-  op(R.getDeleted, 'getDeleted', 'deletedkeys/read', ({ params }) => {
-    const { latest, deleted } = getDeletedKey(ctx.core, params.name);
+  op(R.getDeleted, 'getDeleted', 'deletedkeys/read', async ({ params }) => {
+    const { latest, deleted } = await getDeletedKey(ctx.core, params.name);
     return { body: deletedKeyBundle(ctx.bundle, latest, deleted), version: latest.version };
   });
-  op(R.recover, 'recover', 'deletedkeys/recover', ({ params }) => {
-    const latest = recoverDeletedKey(ctx.core, params.name);
+  op(R.recover, 'recover', 'deletedkeys/recover', async ({ params }) => {
+    const latest = await recoverDeletedKey(ctx.core, params.name);
     return { body: keyBundle(ctx.bundle, latest), version: latest.version };
   });
-  op(R.purge, 'purge', 'deletedkeys/purge', ({ params }) => {
-    purgeDeletedKey(ctx.core, params.name);
+  op(R.purge, 'purge', 'deletedkeys/purge', async ({ params }) => {
+    await purgeDeletedKey(ctx.core, params.name);
     return { status: 204 };
   });
 }

@@ -234,4 +234,12 @@ export const KMS_ROUTES = {
     responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
     errors: [400, 401, 413, 429, 503],
   }),
+
+  ready: route({
+    method: 'get',
+    path: '/ready',
+    summary: 'Readiness: 200 while the key store and the audit log answer (no token, not audited)',
+    responses: { 200: { description: 'Ready', schema: Type.Object({ status: Type.Literal('ready') }) } },
+    errors: [400, 503],
+  }),
 } satisfies Record<string, RouteSchema>;
