@@ -56,7 +56,14 @@ export class FileReferenceValueStore implements ReferenceValueStore {
   private loadedMtime = -1;
   private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly path: string) {}
+  private readonly now: () => number;
+
+  constructor(
+    private readonly path: string,
+    options: { now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   async list(): Promise<ReferenceValue[]> {
     let mtime = 0;
@@ -73,17 +80,17 @@ export class FileReferenceValueStore implements ReferenceValueStore {
     return [...this.values];
   }
 
-  add(kind: unknown, value: unknown, note?: string): Promise<ReferenceValue> {
+  async add(kind: unknown, value: unknown, note?: string): Promise<ReferenceValue> {
     const ref = normaliseReference(kind, value);
     return this.mutate((values) => {
       const existing = values.find((v) => v.kind === ref.kind && v.value === ref.value);
       if (existing) return { values, result: existing };
-      const added: ReferenceValue = { ...ref, addedAt: new Date().toISOString(), ...(note ? { note: String(note).slice(0, NOTE_MAX_LENGTH) } : {}) };
+      const added: ReferenceValue = { ...ref, addedAt: new Date(this.now()).toISOString(), ...(note ? { note: String(note).slice(0, NOTE_MAX_LENGTH) } : {}) };
       return { values: [...values, added], result: added };
     });
   }
 
-  remove(kind: unknown, value: unknown): Promise<boolean> {
+  async remove(kind: unknown, value: unknown): Promise<boolean> {
     const ref = normaliseReference(kind, value);
     return this.mutate((values) => {
       const kept = values.filter((v) => !(v.kind === ref.kind && v.value === ref.value));

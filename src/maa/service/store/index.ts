@@ -29,7 +29,7 @@ export async function openVerifierStores(options: VerifierStoreOptions): Promise
   if (options.url === undefined) {
     return {
       challenges: new MemoryChallengeStore(options.challenges),
-      references: referenceFile(options.dir),
+      references: referenceFile(options.dir, options.now),
       close: async () => undefined,
     };
   }
@@ -42,6 +42,6 @@ export async function openVerifierStores(options: VerifierStoreOptions): Promise
 }
 
 /** The reference values of a verifier without a shared store. */
-export function referenceFile(dir: string): FileReferenceValueStore {
-  return new FileReferenceValueStore(join(dir, 'reference-values.json'));
+function referenceFile(dir: string, now?: () => number): FileReferenceValueStore {
+  return new FileReferenceValueStore(join(dir, 'reference-values.json'), now ? { now } : {});
 }
