@@ -71,6 +71,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   }
 }
 
+/** Listens and answers with the verifier's context; on failure the caller closes `stores`. */
 async function serve(options: VerifierOptions, dir: string, host: string, now: () => Date, stores: VerifierStores): Promise<RunningVerifier> {
   const tls = options.http ? undefined : (options.tls ?? (await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' })));
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();

@@ -45,7 +45,8 @@ export class PostgresChallengeStore implements ChallengeStore {
   /**
    * Deletes nonces one TTL past their expiry (until then a replay is still told apart from a
    * guess), then the oldest beyond `maxOutstanding`: the table stays bounded however many
-   * challenges are asked for. Any replica may sweep; concurrent sweeps delete the same rows.
+   * challenges are asked for (between two sweeps, a minute apart in server.ts, it grows by at
+   * most what is issued in that minute). Any replica may sweep; concurrent sweeps delete the same rows.
    */
   async sweep(): Promise<void> {
     await this.db.query({ name: 'verifier_nonce_purge', text: 'DELETE FROM verifier_nonces WHERE expires_at < $1', values: [new Date(this.now() - this.options.ttlMs)] });
