@@ -104,7 +104,7 @@ describePostgres('two skr verifier processes on one PostgreSQL store', () => {
     expect((await attest(b, body)).body.error?.code).toBe('nonce_replayed');
   });
 
-  test(`a reference value added through one is listed by the other within ${REPLICA_BOUND_MS} ms (bound ${REFERENCE_REFRESH_MS} ms), and by skr verifier refs --store`, async () => {
+  test(`a reference value added through one is listed by the other within ${REPLICA_BOUND_MS} ms (bound ${REFERENCE_REFRESH_MS} ms), and by skr verifier refs with SKR_VERIFIER_STORE`, async () => {
     const value = 'ab'.repeat(48);
     const added = await fetch(`${a.url}/admin/refs`, { method: 'POST', headers: { ...admin(), 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'measurement', value }) });
     expect(added.status).toBe(201);
@@ -116,7 +116,7 @@ describePostgres('two skr verifier processes on one PostgreSQL store', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(listed).toEqual([expect.objectContaining({ kind: 'measurement', value })]);
-    const cli = runCli(['verifier', 'refs', 'list', '--store', storeUrl, '--state-dir', stateDir]);
+    const cli = runCli(['verifier', 'refs', 'list', '--state-dir', stateDir], { SKR_VERIFIER_STORE: storeUrl });
     expect([cli.status, cli.json]).toEqual([0, { references: [expect.objectContaining({ kind: 'measurement', value })] }]);
     // The replica that lists it also appraises with it: the guest's measurement is not the one allowed.
     const refused = await attest(b, await attestBody(guest, { ...runtime, nonce: (await challenge(b)).body.nonce }));
