@@ -144,6 +144,7 @@ export type SkrErrorCode =
   | 'vek_signature_invalid'
   | 'vek_tcb_mismatch'
   | 'vek_unavailable'
+  | 'verifier_store_unavailable'
   | 'virtual_state_invalid'
   | 'vmpl_below_floor'
   | ReportRefusalCode;
@@ -891,6 +892,19 @@ export class RuntimeKeyUnsafe extends SkrError {
 
   constructor(reason: string, message: string, details?: ErrorDetails) {
     super(400, message, { reason, ...details });
+  }
+}
+
+/**
+ * The verifier's shared store (PostgreSQL, `skr verifier --store`) did not answer: nothing that
+ * needs it (a challenge, a nonce's spending, the reference values) is decided without it.
+ * `details.reason` is the driver's error code, never the connection string.
+ */
+export class VerifierStoreUnavailable extends SkrError {
+  static override readonly code = 'verifier_store_unavailable';
+
+  constructor(details?: ErrorDetails) {
+    super(503, "the verifier's store cannot be reached; try again later", details);
   }
 }
 

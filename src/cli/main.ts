@@ -52,9 +52,9 @@ const USAGE = `usage: skr <command> [flags]
   kms           --port P --state-dir D [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file F]
                 [--audit-retention-days N (365)] [--store postgres://USER@HOST:PORT/DB | sqlite:PATH ($SKR_STORE)]
   kms role      add|list|remove ...      kms audit [verify] [--key N] [--since ISO8601]   (both take --store)
-  verifier      --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
-                [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
-  verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]`;
+  verifier      --port P [--http] [--state-dir D] [--store postgres://...] [--policy F] [--trust-root PEM]...
+                [--trust-virtual] [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
+  verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D] [--store postgres://...]`;
 
 /**
  * Runs one CLI command: one JSON object on stdout, exit 0 on success. Every file a command

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
-import { loadAppraisalPolicy, ReferenceValueStore, verifierRevocation, type Revocation, startVerifier } from '../maa/service';
+import { checkStoreUrl, DEFAULT_CHALLENGE_OPTIONS, loadAppraisalPolicy, openVerifierStores, redactStoreUrl, verifierRevocation, type Revocation, startVerifier } from '../maa/service';
 import { tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { configuredRoot, type TrustedRoot, VIRTUAL_FILES, virtualUvmIssuer } from '../snp';
 import { uvmIssuer, type UvmIssuer } from '../maa';
@@ -25,7 +25,17 @@ const SERVE_FLAGS = {
   'crl-file': { type: 'string', multiple: true },
   'check-revocation': { type: 'string' },
   'kds-url': { type: 'string' },
+  store: { type: 'string' },
 } as const;
+
+/**
+ * `--store postgres://USER[:PASSWORD]@HOST:PORT/DB` (or SKR_VERIFIER_STORE): the challenge nonces
+ * and reference values live in that database, shared by every verifier started with it.
+ */
+function storeFrom(flags: { store?: unknown }): string | undefined {
+  const url = (flags.store as string | undefined) ?? (process.env.SKR_VERIFIER_STORE || undefined);
+  return url === undefined ? undefined : checkStoreUrl(url);
+}
 
 /**
  * `--check-revocation on|off` (default on): see verifierRevocation for which chains are checked.
@@ -113,6 +123,7 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
   const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
   const rootPaths = (flags['trust-root'] as string[] | undefined) ?? [];
+  const store = storeFrom(flags);
   const running = await startVerifier({
     stateDir,
     host,
@@ -126,6 +137,7 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
     trustedRoots: await trustedRoots(rootPaths, stateDir, flags['trust-virtual'] === true),
     trustedUvmIssuers: await trustedUvmIssuers(rootPaths, stateDir, flags['trust-virtual'] === true),
     revocation: await revocationFrom(flags),
+    ...(store !== undefined ? { store } : {}),
   });
   untilSignal(() => running.close());
   return {
@@ -135,37 +147,41 @@ export async function verifierServe(argv: string[]): Promise<unknown> {
       stateDir,
       caFile: flags['tls-cert'] ? resolve(flags['tls-cert'] as string) : running.caPem ? join(stateDir, 'verifier', 'tls', 'ca.pem') : undefined,
       adminTokenFile: join(stateDir, 'verifier', 'admin-token'),
+      ...(store !== undefined ? { store: redactStoreUrl(store) } : {}),
     },
   };
 }
 
 const REFS_FLAGS = {
   'state-dir': { type: 'string' },
+  store: { type: 'string' },
   kind: { type: 'string' },
   value: { type: 'string' },
   note: { type: 'string' },
 } as const;
 
-function refsStore(flags: { 'state-dir'?: unknown }): ReferenceValueStore {
-  return new ReferenceValueStore(join(stateDirFrom(flags['state-dir'] as string | undefined), 'verifier', 'reference-values.json'));
-}
-
-/** `skr verifier refs list|add|remove`: edits the reference values a running verifier re-reads. */
+/** `skr verifier refs list|add|remove`: edits the reference values running verifiers re-read (the file, or the --store database). */
 export async function verifierRefs(argv: string[]): Promise<unknown> {
   const [action, ...rest] = argv;
   const flags = parseFlags(rest, REFS_FLAGS);
-  const store = refsStore(flags);
-  switch (action) {
-    case 'list':
-      return { references: await store.list() };
-    case 'add':
-      return { added: await store.add(flags.kind ?? 'measurement', flags.value, flags.note as string | undefined) };
-    case 'remove': {
-      const removed = await store.remove(flags.kind ?? 'measurement', flags.value);
-      if (!removed) throw new InvalidArgument('no such reference value', { kind: flags.kind ?? 'measurement' });
-      return { removed: true };
+  const store = storeFrom(flags);
+  const dir = join(stateDirFrom(flags['state-dir'] as string | undefined), 'verifier');
+  const { references, close } = await openVerifierStores({ dir, ...(store !== undefined ? { url: store } : {}), challenges: DEFAULT_CHALLENGE_OPTIONS });
+  try {
+    switch (action) {
+      case 'list':
+        return { references: await references.list() };
+      case 'add':
+        return { added: await references.add(flags.kind ?? 'measurement', flags.value, flags.note as string | undefined) };
+      case 'remove': {
+        const removed = await references.remove(flags.kind ?? 'measurement', flags.value);
+        if (!removed) throw new InvalidArgument('no such reference value', { kind: flags.kind ?? 'measurement' });
+        return { removed: true };
+      }
+      default:
+        throw new InvalidArgument('usage: skr verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D] [--store postgres://...]');
     }
-    default:
-      throw new InvalidArgument('usage: skr verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]');
+  } finally {
+    await close();
   }
 }

@@ -63,8 +63,8 @@ export function createVerifierApp(ctx: VerifierContext): express.Express {
     res.json({ token });
   });
 
-  on(R.challenge, (_in, _req, res) => {
-    const { nonce, expiresAt } = ctx.challenges.issue();
+  on(R.challenge, async (_in, _req, res) => {
+    const { nonce, expiresAt } = await ctx.challenges.issue();
     res.json({ nonce, expiresAt: expiresAt.toISOString() });
   });
 

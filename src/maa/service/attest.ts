@@ -7,7 +7,7 @@ import { reportDataFor, type TrustedRoot, checkReport, verifyReport, type CrlGet
 import { sevSnpClaims, type AttestRequest, type UvmIssuer } from '..';
 import { NON_COMPLIANT_STATUS, policyHash, UVM_COMPLIANT_STATUS, type AppraisalPolicy } from './appraisal-policy';
 import type { ChallengeStore } from './challenges';
-import type { ReferenceValueStore } from './reference-values';
+import { valuesOf, type ReferenceValueStore } from './reference-values';
 import { uvmEndorsementClaims } from './uvm-claims';
 
 export interface AttestContext {
@@ -93,10 +93,11 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
   }
 
   const runtime = await runtimeClaims(request);
-  if (runtime.nonce !== undefined) ctx.challenges.consume(runtime.nonce);
+  if (runtime.nonce !== undefined) await ctx.challenges.consume(runtime.nonce);
   else if (ctx.policy.requireFreshness) throw new NonceRequired('the policy requires a challenge nonce in the runtime data');
 
-  const failures = appraise(verified, ctx.policy, await ctx.references.valuesOf('measurement'), await ctx.references.valuesOf('host-data'));
+  const references = await ctx.references.list();
+  const failures = appraise(verified, ctx.policy, valuesOf(references, 'measurement'), valuesOf(references, 'host-data'));
   if (failures.length > 0 && ctx.policy.enforcement === 'deny') throw failures[0]!;
 
   const uvm = uvmEndorsementClaims(request.uvmEndorsements ?? [], verified, ctx.policy, ctx.trustedUvmIssuers ?? [], ctx.now());

@@ -4,6 +4,7 @@
  */
 export { startVerifier, DEFAULT_TOKEN_LIFETIME_SECONDS, type RunningVerifier, type VerifierOptions } from './server';
 export { loadAppraisalPolicy, parseAppraisalPolicy, type AppraisalPolicy } from './appraisal-policy';
-export { ReferenceValueStore } from './reference-values';
+export { DEFAULT_CHALLENGE_OPTIONS } from './challenges';
+export { checkStoreUrl, openVerifierStores, redactStoreUrl, type VerifierStores } from './store';
 export { verifierRevocation, type RevocationSettings } from './revocation';
 export type { Revocation } from './attest';

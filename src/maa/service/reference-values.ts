@@ -4,8 +4,8 @@ import { readIfExists, writeFileAtomic } from '../../lib/state-file';
 
 /**
  * Reference values the verifier compares evidence with, changed at run time (a build pipeline
- * adds the measurement it produced) and persisted as one JSON file written atomically. The
- * server re-reads the file when its mtime changes, so the CLI and the admin API can both edit it.
+ * adds the measurement it produced). Two stores: one JSON file in the state directory (the
+ * default) and PostgreSQL shared by replicas (store/postgres-references.ts).
  */
 export const REFERENCE_KINDS = { measurement: 48, 'host-data': 32 } as const;
 export type ReferenceKind = keyof typeof REFERENCE_KINDS;
@@ -30,14 +30,41 @@ export function normaliseReference(kind: unknown, value: unknown): { kind: Refer
   return { kind, value: value.toLowerCase() };
 }
 
-export class ReferenceValueStore {
+export interface ReferenceValueStore {
+  /** The current values, oldest first. */
+  list(): Promise<ReferenceValue[]>;
+  /** Adds a value (idempotent: an existing one is answered as it is); resolves once it is durable. */
+  add(kind: unknown, value: unknown, note?: string): Promise<ReferenceValue>;
+  /** Removes a value; resolves to whether it was present. */
+  remove(kind: unknown, value: unknown): Promise<boolean>;
+}
+
+/** The values of one kind, from one read of the store. */
+export function valuesOf(values: readonly ReferenceValue[], kind: ReferenceKind): string[] {
+  return values.filter((v) => v.kind === kind).map((v) => v.value);
+}
+
+/** At most this many characters of a note are kept. */
+export const NOTE_MAX_LENGTH = 200;
+
+/**
+ * The values as one JSON file written atomically. The file is re-read when its mtime changes,
+ * so the CLI and the admin API can both edit it.
+ */
+export class FileReferenceValueStore implements ReferenceValueStore {
   private values: ReferenceValue[] = [];
   private loadedMtime = -1;
   private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly path: string) {}
+  private readonly now: () => number;
 
-  /** The current values, re-read if another process changed the file. */
+  constructor(
+    private readonly path: string,
+    options: { now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
   async list(): Promise<ReferenceValue[]> {
     let mtime = 0;
     try {
@@ -53,23 +80,17 @@ export class ReferenceValueStore {
     return [...this.values];
   }
 
-  async valuesOf(kind: ReferenceKind): Promise<string[]> {
-    return (await this.list()).filter((v) => v.kind === kind).map((v) => v.value);
-  }
-
-  /** Adds a value (idempotent); resolves once it is durable. */
-  add(kind: unknown, value: unknown, note?: string): Promise<ReferenceValue> {
+  async add(kind: unknown, value: unknown, note?: string): Promise<ReferenceValue> {
     const ref = normaliseReference(kind, value);
     return this.mutate((values) => {
       const existing = values.find((v) => v.kind === ref.kind && v.value === ref.value);
       if (existing) return { values, result: existing };
-      const added: ReferenceValue = { ...ref, addedAt: new Date().toISOString(), ...(note ? { note: String(note).slice(0, 200) } : {}) };
+      const added: ReferenceValue = { ...ref, addedAt: new Date(this.now()).toISOString(), ...(note ? { note: String(note).slice(0, NOTE_MAX_LENGTH) } : {}) };
       return { values: [...values, added], result: added };
     });
   }
 
-  /** Removes a value; resolves to whether it was present. */
-  remove(kind: unknown, value: unknown): Promise<boolean> {
+  async remove(kind: unknown, value: unknown): Promise<boolean> {
     const ref = normaliseReference(kind, value);
     return this.mutate((values) => {
       const kept = values.filter((v) => !(v.kind === ref.kind && v.value === ref.value));

@@ -19,6 +19,8 @@ const Jwks = Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), ki
 const Reference = Type.Object({ kind: Type.String(), value: Type.String(), note: Type.Optional(Type.String()), addedAt: Type.String() });
 /** The admin routes need `Authorization: Bearer <admin token>`. */
 const adminErrors = [400, 401];
+/** The reference-value routes answer 503 when a shared store (--store) does not answer. */
+const referenceErrors = [...adminErrors, 503];
 
 export const VERIFIER_ROUTES = {
   attest: route({
@@ -41,7 +43,7 @@ export const VERIFIER_ROUTES = {
     path: '/challenge',
     summary: 'A single-use nonce to bind into the next attestation',
     responses: { 200: { description: 'Nonce', schema: Type.Object({ nonce: Type.String(), expiresAt: Type.String() }) } },
-    errors: [],
+    errors: [503],
   }),
   certs: route({ method: 'get', path: '/certs', summary: 'The token signing keys (JWKS with x5c)', responses: { 200: { description: 'JWKS', schema: Jwks } }, errors: [] }),
   discovery: route({
@@ -56,7 +58,7 @@ export const VERIFIER_ROUTES = {
     path: '/admin/refs',
     summary: 'Reference values (admin)',
     responses: { 200: { description: 'Reference values', schema: Type.Object({ references: Type.Array(Reference) }) } },
-    errors: adminErrors,
+    errors: referenceErrors,
   }),
   addReference: route({
     method: 'post',
@@ -64,7 +66,7 @@ export const VERIFIER_ROUTES = {
     summary: 'Adds a reference value (admin)',
     body: Type.Object({ kind: Type.String(), value: Type.String(), note: Type.Optional(Type.String({ maxLength: 1024 })) }),
     responses: { 201: { description: 'Added (or already there)', schema: Reference } },
-    errors: [...adminErrors, 413],
+    errors: [...referenceErrors, 413],
   }),
   removeReference: route({
     method: 'delete',
@@ -72,7 +74,7 @@ export const VERIFIER_ROUTES = {
     summary: 'Removes a reference value (admin)',
     params: Type.Object({ kind: Type.String(), value: Type.String() }),
     responses: { 204: { description: 'Removed' } },
-    errors: [...adminErrors, 404],
+    errors: [...referenceErrors, 404],
   }),
   rotateSigningKey: route({
     method: 'post',

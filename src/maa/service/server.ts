@@ -9,8 +9,7 @@ import { createVerifierApp, type VerifierContext } from './app';
 import type { UvmIssuer } from '..';
 import type { AppraisalPolicy } from './appraisal-policy';
 import type { Revocation } from './attest';
-import { ChallengeStore } from './challenges';
-import { ReferenceValueStore } from './reference-values';
+import { openVerifierStores, type VerifierStores } from './store';
 import { SigningKeyRing } from '../../oidc';
 import { gracefulCloser } from '../../lib/graceful-close';
 import { answerUnparsableRequests } from '../../lib/http-errors';
@@ -33,6 +32,11 @@ export interface VerifierOptions {
   trustedUvmIssuers?: UvmIssuer[];
   /** Check chains against their ARK's CRL (`skr verifier` turns it on); absent: no revocation check. */
   revocation?: Revocation;
+  /**
+   * A postgres:// URL: challenge nonces and reference values live there, shared with every
+   * replica on that database; absent: nonces in memory, reference values in the state directory.
+   */
+  store?: string;
   now?: () => Date;
 }
 
@@ -51,6 +55,24 @@ export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 3600;
 export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
   const dir = join(options.stateDir, 'verifier');
   const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? (() => new Date());
+  // Opened before the port is: a store that cannot be reached (or migrated) stops the start.
+  const stores = await openVerifierStores({
+    dir,
+    ...(options.store !== undefined ? { url: options.store } : {}),
+    challenges: { ttlMs: (options.challengeTtlSeconds ?? 300) * 1000, maxOutstanding: 100_000, now: () => now().getTime() },
+    now: () => now().getTime(),
+  });
+  try {
+    return await serve(options, dir, host, now, stores);
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
+}
+
+/** Listens and answers with the verifier's context; on failure the caller closes `stores`. */
+async function serve(options: VerifierOptions, dir: string, host: string, now: () => Date, stores: VerifierStores): Promise<RunningVerifier> {
   const tls = options.http ? undefined : (options.tls ?? (await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' })));
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();
   const closeServer = gracefulCloser(server);
@@ -63,7 +85,6 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   const url = `${tls ? 'https' : 'http'}://${tls && host === '127.0.0.1' ? 'localhost' : host}:${port}`;
   const issuer = options.issuer ?? url;
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
-  const now = options.now ?? (() => new Date());
 
   const context: VerifierContext = {
     issuer,
@@ -71,8 +92,8 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     now,
     policy: options.policy,
     keys: await SigningKeyRing.open(join(dir, 'signing-keys.json'), issuer, now().getTime()),
-    references: new ReferenceValueStore(join(dir, 'reference-values.json')),
-    challenges: new ChallengeStore({ ttlMs: (options.challengeTtlSeconds ?? 300) * 1000, maxOutstanding: 100_000, now: () => now().getTime() }),
+    references: stores.references,
+    challenges: stores.challenges,
     trustedRoots: options.trustedRoots ?? [],
     trustedUvmIssuers: options.trustedUvmIssuers ?? [],
     ...(options.revocation ? { revocation: options.revocation } : {}),
@@ -80,7 +101,8 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   };
   server.on('request', createVerifierApp(context));
   const sweeper = setInterval(() => {
-    context.challenges.sweep();
+    // A store that does not answer now is swept at the next tick.
+    context.challenges.sweep().catch(() => undefined);
     void context.keys.prune(tokenLifetimeSeconds * 1000, now().getTime());
   }, 60_000);
   sweeper.unref();
@@ -91,9 +113,10 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     caPem: tls?.caPem,
     adminToken: context.adminToken,
     context,
-    close: () => {
+    close: async () => {
       clearInterval(sweeper);
-      return closeServer();
+      await closeServer();
+      await stores.close();
     },
   };
 }
