@@ -142,6 +142,16 @@ export type SkrErrorCode =
   | 'vek_unavailable'
   | 'virtual_state_invalid'
   | 'vmpl_below_floor'
+  | 'kbs_admin_unauthorized'
+  | 'kbs_attestation_refused'
+  | 'kbs_resource_name_unmappable'
+  | 'kbs_resource_not_found'
+  | 'kbs_resource_path_invalid'
+  | 'kbs_session_missing'
+  | 'kbs_tee_pubkey_unsupported'
+  | 'kbs_token_missing'
+  | 'kbs_token_invalid'
+  | 'kbs_version_unsupported'
   | ReportRefusalCode;
 
 export abstract class SkrError extends Error {
@@ -894,5 +904,79 @@ export class RoleAssignmentNotFound extends SkrError {
 export class UpstreamThrottled extends SkrError {
   constructor(service: string, details?: ErrorDetails) {
     super('upstream_throttled', 503, `${service}: throttled (HTTP 429) through every retry`, { service, upstreamStatus: 429, ...details });
+  }
+}
+
+// ---- Key broker (src/kbs) ------------------------------------------------------------------
+// The KBS answers in trustee's ErrorInformation body; src/kbs/error-body.ts maps these codes to
+// its type URIs and says where the status differs from trustee's.
+
+/** The client speaks another KBS protocol version: only an exact match is accepted. */
+export class KbsVersionUnsupported extends SkrError {
+  constructor(expected: string, actual: unknown) {
+    super('kbs_version_unsupported', 401, `KBS Client Protocol Version Mismatch: expect =${expected} while the request is ${String(actual).slice(0, 32)}`, { expected });
+  }
+}
+
+/** /attest without a live session from /auth: no cookie, an unknown or expired one, or one already spent. */
+export class KbsSessionMissing extends SkrError {
+  constructor(reason: 'no_cookie' | 'unknown_or_expired' | 'already_attested' | 'nonce_mismatch') {
+    super('kbs_session_missing', 401, `no session to attest in (${reason}); start again at /kbs/v0/auth`, { reason });
+  }
+}
+
+/** The evidence or its binding did not pass the verifier; `details.cause` is the verifier's code. */
+export class KbsAttestationRefused extends SkrError {
+  constructor(cause: string, message: string) {
+    super('kbs_attestation_refused', 401, `Attestation error: ${message}`, { cause });
+  }
+}
+
+/** The tee-pubkey is not one a response can be wrapped to (see src/kbs/tee-pubkey.ts). */
+export class KbsTeePubkeyUnsupported extends SkrError {
+  constructor(reason: string) {
+    super('kbs_tee_pubkey_unsupported', 400, `tee-pubkey: ${reason}`, { reason });
+  }
+}
+
+/** A resource request with neither a live attested session nor a bearer token. */
+export class KbsTokenMissing extends SkrError {
+  constructor() {
+    super('kbs_token_missing', 401, 'no attestation token: attest first, or send Authorization: Bearer');
+  }
+}
+
+/** The attestation token is not one this KBS issued and still honours. */
+export class KbsTokenInvalid extends SkrError {
+  constructor(reason: string) {
+    super('kbs_token_invalid', 401, `attestation token refused: ${reason}`, { reason });
+  }
+}
+
+/** Not three segments of `[A-Za-z0-9_-][A-Za-z0-9_.-]*` under /kbs/v0/resource. */
+export class KbsResourcePathInvalid extends SkrError {
+  constructor() {
+    super('kbs_resource_path_invalid', 404, 'a resource path is repository/type/tag, each [A-Za-z0-9_-][A-Za-z0-9_.-]*');
+  }
+}
+
+/** The resource path encodes to a secret name longer than Key Vault allows. */
+export class KbsResourceNameUnmappable extends SkrError {
+  constructor(length: number) {
+    super('kbs_resource_name_unmappable', 400, `the resource path encodes to a ${length}-character secret name; Key Vault allows 127`, { length });
+  }
+}
+
+/** The policy allows the resource but the backend holds none under its path. */
+export class KbsResourceNotFound extends SkrError {
+  constructor(path: string) {
+    super('kbs_resource_not_found', 404, `no resource ${path}`, { path });
+  }
+}
+
+/** An admin request without a valid admin token. */
+export class KbsAdminUnauthorized extends SkrError {
+  constructor(reason: string) {
+    super('kbs_admin_unauthorized', 401, `admin token refused: ${reason}`, { reason });
   }
 }
