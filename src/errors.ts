@@ -144,6 +144,8 @@ export type SkrErrorCode =
   | 'vmpl_below_floor'
   | 'kbs_admin_unauthorized'
   | 'kbs_attestation_refused'
+  | 'kbs_endpoint_not_found'
+  | 'kbs_policy_not_found'
   | 'kbs_resource_name_unmappable'
   | 'kbs_resource_not_found'
   | 'kbs_resource_path_invalid'
@@ -978,5 +980,19 @@ export class KbsResourceNotFound extends SkrError {
 export class KbsAdminUnauthorized extends SkrError {
   constructor(reason: string) {
     super('kbs_admin_unauthorized', 401, `admin token refused: ${reason}`, { reason });
+  }
+}
+
+/** No KBS route or plugin at that path (trustee's PluginNotFound). */
+export class KbsEndpointNotFound extends SkrError {
+  constructor() {
+    super('kbs_endpoint_not_found', 404, 'no such endpoint');
+  }
+}
+
+/** An admin asked to detach a resource policy where none is attached. */
+export class KbsPolicyNotFound extends SkrError {
+  constructor(prefix: string) {
+    super('kbs_policy_not_found', 404, `no resource policy is attached at ${prefix}`, { prefix });
   }
 }
