@@ -47,7 +47,8 @@ export interface KbsErrorBody {
 }
 
 export function kbsErrorBody(error: unknown): { status: number; body: KbsErrorBody } {
-  const skr = error instanceof SkrError && error.status < 500 ? error : error instanceof SkrError && error.code.startsWith('upstream_') ? error : undefined;
+  // An SkrError's message and details are fit for the caller (src/errors.ts); anything else is a bug, answered bare.
+  const skr = error instanceof SkrError && error.code !== 'internal_error' ? error : undefined;
   if (!skr) return { status: 500, body: { type: `${SKR_ERROR_BASE}internal_error`, detail: 'internal error', code: 'internal_error' } };
   const variant = VARIANTS[skr.code];
   const body: KbsErrorBody = { type: variant ? `${TRUSTEE_ERROR_BASE}${variant}` : `${SKR_ERROR_BASE}${skr.code}`, detail: skr.message, code: skr.code };
