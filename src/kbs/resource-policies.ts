@@ -32,8 +32,12 @@ export class ResourcePolicies {
     const store = new ResourcePolicies(path);
     const raw = await readIfExists(path);
     if (raw) {
-      const doc = JSON.parse(raw.toString('utf8')) as { policies?: AttachedPolicy[] };
-      for (const entry of doc.policies ?? []) store.attached.set(parsePrefix(entry.prefix.split('/')), { document: entry.policy, policy: parseReleasePolicy(entry.policy as object) });
+      try {
+        const doc = JSON.parse(raw.toString('utf8')) as { policies?: AttachedPolicy[] };
+        for (const entry of doc.policies ?? []) store.attached.set(parsePrefix(String(entry.prefix).split('/')), { document: entry.policy, policy: parseReleasePolicy(entry.policy as object) });
+      } catch (error) {
+        throw new InvalidArgument(`resource policies ${path} are corrupt: ${(error as Error).message}`);
+      }
     }
     return store;
   }

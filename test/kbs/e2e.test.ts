@@ -179,6 +179,10 @@ describe('skr kbs over real sockets with the virtual device', () => {
   });
 
   test('admin changes need a token from the admin key, and are audited without resource bytes', async () => {
+    const { cookie, attest } = await handshake(kbs, device);
+    expect((await attest()).status).toBe(200);
+    expect((await fetch(`${kbs.url}/kbs/v0/resource/default/demo/secret`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${kbs.url}/kbs/v0/resource/default/demo/denied`, { headers: { cookie } })).status).toBe(403);
     const stranger = generateKeyPairSync('ed25519').privateKey;
     const refused = await admin(kbs, 'POST', '/kbs/v0/resource/default/demo/secret', Buffer.from('overwrite'), stranger);
     expect(refused.status).toBe(401);
