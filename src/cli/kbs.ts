@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { InvalidArgument } from '../errors';
-import { DirectoryBackend, SecretsBackend, startKbs, type ResourceBackend } from '../kbs';
+import { DirectoryBackend, remoteAppraiser, SecretsBackend, startKbs, type ResourceBackend } from '../kbs';
 import { isLoopback, normaliseEndpoint } from '../lib/endpoint';
 import { loadAppraisalPolicy } from '../maa/service';
 import { loadOrCreateTls } from '../tls/certificates';
@@ -26,6 +26,9 @@ const SERVE_FLAGS = {
   'crl-file': { type: 'string', multiple: true },
   'check-revocation': { type: 'string' },
   'kds-url': { type: 'string' },
+  'verifier-url': { type: 'string' },
+  'verifier-issuer': { type: 'string' },
+  'verifier-ca-file': { type: 'string', multiple: true },
   'vault-url': { type: 'string' },
   'vault-ca-file': { type: 'string', multiple: true },
   'admin-public-key': { type: 'string', multiple: true },
@@ -75,17 +78,32 @@ export async function kbsServe(argv: string[]): Promise<unknown> {
   const adminPublicKeys: Buffer[] = [];
   for (const path of (flags['admin-public-key'] as string[] | undefined) ?? []) adminPublicKeys.push(await readInputFile(path, 'admin-public-key'));
   const { backend, description } = await backendFrom(flags, stateDir);
+  // --verifier-url: a remote skr verifier appraises (its own policy and roots); otherwise this process does.
+  const verifierUrl = flags['verifier-url'] as string | undefined;
+  const verifierCa: string[] = [];
+  for (const path of (flags['verifier-ca-file'] as string[] | undefined) ?? []) verifierCa.push((await readInputFile(path, 'verifier-ca-file')).toString('utf8'));
+  const appraiser = verifierUrl
+    ? remoteAppraiser({
+        url: normaliseEndpoint(verifierUrl, 'verifier-url'),
+        ...(flags['verifier-issuer'] ? { issuer: flags['verifier-issuer'] as string } : {}),
+        ...(verifierCa.length ? { ca: verifierCa } : {}),
+      })
+    : undefined;
   const running = await startKbs({
     stateDir,
     host,
     port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
     ...(tls ? { tls } : {}),
     issuer: (flags.issuer as string | undefined) ?? (process.env.SKR_KBS_ISSUER || undefined),
-    verifier: {
-      policy: await loadAppraisalPolicy(flags.policy as string | undefined),
-      trustedRoots: await trustedRoots((flags['trust-root'] as string[] | undefined) ?? [], stateDir, flags['trust-virtual'] === true),
-      revocation: await revocationFrom(flags),
-    },
+    ...(appraiser
+      ? { appraiser }
+      : {
+          verifier: {
+            policy: await loadAppraisalPolicy(flags.policy as string | undefined),
+            trustedRoots: await trustedRoots((flags['trust-root'] as string[] | undefined) ?? [], stateDir, flags['trust-virtual'] === true),
+            revocation: await revocationFrom(flags),
+          },
+        }),
     backend,
     adminPublicKeys,
     tokenLifetimeSeconds: seconds(flags['token-lifetime'], 'token-lifetime', 60, 86400),
@@ -99,6 +117,7 @@ export async function kbsServe(argv: string[]): Promise<unknown> {
       issuer: running.issuer,
       stateDir,
       resources: description,
+      verifier: verifierUrl ?? 'in process',
       caFile: flags['tls-cert'] ? resolve(flags['tls-cert'] as string) : tls ? join(stateDir, 'kbs', 'tls', 'ca.pem') : undefined,
       adminKeyFile: running.adminKeyFile,
       auditFile: running.auditFile,

@@ -57,7 +57,8 @@ const USAGE = `usage: skr <command> [flags]
                 [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D]
   kbs           --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
-                [--vault-url URL [--vault-ca-file PEM]...] [--admin-public-key PEM]... [--issuer URL]`;
+                [--verifier-url URL [--verifier-ca-file PEM]...] [--vault-url URL [--vault-ca-file PEM]...]
+                [--admin-public-key PEM]... [--issuer URL]`;
 
 /**
  * Runs one CLI command: one JSON object on stdout, exit 0 on success. Every file a command

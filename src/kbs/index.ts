@@ -2,7 +2,7 @@
 export { startKbs, type KbsOptions, type RunningKbs, DEFAULT_SESSION_TTL_SECONDS, DEFAULT_TOKEN_LIFETIME_SECONDS } from './server';
 export { KbsClient, type KbsClientOptions, type TeeKeyAlgorithm } from './client';
 export { KeyBroker, type BrokerOptions, type ResourceCredentials } from './broker';
-export { inProcessAppraiser, type EvidenceAppraiser } from './appraiser';
+export { inProcessAppraiser, remoteAppraiser, type EvidenceAppraiser, type RemoteVerifierOptions } from './appraiser';
 export { SecretsBackend, DirectoryBackend, BASE64_CONTENT_TYPE, type ResourceBackend } from './backends';
 export { MemorySessionStore, type KbsSession, type SessionStore } from './sessions';
 export { secretNameOf, resourcePathOf, parseResourcePath, type ResourcePath } from './resource-path';

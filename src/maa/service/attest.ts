@@ -46,6 +46,12 @@ function splitChain(pem: string): { vek: Buffer; chain: Buffer[] } {
   return { vek: certs[0]!, chain: certs.slice(1) };
 }
 
+/** The evidence of an MAA request as the report verifier takes it. */
+export function evidenceOf(request: AttestRequest): Evidence {
+  const { vek, chain } = splitChain(request.vcekCertChain);
+  return { report: request.report, vek, chain };
+}
+
 function sha256(bytes: Buffer): Buffer {
   return createHash('sha256').update(bytes).digest();
 }
