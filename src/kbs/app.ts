@@ -96,6 +96,8 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     res.json({ token });
   }));
 
+  // Express answers HEAD with the GET route: a HEAD must not run (and audit) a release it cannot deliver.
+  app.head(/^\/kbs\/v0\/resource(\/.*)?$/, (_req, _res, next) => next(new KbsEndpointNotFound()));
   app.get(/^\/kbs\/v0\/resource(\/.*)?$/, handle(async (req, res) => {
     const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
     const jwe = await broker.resource(path, { sessionId: sessionIdOf(req.get('cookie')), bearer: bearerOf(req), source: req.socket.remoteAddress });

@@ -210,3 +210,12 @@ describe('skr kbs over real sockets with the virtual device', () => {
     expect(missing.status).toBe(404);
   });
 });
+
+test('HEAD on a resource releases nothing and records nothing', async () => {
+  const { cookie, attest } = await handshake(kbs, device);
+  expect((await attest()).status).toBe(200);
+  const before = readFileSync(kbs.auditFile, 'utf8');
+  const response = await fetch(`${kbs.url}/kbs/v0/resource/default/demo/secret`, { method: 'HEAD', headers: { cookie } });
+  expect(response.status).toBe(404);
+  expect(readFileSync(kbs.auditFile, 'utf8')).toBe(before);
+});
