@@ -147,6 +147,18 @@ export type SkrErrorCode =
   | 'verifier_store_unavailable'
   | 'virtual_state_invalid'
   | 'vmpl_below_floor'
+  | 'kbs_admin_unauthorized'
+  | 'kbs_attestation_refused'
+  | 'kbs_endpoint_not_found'
+  | 'kbs_policy_not_found'
+  | 'kbs_resource_name_unmappable'
+  | 'kbs_resource_not_found'
+  | 'kbs_resource_path_invalid'
+  | 'kbs_session_missing'
+  | 'kbs_tee_pubkey_unsupported'
+  | 'kbs_token_missing'
+  | 'kbs_token_invalid'
+  | 'kbs_version_unsupported'
   | ReportRefusalCode;
 
 /**
@@ -1329,5 +1341,117 @@ export class ReleasePolicyWeak extends SkrError {
 
   constructor(findings: unknown[]) {
     super(400, 'the release policy is weak (see details.findings); fix it or pass --allow-weak-policy', { findings });
+  }
+}
+
+// ---- Key broker (src/kbs) ------------------------------------------------------------------
+// The KBS answers in trustee's ErrorInformation body; src/kbs/error-body.ts maps these codes to
+// its type URIs and says where the status differs from trustee's.
+
+/** The client speaks another KBS protocol version: only an exact match is accepted. */
+export class KbsVersionUnsupported extends SkrError {
+  static override readonly code = 'kbs_version_unsupported';
+
+  constructor(expected: string, actual: unknown) {
+    super(401, `KBS Client Protocol Version Mismatch: expect =${expected} while the request is ${String(actual).slice(0, 32)}`, { expected });
+  }
+}
+
+/** /attest without a live session from /auth: no cookie, an unknown or expired one, or one already spent. */
+export class KbsSessionMissing extends SkrError {
+  static override readonly code = 'kbs_session_missing';
+
+  constructor(reason: 'no_cookie' | 'unknown_or_expired' | 'already_attested' | 'nonce_mismatch') {
+    super(401, `no session to attest in (${reason}); start again at /kbs/v0/auth`, { reason });
+  }
+}
+
+/** The evidence or its binding did not pass the verifier; `details.cause` is the verifier's code. */
+export class KbsAttestationRefused extends SkrError {
+  static override readonly code = 'kbs_attestation_refused';
+
+  constructor(cause: string, message: string) {
+    super(401, `Attestation error: ${message}`, { cause });
+  }
+}
+
+/** The tee-pubkey is not one a response can be wrapped to (see src/kbs/tee-pubkey.ts). */
+export class KbsTeePubkeyUnsupported extends SkrError {
+  static override readonly code = 'kbs_tee_pubkey_unsupported';
+
+  constructor(reason: string) {
+    super(400, `tee-pubkey: ${reason}`, { reason });
+  }
+}
+
+/** A resource request with neither a live attested session nor a bearer token. */
+export class KbsTokenMissing extends SkrError {
+  static override readonly code = 'kbs_token_missing';
+
+  constructor() {
+    super(401, 'no attestation token: attest first, or send Authorization: Bearer');
+  }
+}
+
+/** The attestation token is not one this KBS issued and still honours. */
+export class KbsTokenInvalid extends SkrError {
+  static override readonly code = 'kbs_token_invalid';
+
+  constructor(reason: string) {
+    super(401, `attestation token refused: ${reason}`, { reason });
+  }
+}
+
+/** Not three segments of `[A-Za-z0-9_-][A-Za-z0-9_.-]*` under /kbs/v0/resource. */
+export class KbsResourcePathInvalid extends SkrError {
+  static override readonly code = 'kbs_resource_path_invalid';
+
+  constructor() {
+    super(404, 'a resource path is repository/type/tag, each [A-Za-z0-9_-][A-Za-z0-9_.-]*');
+  }
+}
+
+/** The resource path encodes to a secret name longer than Key Vault allows. */
+export class KbsResourceNameUnmappable extends SkrError {
+  static override readonly code = 'kbs_resource_name_unmappable';
+
+  constructor(length: number) {
+    super(400, `the resource path encodes to a ${length}-character secret name; Key Vault allows 127`, { length });
+  }
+}
+
+/** The policy allows the resource but the backend holds none under its path. */
+export class KbsResourceNotFound extends SkrError {
+  static override readonly code = 'kbs_resource_not_found';
+
+  constructor(path: string) {
+    super(404, `no resource ${path}`, { path });
+  }
+}
+
+/** An admin request without a valid admin token. */
+export class KbsAdminUnauthorized extends SkrError {
+  static override readonly code = 'kbs_admin_unauthorized';
+
+  constructor(reason: string) {
+    super(401, `admin token refused: ${reason}`, { reason });
+  }
+}
+
+/** No KBS route or plugin at that path (trustee's PluginNotFound). */
+export class KbsEndpointNotFound extends SkrError {
+  static override readonly code = 'kbs_endpoint_not_found';
+
+  constructor() {
+    super(404, 'no such endpoint');
+  }
+}
+
+/** An admin asked to detach a resource policy where none is attached. */
+export class KbsPolicyNotFound extends SkrError {
+  static override readonly code = 'kbs_policy_not_found';
+
+  constructor(prefix: string) {
+    super(404, `no resource policy is attached at ${prefix}`, { prefix });
   }
 }

@@ -38,8 +38,8 @@ const LAYERS = {
   maa: ['errors', 'lib', 'snp', 'oidc'],
   // The verifier service.
   'maa/service': ['errors', 'lib', 'tls', 'snp', 'oidc', 'maa'],
-  // The key broker: the verifier in process or over HTTPS.
-  kbs: ['errors', 'lib', 'tls', 'snp', 'oidc', 'maa', 'maa/service'],
+  // The key broker: the verifier in process or over HTTPS; resource policies in the release-policy grammar.
+  kbs: ['errors', 'lib', 'tls', 'snp', 'oidc', 'maa', 'maa/service', 'kms/policy'],
   // The Key Vault-compatible KMS.
   kms: ['errors', 'lib', 'tls', 'kms/policy', 'keywrap', 'oidc'],
   // The local managed-identity endpoint: signs tokens with the OIDC key ring.

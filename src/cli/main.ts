@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'kms role': async () => (await import('./kms')).kmsRole,
   'kms audit': async () => (await import('./kms')).kmsAudit,
   kms: async () => (await import('./kms')).kmsServe,
+  kbs: async () => (await import('./kbs')).kbsServe,
 };
 
 const DEVICES = DEVICE_CHOICES.join('|');
@@ -54,7 +55,10 @@ const USAGE = `usage: skr <command> [flags]
   kms role      add|list|remove ...      kms audit [verify] [--key N] [--since ISO8601]   (both take --store)
   verifier      --port P [--http] [--state-dir D] [--store postgres://...] [--policy F] [--trust-root PEM]...
                 [--trust-virtual] [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
-  verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D] [--store postgres://...]`;
+  verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D] [--store postgres://...]
+  kbs           --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
+                [--verifier-url URL [--verifier-ca-file PEM]...] [--vault-url URL [--vault-ca-file PEM]...]
+                [--admin-public-key PEM]... [--issuer URL]`;
 
 /**
  * Runs one CLI command: one JSON object on stdout, exit 0 on success. Every file a command

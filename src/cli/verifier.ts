@@ -41,7 +41,7 @@ function storeFrom(flags: { store?: unknown }): string | undefined {
  * `--check-revocation on|off` (default on): see verifierRevocation for which chains are checked.
  * `--crl-file F` (repeatable, DER or PEM) makes the check offline; `--kds-url` names a KDS mirror.
  */
-async function revocationFrom(flags: { 'crl-file'?: unknown; 'check-revocation'?: unknown; 'kds-url'?: unknown }): Promise<Revocation | undefined> {
+export async function revocationFrom(flags: { 'crl-file'?: unknown; 'check-revocation'?: unknown; 'kds-url'?: unknown }): Promise<Revocation | undefined> {
   const mode = (flags['check-revocation'] as string | undefined) ?? 'on';
   if (mode !== 'on' && mode !== 'off') throw new InvalidArgument('--check-revocation must be on or off', { field: 'check-revocation', actual: mode });
   const paths = (flags['crl-file'] as string[] | undefined) ?? [];
@@ -60,7 +60,7 @@ async function revocationFrom(flags: { 'crl-file'?: unknown; 'check-revocation'?
   }
 }
 
-async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boolean): Promise<TrustedRoot[]> {
+export async function trustedRoots(paths: string[], stateDir: string, trustVirtual: boolean): Promise<TrustedRoot[]> {
   const files = [...paths, ...(trustVirtual ? [join(stateDir, 'virtual', 'ark.pem')] : [])];
   const roots: TrustedRoot[] = [];
   for (const path of files) {
@@ -111,7 +111,7 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** `--tls-cert` and `--tls-key` together serve a given certificate instead of a generated one. */
-async function givenTls(cert: string | undefined, key: string | undefined): Promise<TlsMaterial | undefined> {
+export async function givenTls(cert: string | undefined, key: string | undefined): Promise<TlsMaterial | undefined> {
   if (cert === undefined && key === undefined) return undefined;
   if (cert === undefined || key === undefined) throw new InvalidArgument('--tls-cert and --tls-key go together');
   return tlsFromPem((await readInputFile(cert, 'tls-cert')).toString('utf8'), (await readInputFile(key, 'tls-key')).toString('utf8'));

@@ -5,7 +5,7 @@ import { errorHandler, type ErrorEnvelope } from '../../lib/http-errors';
 import { openApiDocument } from '../../lib/openapi';
 import { mounter } from '../../lib/route';
 import { decodeAttestRequest } from '..';
-import { appraiseEvidence, type AttestContext } from './attest';
+import { appraiseBoundEvidence, appraiseEvidence, evidenceOf, type AttestContext } from './attest';
 import type { ReferenceValueStore } from './reference-values';
 import { MaaError, VERIFIER_ROUTES as R } from './routes';
 import { toJwk, type SigningKeyRing } from '../../oidc';
@@ -59,6 +59,12 @@ export function createVerifierApp(ctx: VerifierContext): express.Express {
 
   on(R.attest, async ({ body }, _req, res) => {
     const { claims } = await appraiseEvidence(decodeAttestRequest(body), ctx);
+    const token = await issueToken(claims, ctx.keys.current(), { issuer: ctx.issuer, lifetimeSeconds: ctx.tokenLifetimeSeconds, now: ctx.now() });
+    res.json({ token });
+  });
+
+  on(R.appraiseBound, async ({ body }, _req, res) => {
+    const { claims } = await appraiseBoundEvidence(evidenceOf(decodeAttestRequest({ report: body.report })), Buffer.from(body.reportData, 'hex'), ctx);
     const token = await issueToken(claims, ctx.keys.current(), { issuer: ctx.issuer, lifetimeSeconds: ctx.tokenLifetimeSeconds, now: ctx.now() });
     res.json({ token });
   });

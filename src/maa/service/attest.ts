@@ -3,7 +3,7 @@ import { HostDataNotAllowed, InitTimeDataMismatch, InvalidRequest, NonceRequired
 import { encodeBase64Url } from '../../lib/base64url';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../../lib/json-depth';
 import { checkRuntimeKeys } from '../../lib/runtime-key';
-import { reportDataFor, type TrustedRoot, checkReport, verifyReport, type CrlGetter, type VerifiedReport, type VerifyOptions, splitPem } from '../../snp';
+import { reportDataFor, type TrustedRoot, checkReport, verifyReport, type CrlGetter, type Evidence, type VerifiedReport, type VerifyOptions, splitPem } from '../../snp';
 import { sevSnpClaims, type AttestRequest, type UvmIssuer } from '..';
 import { NON_COMPLIANT_STATUS, policyHash, UVM_COMPLIANT_STATUS, type AppraisalPolicy } from './appraisal-policy';
 import type { ChallengeStore } from './challenges';
@@ -39,6 +39,12 @@ function splitChain(pem: string): { vek: Buffer; chain: Buffer[] } {
   const certs = splitPem(pem);
   if (certs.length === 0) throw new InvalidRequest('report.VcekCertChain holds no PEM certificate', { field: 'report.VcekCertChain' });
   return { vek: certs[0]!, chain: certs.slice(1) };
+}
+
+/** The evidence of an MAA request as the report verifier takes it. */
+export function evidenceOf(request: AttestRequest): Evidence {
+  const { vek, chain } = splitChain(request.vcekCertChain);
+  return { report: request.report, vek, chain };
 }
 
 function sha256(bytes: Buffer): Buffer {
@@ -123,6 +129,40 @@ export async function appraiseEvidence(request: AttestRequest, ctx: AttestContex
   }
   if (runtime.nonce !== undefined) claims['x-skr-challenge-verified'] = true;
   if (request.nonce !== undefined) claims.nonce = request.nonce;
+  if (failures.length > 0) claims['x-skr-compliance-failures'] = failures.map((f) => f.code);
+  return { verified, claims };
+}
+
+/** What appraising evidence bound by another protocol needs: no challenges (that protocol keeps its own) and no UVM endorsers. */
+export type BoundAppraisalContext = Pick<AttestContext, 'now' | 'policy' | 'references' | 'trustedRoots' | 'revocation'>;
+
+/**
+ * Verifies and appraises SEV-SNP evidence whose REPORT_DATA another protocol defines (the key
+ * broker's SHA-384 of canonical runtime data, src/kbs): the chain, signature, appraisal policy
+ * and reference values are checked exactly as for `/attest/SevSnpVm`; only the expected
+ * REPORT_DATA comes from the caller. Returns the SEV-SNP claims and the compliance verdict.
+ */
+export async function appraiseBoundEvidence(evidence: Evidence, expectedReportData: Buffer, ctx: BoundAppraisalContext): Promise<Appraisal> {
+  const verified = await verifyReport(evidence, {
+    now: ctx.now(),
+    trustedRoots: ctx.trustedRoots,
+    ...(ctx.revocation ? { checkRevocations: ctx.revocation.check, crls: ctx.revocation.crls } : {}),
+  });
+  if (!expectedReportData.equals(verified.report.reportData)) {
+    throw new RuntimeDataMismatch('REPORT_DATA does not commit to the runtime data', {
+      expected: expectedReportData.toString('hex'),
+      actual: verified.report.reportData.toString('hex'),
+    });
+  }
+  const references = await ctx.references.list();
+  const failures = appraise(verified, ctx.policy, valuesOf(references, 'measurement'), valuesOf(references, 'host-data'));
+  if (failures.length > 0 && ctx.policy.enforcement === 'deny') throw failures[0]!;
+  const claims: Record<string, unknown> = {
+    'x-ms-attestation-type': 'sevsnpvm',
+    'x-ms-compliance-status': failures.length === 0 ? ctx.policy.compliantStatus : NON_COMPLIANT_STATUS,
+    'x-ms-policy-hash': policyHash(ctx.policy.text),
+    ...sevSnpClaims(verified),
+  };
   if (failures.length > 0) claims['x-skr-compliance-failures'] = failures.map((f) => f.code);
   return { verified, claims };
 }

@@ -8,3 +8,5 @@ export { DEFAULT_CHALLENGE_OPTIONS } from './challenges';
 export { checkStoreUrl, openVerifierStores, redactStoreUrl, type VerifierStores } from './store';
 export { verifierRevocation, type RevocationSettings } from './revocation';
 export type { Revocation } from './attest';
+export { appraiseBoundEvidence, type Appraisal, type BoundAppraisalContext } from './attest';
+export { FileReferenceValueStore, type ReferenceValueStore } from './reference-values';

@@ -83,5 +83,18 @@ export const VERIFIER_ROUTES = {
     responses: { 200: { description: 'The new key', schema: Type.Object({ kid: Type.String() }) } },
     errors: adminErrors,
   }),
+  appraiseBound: route({
+    method: 'post',
+    path: '/appraise/:type',
+    summary: 'skr extension for the key broker: attest evidence whose REPORT_DATA another protocol defines (given as reportData)',
+    params: Type.Object({ type: Type.String({ pattern: '^[Ss][Ee][Vv][Ss][Nn][Pp][Vv][Mm]$', description: 'SevSnpVm, in any case' }) }),
+    query: Type.Object({ 'api-version': Type.Union(API_VERSIONS.map((v) => Type.Literal(v))) }),
+    body: Type.Object({
+      report: Type.String({ description: 'base64url JSON {SnpReport, VcekCertChain}, as for /attest' }),
+      reportData: Type.String({ pattern: '^[0-9a-f]{128}$', description: 'the 64 bytes REPORT_DATA must hold, lowercase hex' }),
+    }),
+    responses: { 200: { description: 'Token', schema: Type.Object({ token: Type.String() }) } },
+    errors: [400, 413, 502, 503],
+  }),
   openapi: route({ method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } }, errors: [] }),
 };

@@ -1,0 +1,156 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { InvalidRequest, KbsEndpointNotFound, KbsPolicyNotFound, KbsResourceNotFound, KbsResourcePathInvalid } from '../errors';
+import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../lib/http-errors';
+import type { Server } from 'node:http';
+import { authorizeAdmin, type AdminKey } from './admin-auth';
+import type { KeyBroker } from './broker';
+import { kbsErrorBody } from './error-body';
+import { SESSION_COOKIE } from './protocol';
+import type { RateLimiter } from './rate-limit';
+import { parseResourcePath } from './resource-path';
+import { parsePrefix } from './resource-policies';
+
+export interface KbsAppContext {
+  broker: KeyBroker;
+  adminKeys: readonly AdminKey[];
+  authLimiter: RateLimiter;
+  /** Set the cookie's Secure attribute (the KBS serves HTTPS). */
+  secureCookie: boolean;
+}
+
+/** trustee's default payload limit is 2 MiB; SNP evidence with its certificates is under 64 KiB. */
+const BODY_LIMIT = '1mb';
+
+function send(res: Response, error: unknown): void {
+  const { status, body } = kbsErrorBody(error);
+  if (status === 429 && typeof body.details?.retryAfter === 'number') res.set('Retry-After', String(body.details.retryAfter));
+  res.status(status).json(body);
+}
+
+const KBS_ERRORS: ErrorEnvelope = { send, invalid: (message, details) => new InvalidRequest(message, details) };
+
+/** The session id from the Cookie header: 32 lowercase hex digits, as /auth issues them. */
+export function sessionIdOf(cookieHeader: string | undefined): string | undefined {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const [name, value] = part.trim().split('=', 2);
+    if (name === SESSION_COOKIE && value && /^[0-9a-f]{32}$/.test(value)) return value;
+  }
+  return undefined;
+}
+
+function bearerOf(req: Request): string | undefined {
+  const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(req.get('authorization') ?? '');
+  return match?.[1];
+}
+
+/**
+ * trustee's cookie (name, value, Expires fixed at /auth) with attributes trustee leaves out:
+ * HttpOnly, Path limited to the protocol, SameSite, and Secure when served over HTTPS.
+ */
+function setSessionCookie(res: Response, id: string, expiresAt: number, secure: boolean): void {
+  const attributes = [`${SESSION_COOKIE}=${id}`, `Expires=${new Date(expiresAt).toUTCString()}`, 'Path=/kbs/v0', 'HttpOnly', 'SameSite=Strict'];
+  if (secure) attributes.push('Secure');
+  res.set('Set-Cookie', attributes.join('; '));
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+const handle = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+
+function segmentsAfter(req: Request, base: string): string[] {
+  const rest = req.path.slice(base.length);
+  return rest === '' ? [] : rest.replace(/^\//, '').split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new KbsResourcePathInvalid();
+    }
+  });
+}
+
+/** The KBS's HTTP surface: protocol 0.4.0 under /kbs/v0, the token JWKS, and the admin routes. */
+export function createKbsApp(ctx: KbsAppContext): express.Express {
+  const { broker } = ctx;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('case sensitive routing', true);
+  const json = express.json({ limit: BODY_LIMIT, type: () => true });
+  const admin = (fn: (req: Request, res: Response, principal: string) => Promise<void>) =>
+    handle(async (req, res) => fn(req, res, await authorizeAdmin(req.get('authorization'), ctx.adminKeys, broker.options.now())));
+
+  app.post('/kbs/v0/auth', (req, _res, next) => {
+    try {
+      ctx.authLimiter.take(req.socket.remoteAddress ?? 'unknown', broker.options.now().getTime());
+      next();
+    } catch (error) {
+      next(error);
+    }
+  }, json, handle(async (req, res) => {
+    const { challenge, session } = await broker.auth(req.body);
+    setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
+    res.json(challenge);
+  }));
+
+  app.post('/kbs/v0/attest', json, handle(async (req, res) => {
+    const { token, session } = await broker.attest(sessionIdOf(req.get('cookie')), req.body);
+    setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
+    res.json({ token });
+  }));
+
+  // Express answers HEAD with the GET route: a HEAD must not run (and audit) a release it cannot deliver.
+  app.head(/^\/kbs\/v0\/resource(\/.*)?$/, (_req, _res, next) => next(new KbsEndpointNotFound()));
+  app.get(/^\/kbs\/v0\/resource(\/.*)?$/, handle(async (req, res) => {
+    const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
+    const jwe = await broker.resource(path, { sessionId: sessionIdOf(req.get('cookie')), bearer: bearerOf(req), source: req.socket.remoteAddress });
+    res.json(jwe);
+  }));
+
+  const raw = express.raw({ limit: BODY_LIMIT, type: () => true });
+  app.post(/^\/kbs\/v0\/resource(\/.*)?$/, admin(async (req, res, principal) => {
+    const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
+    await new Promise<void>((resolve, reject) => raw(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+    await broker.setResource(path, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), principal);
+    res.status(200).end();
+  }));
+  app.delete(/^\/kbs\/v0\/resource(\/.*)?$/, admin(async (req, res, principal) => {
+    const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
+    if (!(await broker.deleteResource(path, principal))) throw new KbsResourceNotFound(path.join('/'));
+    res.status(200).end();
+  }));
+
+  // Resource policies are release-policy JSON attached to a path prefix (not trustee's Rego).
+  app.get('/kbs/v0/resource-policy', admin(async (_req, res) => {
+    res.json({ policies: broker.options.policies.list() });
+  }));
+  app.post('/kbs/v0/resource-policy', admin(async () => {
+    throw new InvalidRequest('Rego resource policies are not supported: PUT a release policy (JSON) at /kbs/v0/resource-policy/{repository}[/{type}[/{tag}]]');
+  }));
+  app.put(/^\/kbs\/v0\/resource-policy\/.+$/, json, admin(async (req, res, principal) => {
+    const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
+    await broker.setPolicy(prefix, req.body, principal);
+    res.json({ prefix });
+  }));
+  app.delete(/^\/kbs\/v0\/resource-policy\/.+$/, admin(async (req, res, principal) => {
+    const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
+    if (!(await broker.deletePolicy(prefix, principal))) throw new KbsPolicyNotFound(prefix);
+    res.status(200).end();
+  }));
+
+  app.get('/.well-known/openid-configuration', (_req, res) => {
+    res.json({ issuer: broker.options.issuer, jwks_uri: `${broker.options.issuer}/.well-known/jwks.json`, id_token_signing_alg_values_supported: ['ES256'] });
+  });
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.json({ keys: [broker.options.tokenKey.jwk] });
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use((_req, _res, next) => next(new KbsEndpointNotFound()));
+  app.use(errorHandler(KBS_ERRORS, BODY_LIMIT));
+  return app;
+}
+
+/** Requests Node's parser refuses, in the same body shape. */
+export function answerUnparsable(server: Server): void {
+  answerUnparsableRequests(server, (status, message) => ({ type: `urn:skr:kbs:error:${status === 431 ? 'headers_too_large' : 'invalid_request'}`, detail: message, code: status === 431 ? 'headers_too_large' : 'invalid_request' }));
+}

@@ -1,0 +1,95 @@
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SecretClient } from '@azure/keyvault-secrets';
+import { UpstreamFailed } from '../errors';
+import { readIfExists, writeFileAtomic } from '../lib/state-file';
+import { secretNameOf, type ResourcePath } from './resource-path';
+
+/**
+ * Where resources live. Both backends name a resource by `secretNameOf(path)`, the documented
+ * injective mapping, so a directory of resources and a vault of them hold the same names.
+ */
+export interface ResourceBackend {
+  /** The resource's bytes, or undefined when there is none. */
+  read(path: ResourcePath): Promise<Buffer | undefined>;
+  write(path: ResourcePath, bytes: Buffer): Promise<void>;
+  /** Resolves to whether there was one. */
+  remove(path: ResourcePath): Promise<boolean>;
+}
+
+/**
+ * Secrets hold text; a resource is bytes. The KBS stores them base64 with this content type and
+ * reads a secret without it (one an operator set in the portal) as its UTF-8 text.
+ */
+export const BASE64_CONTENT_TYPE = 'application/octet-stream; encoding=base64';
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/**
+ * Key Vault secrets through `@azure/keyvault-secrets`: skr kms's secrets data plane or Azure Key
+ * Vault, whichever the SecretClient points at. Removing soft-deletes (the vault's retention
+ * applies): the name stays taken until the vault purges it.
+ */
+export class SecretsBackend implements ResourceBackend {
+  constructor(private readonly client: SecretClient) {}
+
+  async read(path: ResourcePath): Promise<Buffer | undefined> {
+    try {
+      const secret = await this.client.getSecret(secretNameOf(path));
+      const value = secret.value ?? '';
+      return secret.properties.contentType === BASE64_CONTENT_TYPE ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.failed(error);
+    }
+  }
+
+  async write(path: ResourcePath, bytes: Buffer): Promise<void> {
+    try {
+      await this.client.setSecret(secretNameOf(path), bytes.toString('base64'), { contentType: BASE64_CONTENT_TYPE, tags: { 'kbs-resource': path.join('/') } });
+    } catch (error) {
+      throw this.failed(error);
+    }
+  }
+
+  async remove(path: ResourcePath): Promise<boolean> {
+    try {
+      const poller = await this.client.beginDeleteSecret(secretNameOf(path));
+      await poller.pollUntilDone();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw this.failed(error);
+    }
+  }
+
+  /** The SDK's message names the vault and status, never a secret value. */
+  private failed(error: unknown): UpstreamFailed {
+    return new UpstreamFailed('secrets backend', (error as Error).message.split('\n')[0]!.slice(0, 200), { upstreamStatus: statusOf(error) });
+  }
+}
+
+/** Resources as files named by secretNameOf in one private directory: for tests and single-host use. */
+export class DirectoryBackend implements ResourceBackend {
+  constructor(private readonly dir: string) {}
+
+  read(path: ResourcePath): Promise<Buffer | undefined> {
+    return readIfExists(join(this.dir, secretNameOf(path)));
+  }
+
+  write(path: ResourcePath, bytes: Buffer): Promise<void> {
+    return writeFileAtomic(join(this.dir, secretNameOf(path)), bytes, 0o600);
+  }
+
+  async remove(path: ResourcePath): Promise<boolean> {
+    try {
+      await unlink(join(this.dir, secretNameOf(path)));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+}

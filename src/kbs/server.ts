@@ -1,0 +1,128 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gracefulCloser } from '../lib/graceful-close';
+import { ensurePrivateStateDir } from '../lib/state-file';
+import { FileReferenceValueStore, type AppraisalPolicy, type Revocation } from '../maa/service';
+import type { TrustedRoot } from '../snp';
+import { adminKeyOf, loadOrCreateAdminKey, type AdminKey } from './admin-auth';
+import { answerUnparsable, createKbsApp } from './app';
+import { inProcessAppraiser, type EvidenceAppraiser } from './appraiser';
+import { AuditLog } from './audit';
+import { DirectoryBackend, type ResourceBackend } from './backends';
+import { KeyBroker } from './broker';
+import { RateLimiter } from './rate-limit';
+import { ResourcePolicies } from './resource-policies';
+import { MemorySessionStore, type SessionStore } from './sessions';
+import { loadOrCreateTokenKey } from './token-key';
+
+export interface KbsOptions {
+  /** The KBS keeps its files under `<stateDir>/kbs`. */
+  stateDir: string;
+  port?: number;
+  host?: string;
+  /** The HTTPS identity to serve; plain HTTP (loopback use) when absent. */
+  tls?: { certPem: string; keyPem: string; caPem?: string };
+  /** The `iss` of tokens and the authority resource policies name; defaults to the URL served. */
+  issuer?: string;
+  /** The in-process verifier's settings; ignored when `appraiser` is given. */
+  verifier?: { policy: AppraisalPolicy; trustedRoots?: TrustedRoot[]; revocation?: Revocation; referenceValuesPath?: string };
+  appraiser?: EvidenceAppraiser;
+  /** Where resources come from; default a private directory in the state directory. */
+  backend?: ResourceBackend;
+  sessions?: SessionStore;
+  maxSessions?: number;
+  /** Ed25519 public keys (PEM) whose admin tokens are accepted; default one kept in the state directory. */
+  adminPublicKeys?: (string | Buffer)[];
+  sessionTtlSeconds?: number;
+  tokenLifetimeSeconds?: number;
+  /** /auth requests per source address per minute. */
+  authPerMinute?: number;
+  now?: () => Date;
+}
+
+export interface RunningKbs {
+  url: string;
+  issuer: string;
+  caPem?: string;
+  /** The admin private key the KBS generated (when no admin key was configured). */
+  adminKeyFile?: string;
+  auditFile: string;
+  broker: KeyBroker;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SESSION_TTL_SECONDS = 300;
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
+export const DEFAULT_MAX_SESSIONS = 100_000;
+export const DEFAULT_AUTH_PER_MINUTE = 120;
+
+/** `skr kbs`: the key broker on its own HTTP(S) server, until closed. */
+export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
+  const dir = join(options.stateDir, 'kbs');
+  await ensurePrivateStateDir(dir);
+  const now = options.now ?? (() => new Date());
+  const host = options.host ?? '127.0.0.1';
+  const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }) : http.createServer();
+  const closeServer = gracefulCloser(server);
+  answerUnparsable(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `${options.tls ? 'https' : 'http'}://${options.tls && host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+  const issuer = options.issuer ?? url;
+
+  let appraiser = options.appraiser;
+  if (!appraiser) {
+    if (!options.verifier) throw new Error('startKbs needs a verifier configuration or an appraiser');
+    appraiser = inProcessAppraiser({
+      now,
+      policy: options.verifier.policy,
+      references: new FileReferenceValueStore(options.verifier.referenceValuesPath ?? join(options.stateDir, 'verifier', 'reference-values.json')),
+      trustedRoots: options.verifier.trustedRoots ?? [],
+      ...(options.verifier.revocation ? { revocation: options.verifier.revocation } : {}),
+    });
+  }
+  let adminKeys: AdminKey[];
+  let adminKeyFile: string | undefined;
+  if (options.adminPublicKeys && options.adminPublicKeys.length > 0) adminKeys = await Promise.all(options.adminPublicKeys.map(adminKeyOf));
+  else {
+    adminKeyFile = join(dir, 'admin-key.pem');
+    adminKeys = [await loadOrCreateAdminKey(adminKeyFile)];
+  }
+  const sessions = options.sessions ?? new MemorySessionStore(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+  const auditFile = join(dir, 'audit.jsonl');
+  const broker = new KeyBroker({
+    issuer,
+    tokenKey: await loadOrCreateTokenKey(join(dir, 'token-key.pem')),
+    sessions,
+    appraiser,
+    policies: await ResourcePolicies.open(join(dir, 'resource-policies.json')),
+    backend: options.backend ?? new DirectoryBackend(join(dir, 'resources')),
+    audit: new AuditLog(auditFile, now),
+    now,
+    sessionTtlSeconds: options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
+  });
+  server.on(
+    'request',
+    createKbsApp({ broker, adminKeys, authLimiter: new RateLimiter(options.authPerMinute ?? DEFAULT_AUTH_PER_MINUTE, 60_000), secureCookie: options.tls !== undefined }),
+  );
+  const sweeper = setInterval(() => void sessions.sweep(now().getTime()), 60_000);
+  sweeper.unref();
+  return {
+    url,
+    issuer,
+    ...(options.tls?.caPem ? { caPem: options.tls.caPem } : {}),
+    ...(adminKeyFile ? { adminKeyFile } : {}),
+    auditFile,
+    broker,
+    close: () => {
+      clearInterval(sweeper);
+      return closeServer();
+    },
+  };
+}
