@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { KmsConflict, SealedDataInvalid } from '../../errors';
 import { materialBytes, materialFromBytes } from '../keys/material';
 import { familyOf, type KeyMaterial, type KeyVersion, type Page } from '../model';
-import type { DeletedKey } from './key-store';
+import type { DeletedKey, KeySnapshot, KeyVersionWithMaterial } from './key-store';
 import type { MasterKey } from '../vault';
 
 /**
@@ -55,6 +55,20 @@ export async function openMaterial(master: MasterKey, row: VersionRow): Promise<
     throw new SealedDataInvalid(`key ${row.name}/${row.version} is sealed under another master key`, { expected: row.master_key_id, actual: master.id });
   }
   return materialFromBytes(familyOf(row.kty), await master.open(row.sealed, aad(row.name, row.version)));
+}
+
+/** A key's versions with their material opened, as a backup holds them (both stores read the same rows). */
+export async function snapshotOf(master: MasterKey, name: string, rotationPolicy: string | null, rows: VersionRow[]): Promise<KeySnapshot> {
+  const versions: KeyVersionWithMaterial[] = [];
+  for (const row of rows) versions.push({ version: toVersion(row), material: await openMaterial(master, row) });
+  return { name, ...(rotationPolicy ? { rotationPolicy: JSON.parse(rotationPolicy) as KeySnapshot['rotationPolicy'] } : {}), versions };
+}
+
+/** A snapshot's material sealed for this vault, version by version, before the restore's transaction. */
+export async function sealSnapshot(master: MasterKey, snapshot: KeySnapshot): Promise<Buffer[]> {
+  const sealed: Buffer[] = [];
+  for (const v of snapshot.versions) sealed.push(await sealMaterial(master, snapshot.name, v.version.version, v.material));
+  return sealed;
 }
 
 export function toVersion(row: VersionRow): KeyVersion {

@@ -2,7 +2,7 @@ import { KeyNotFound, KeyRotatedMeanwhile } from '../../errors';
 import type { MasterKey } from '../vault';
 import type { Db } from './database';
 import type { DeletedKey, KeySnapshot, KeyStore, KeyVersionWithMaterial } from './key-store';
-import { deletedNameConflict, deletedPage, nameKey, newVersionId, openMaterial, page, sealMaterial, takenNameConflict, toVersion, VERSION_COLUMNS, versionColumns, type KeyRow, type VersionRow } from './rows';
+import { deletedNameConflict, deletedPage, nameKey, newVersionId, openMaterial, page, sealMaterial, sealSnapshot, snapshotOf, takenNameConflict, toVersion, VERSION_COLUMNS, versionColumns, type KeyRow, type VersionRow } from './rows';
 import type { KeyVersion, NewKeyVersion, Page, RotationPolicy } from '../model';
 
 /**
@@ -211,14 +211,11 @@ export class SqliteKeyStore implements KeyStore {
     const rows = this.db
       .prepare(`SELECT ${VERSION_COLUMNS} FROM key_versions v JOIN keys k ON k.name_key = v.name_key WHERE v.name_key = ? ORDER BY v.seq`)
       .all(nameKey(name)) as VersionRow[];
-    const versions: KeyVersionWithMaterial[] = [];
-    for (const row of rows) versions.push({ version: toVersion(row), material: await openMaterial(this.master, row) });
-    return { name: key.name, ...(key.rotation_policy ? { rotationPolicy: JSON.parse(key.rotation_policy) as RotationPolicy } : {}), versions };
+    return snapshotOf(this.master, key.name, key.rotation_policy, rows);
   }
 
   async restore(snapshot: KeySnapshot, created: number): Promise<KeyVersion> {
-    const sealed: Buffer[] = [];
-    for (const v of snapshot.versions) sealed.push(await sealMaterial(this.master, snapshot.name, v.version.version, v.material));
+    const sealed = await sealSnapshot(this.master, snapshot);
     this.db
       .transaction(() => {
         const existing = this.keyRow(snapshot.name);

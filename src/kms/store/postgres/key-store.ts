@@ -2,7 +2,7 @@ import { KeyNotFound, KeyRotatedMeanwhile } from '../../../errors';
 import type { KeyVersion, NewKeyVersion, Page, RotationPolicy } from '../../model';
 import type { MasterKey } from '../../vault';
 import type { DeletedKey, KeySnapshot, KeyStore, KeyVersionWithMaterial } from '../key-store';
-import { deletedNameConflict, deletedPage, nameKey, newVersionId, openMaterial, page, sealMaterial, takenNameConflict, toVersion, VERSION_COLUMNS, versionColumns, type KeyRow, type VersionRow } from '../rows';
+import { deletedNameConflict, deletedPage, nameKey, newVersionId, openMaterial, page, sealMaterial, sealSnapshot, snapshotOf, takenNameConflict, toVersion, VERSION_COLUMNS, versionColumns, type KeyRow, type VersionRow } from '../rows';
 import type { PostgresDatabase, Query } from './database';
 import { PG_KEY_STORE_MIGRATIONS } from './migrations';
 
@@ -218,14 +218,11 @@ export class PostgresKeyStore implements KeyStore {
     );
     const first = rows[0];
     if (!first) throw new KeyNotFound(name);
-    const versions: KeyVersionWithMaterial[] = [];
-    for (const row of rows) versions.push({ version: toVersion(row), material: await openMaterial(this.master, row) });
-    return { name: first.name, ...(first.rotation_policy ? { rotationPolicy: JSON.parse(first.rotation_policy) as RotationPolicy } : {}), versions };
+    return snapshotOf(this.master, first.name, first.rotation_policy, rows);
   }
 
   async restore(snapshot: KeySnapshot, created: number): Promise<KeyVersion> {
-    const sealed: Buffer[] = [];
-    for (const v of snapshot.versions) sealed.push(await sealMaterial(this.master, snapshot.name, v.version.version, v.material));
+    const sealed = await sealSnapshot(this.master, snapshot);
     return this.db.transaction(async (q) => {
       const inserted = await q(
         'INSERT INTO keys (name_key, name, created, rotation_policy) VALUES ($1, $2, $3, $4) ON CONFLICT (name_key) DO NOTHING RETURNING name_key',
