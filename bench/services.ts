@@ -100,10 +100,7 @@ export async function startServices(options: { profileDir?: string } = {}): Prom
     });
     const sidecarArgs = ['sidecar', '--port', '0', '--device', 'virtual', '--state-dir', tee, '--maa-endpoint', verifier!.url!, '--akv-endpoint', kms!.url!, '--user', 'root'];
     const sidecarEnv = { NODE_EXTRA_CA_CERTS: bundle, AZURE_POD_IDENTITY_AUTHORITY_HOST: kms!.identity };
-    const [{ sidecar }, { sidecar: reference }] = await Promise.all([
-      start(sidecarArgs, sidecarEnv),
-      start([...sidecarArgs, '--fresh-per-release', 'true'], sidecarEnv),
-    ]);
+    const [{ sidecar }, { sidecar: reference }] = await Promise.all([start(sidecarArgs, sidecarEnv), start([...sidecarArgs, '--fresh-per-release', 'true'], sidecarEnv)]);
     const [verifierPid, kmsPid, sidecarPid, referencePid] = children.map((c) => c.pid!);
     return {
       urls: { sidecar: sidecar!.url!, reference: reference!.url!, verifier: verifier!.url!, kms: kms!.url!, identity: kms!.identity!, officer: endpoints.officer, caPem, stateDir: tee },
