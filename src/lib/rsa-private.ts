@@ -12,7 +12,7 @@ import { InternalError } from '../errors';
  * the operation itself. Signing a message (not a digest) needs no pool: the callback form of
  * crypto.sign already runs on libuv's threads (src/lib/jws.ts).
  */
-export const OFF_LOOP_MODULUS_BITS = 3072;
+const OFF_LOOP_MODULUS_BITS = 3072;
 
 export interface RsaPrivateRequest {
   /** `decrypt`: privateDecrypt; `encrypt`: privateEncrypt (a signature's raw RSA step). */
