@@ -83,7 +83,8 @@ class RsaWorkerPool {
       slot.pending = pending;
       slot.worker.ref();
       const { op, key, padding, oaepHash, data } = request;
-      slot.worker.postMessage({ id, op, key, padding, oaepHash, data });
+      // A copy of its own: cloning a view clones its whole ArrayBuffer (a Buffer's may be a shared pool).
+      slot.worker.postMessage({ id, op, key, padding, oaepHash, data: new Uint8Array(data) });
     }
   }
 
