@@ -8,8 +8,8 @@ import { InternalError } from '../errors';
  * node:crypto has no asynchronous form of either, and one RSA-4096 private operation holds the
  * thread for milliseconds, so keys of OFF_LOOP_MODULUS_BITS or more are handed to a small,
  * fixed pool of worker threads (the KeyObject is cloned to the worker; the key never leaves the
- * process). Smaller keys run inline: for RSA-2048 the hop to a worker costs about as much as
- * the operation itself. Signing a message (not a digest) needs no pool: the callback form of
+ * process). Smaller keys (the RSA-2048 TEE key of every release) run inline: their operation
+ * is short, and a hop to a worker would add to each release's latency. Signing a message (not a digest) needs no pool: the callback form of
  * crypto.sign already runs on libuv's threads (src/lib/jws.ts).
  */
 const OFF_LOOP_MODULUS_BITS = 3072;
