@@ -1,12 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { generateKeyPairSync } from 'node:crypto';
-import type { AccessToken } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
-import type { StackUrls } from './stack';
+import { officerCredential, type StackUrls } from './services';
 
 /**
- * KMS throughput through the real SDK over HTTPS, from the benchmark's process to the embedded
- * stack's KMS: releases of the demo key (oct-HSM 256, policy evaluated, wrapped to a TEE key,
+ * KMS throughput through the real SDK over HTTPS, from the benchmark's process to `skr kms`: releases of the demo key (oct-HSM 256, policy evaluated, wrapped to a TEE key,
  * JWS signed) with an attestation token from the stack's sidecar, and oct-HSM 256 creates.
  */
 export interface KmsFigures {
@@ -36,14 +33,6 @@ async function json(url: string, init: RequestInit): Promise<Record<string, unkn
   return (await response.json()) as Record<string, unknown>;
 }
 
-/** The officer's access token for the vault (creates need Crypto Officer), fetched as App Service clients do. */
-async function vaultCredential(urls: StackUrls) {
-  const header = await readFile(urls.officer.headerFile, 'utf8');
-  const body = await json(`${urls.officer.endpoint}?api-version=2019-08-01&resource=https://vault.azure.net`, { headers: { 'X-IDENTITY-HEADER': header } });
-  const token = String(body.access_token);
-  return { getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
-}
-
 /** An attestation token whose runtime data carries a fresh RSA key, as a TEE would present it. */
 async function attestationToken(urls: StackUrls): Promise<string> {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -54,7 +43,7 @@ async function attestationToken(urls: StackUrls): Promise<string> {
 }
 
 export async function benchKms(urls: StackUrls, options: { pointMs: number; callers: number[] }): Promise<KmsFigures> {
-  const client = new KeyClient(urls.kms, await vaultCredential(urls), { disableChallengeResourceVerification: true, tlsOptions: { ca: urls.caPem } });
+  const client = new KeyClient(urls.kms, await officerCredential(urls.officer), { disableChallengeResourceVerification: true, tlsOptions: { ca: urls.caPem } });
   const token = await attestationToken(urls);
   const release = async () => {
     const { value } = await client.releaseKey('demo', token);

@@ -1,22 +1,23 @@
-import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { encodeAttestRequest } from '../src/maa/request';
 import { reportDataFor } from '../src/snp';
 import { openVirtualDevice } from '../src/snp/device/virtual';
 import { benchVirtualDevice, type DeviceFigures } from './device';
+import { distinctKeyReleases } from './distinct';
 import { benchKms, type KmsFigures } from './kms';
 import { runLoad, type LoadResult } from './load';
-import type { StackUrls } from './stack';
+import { startServices, type StackUrls } from './services';
 import { benchStart } from './start';
 
 /**
  * `npm run bench`: the project's performance figures with their targets and ratios, all from one run;
  * `-- --json` prints one JSON object and nothing else on stdout; `-- --kms` measures only the
- * KMS (releases and creates through the SDK), the short run that compares KMS changes.
+ * KMS (releases and creates through the SDK), the short run that compares KMS changes;
+ * `-- --profile DIR` has each service write a V8 CPU profile to DIR when it stops.
  */
-const TARGETS = { warmP50Ms: 3, speedup: 50, attestRawRpsC32: 1_500, kmsReleasesPerS: 1_000, coldStartMs: 6_000, restartMs: 1_500 };
+const TARGETS = { warmP50Ms: 3, distinctKeyP50Ms: 2, releaseRpsC32: 1_500, speedup: 50, attestRawRpsC32: 1_500, kmsReleasesPerS: 1_000, coldStartMs: 6_000, restartMs: 1_500 };
 const CALLERS = [1, 8, 32] as const;
 const KMS_CALLERS = [8, 32];
 /** Each point runs until this many requests or this long, whichever is first. */
@@ -25,16 +26,15 @@ const POINT_MS = 4_000;
 const WARM_RELEASES = 2_000;
 const WARM_UP_RELEASES = 4_000;
 const REFERENCE_RELEASES = 40;
+const DISTINCT_RELEASES = 300;
+const DISTINCT_WARM_UP = 100;
 const VERIFIER_SAMPLES = 300;
 
 const runtimeData = Buffer.from(JSON.stringify({ keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'bench' }] }));
 
-function startStack(): Promise<{ urls: StackUrls; stop(): void }> {
-  const child = fork(join(__dirname, 'stack.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (urls) => resolve({ urls: urls as StackUrls, stop: () => child.disconnect() }));
-    child.once('exit', (code) => reject(new Error(`the benchmark stack exited with ${code}`)));
-  });
+function profileDir(): string | undefined {
+  const at = process.argv.indexOf('--profile');
+  return at < 0 ? undefined : resolve(process.argv[at + 1] ?? 'bench-profiles');
 }
 
 function checked(what: string, result: LoadResult): LoadResult {
@@ -43,7 +43,7 @@ function checked(what: string, result: LoadResult): LoadResult {
 }
 
 /** Warm /key/release (TEE key and token reused) against the reference pipeline, one caller each. */
-async function release(urls: StackUrls): Promise<{ warm: LoadResult; warm32: LoadResult; reference: LoadResult }> {
+async function release(urls: StackUrls): Promise<{ warm: LoadResult; warm32: LoadResult; distinct: LoadResult; reference: LoadResult }> {
   const body = JSON.stringify({ kid: 'demo' });
   // Warm: the JIT settles over the first few thousand releases; the figure is the steady state
   // a long-running sidecar serves.
@@ -51,9 +51,10 @@ async function release(urls: StackUrls): Promise<{ warm: LoadResult; warm32: Loa
   await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 1, requests: WARM_UP_RELEASES, maxDurationMs: 8_000 });
   const warm = checked('warm release', await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 1, requests: WARM_RELEASES, maxDurationMs: 20_000 }));
   const warm32 = checked('warm release, 32 callers', await runLoad({ url: `${urls.sidecar}/key/release`, body, concurrency: 32, requests: POINT_REQUESTS, maxDurationMs: POINT_MS }));
+  const distinct = checked('release of a key not released before', await distinctKeyReleases(urls, { releases: DISTINCT_RELEASES, warmUp: DISTINCT_WARM_UP }));
   await runLoad({ url: `${urls.reference}/key/release`, body, concurrency: 1, requests: 3, maxDurationMs: 10_000 });
   const reference = checked('reference release', await runLoad({ url: `${urls.reference}/key/release`, body, concurrency: 1, requests: REFERENCE_RELEASES, maxDurationMs: 30_000 }));
-  return { warm, warm32, reference };
+  return { warm, warm32, distinct, reference };
 }
 
 /**
@@ -91,19 +92,19 @@ const ratio = (figure: number, target: number) => `${(figure / target).toFixed(2
 
 /** `--kms`: the KMS figures alone, on the same stack and the same points as the full run. */
 async function kmsOnly(json: boolean): Promise<void> {
-  const stack = await startStack();
+  const stack = await startServices({ profileDir: profileDir() });
   let kms: KmsFigures;
   try {
     kms = await benchKms(stack.urls, { pointMs: POINT_MS, callers: KMS_CALLERS });
   } finally {
-    stack.stop();
+    await stack.stop();
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), kms })}\n`);
     return;
   }
   const lines = [
-    `skr KMS benchmark on ${availableParallelism()} cores (loopback; the embedded stack in one child process, the load generator in this one)`,
+    `skr KMS benchmark on ${availableParallelism()} cores (loopback; verifier, KMS and sidecars each in a process of their own, the load generator in this one)`,
     'KMS through @azure/keyvault-keys over HTTPS:',
     ...KMS_CALLERS.map((c) => `  ${String(c).padStart(2)} callers: ${String(kms.releases_per_s[c]).padStart(5)} releases/s   ${String(kms.creates_per_s[c]).padStart(5)} oct-HSM creates/s`),
   ];
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--kms')) return kmsOnly(json);
   // Starts first, while nothing else runs.
   const start = await benchStart();
-  const stack = await startStack();
+  const stack = await startServices({ profileDir: profileDir() });
   let rel: Awaited<ReturnType<typeof release>>;
   let raw: Record<number, LoadResult>;
   let distinct32: LoadResult;
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
     verifier = await verifierAttest(stack.urls);
     device = await benchVirtualDevice(stack.urls.stateDir);
   } finally {
-    stack.stop();
+    await stack.stop();
   }
   const bestKms = (figures: Record<number, number>) => Math.max(...Object.values(figures));
   const figures = {
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
     release: {
       warm_p50_ms: round(rel.warm.p50Ms, 3),
       warm_p99_ms: round(rel.warm.p99Ms, 3),
+      distinct_key_p50_ms: round(rel.distinct.p50Ms, 3),
+      rps_c32: round(rel.warm32.rps, 0),
       reference_p50_ms: round(rel.reference.p50Ms, 3),
       speedup: round(rel.reference.p50Ms / rel.warm.p50Ms, 1),
     },
@@ -152,11 +155,12 @@ async function main(): Promise<void> {
   }
   const ms = (n: number) => `${n.toFixed(2)} ms`;
   const lines = [
-    `skr benchmarks on ${figures.cores} cores, one run (loopback; the embedded stack in one child process, the load generator in this one)`,
+    `skr benchmarks on ${figures.cores} cores, one run (loopback; verifier, KMS and sidecars each in a process of their own, the load generator in this one)`,
     '',
     'warm /key/release (demo key: TEE key and token reused, release policy checked, key wrapped, JWS verified, unwrapped):',
     `  1 caller:   p50 ${ms(rel.warm.p50Ms)}  p99 ${ms(rel.warm.p99Ms)}  (${rel.warm.requests} releases)   p50 vs target ${TARGETS.warmP50Ms} ms: ${(rel.warm.p50Ms / TARGETS.warmP50Ms).toFixed(2)}x`,
-    `  32 callers: ${rel.warm32.rps.toFixed(0)} releases/s  p50 ${ms(rel.warm32.p50Ms)}  p99 ${ms(rel.warm32.p99Ms)}`,
+    `  32 callers: ${rel.warm32.rps.toFixed(0)} releases/s  p50 ${ms(rel.warm32.p50Ms)}  p99 ${ms(rel.warm32.p99Ms)}   ${ratio(rel.warm32.rps, TARGETS.releaseRpsC32)} (${TARGETS.releaseRpsC32}/s)`,
+    `  a key not released before (no cache answers: policy, wrap and JWS signature at the KMS, JWS verified and unwrapped at the sidecar), 1 caller: p50 ${ms(rel.distinct.p50Ms)}  p99 ${ms(rel.distinct.p99Ms)}  (${rel.distinct.requests} keys)   p50 vs target ${TARGETS.distinctKeyP50Ms} ms: ${(rel.distinct.p50Ms / TARGETS.distinctKeyP50Ms).toFixed(2)}x`,
     `  reference pipeline (new RSA-2048 TEE key, report and token per release): p50 ${ms(rel.reference.p50Ms)}  p99 ${ms(rel.reference.p99Ms)}  (${rel.reference.requests} releases)`,
     `  speed-up: ${figures.release.speedup}x (target ${TARGETS.speedup}x)`,
     '',

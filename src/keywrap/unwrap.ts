@@ -1,5 +1,6 @@
-import { constants, createDecipheriv, privateDecrypt } from 'node:crypto';
+import { constants, createDecipheriv } from 'node:crypto';
 import { KeyUnwrapError } from '../errors';
+import { rsaPrivate } from '../lib/rsa-private';
 import { DEFAULT_KEY_WRAP, isKeyWrapAlgorithm, KEK_BYTES, KWP_CIPHER, KWP_IV, KWP_MIN_BYTES, oaepHash, type KeyWrapAlgorithm } from './algorithms';
 import { modulusBytes, toRsaPrivateKey, type RsaKeyInput } from './rsa';
 
@@ -30,14 +31,10 @@ export async function unwrapKeyMaterial({ privateKey, ciphertext, enc = DEFAULT_
     });
   }
 
-  let kek: Buffer;
-  try {
-    // Synchronous: a fraction of a millisecond, less than a round trip through the thread pool.
-    kek = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(enc) }, bytes.subarray(0, split));
-  } catch {
-    // One message for every OAEP failure: the caller learns nothing about the padding.
-    throw new KeyUnwrapError('rsa_oaep', `the wrapped KEK does not decrypt under this key with ${enc}`, { enc });
-  }
+  // Inline for RSA-2048 (a fraction of a millisecond); a worker thread from RSA-3072 up.
+  const kek = await rsaPrivate({ op: 'decrypt', key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(enc), data: bytes.subarray(0, split) });
+  // One message for every OAEP failure: the caller learns nothing about the padding.
+  if (!kek) throw new KeyUnwrapError('rsa_oaep', `the wrapped KEK does not decrypt under this key with ${enc}`, { enc });
   try {
     if (kek.length !== KEK_BYTES) throw new KeyUnwrapError('rsa_oaep', `the KEK is ${kek.length} bytes, not ${KEK_BYTES}`, { enc });
     const decipher = createDecipheriv(KWP_CIPHER, kek, KWP_IV);

@@ -41,7 +41,7 @@ function allowed(family: KeyMaterial['kind'], op: CryptoOperation): readonly str
 const privateKeyOf = (material: Extract<KeyMaterial, { pkcs8: Buffer }>): KeyObject => createPrivateKey({ key: material.pkcs8, format: 'der', type: 'pkcs8' });
 
 /** One cryptographic operation with a key's material; knows nothing of HTTP or storage. */
-export function performCrypto(op: CryptoOperation, material: KeyMaterial, publicJwk: PublicJwk, input: CryptoInput): CryptoOutput {
+export async function performCrypto(op: CryptoOperation, material: KeyMaterial, publicJwk: PublicJwk, input: CryptoInput): Promise<CryptoOutput> {
   if (!allowed(material.kind, op).includes(input.alg)) {
     throw new KmsBadParameter(`algorithm ${input.alg} is not supported for ${op} with a ${material.kind} key`, { alg: input.alg, op });
   }
@@ -65,9 +65,9 @@ export function performCrypto(op: CryptoOperation, material: KeyMaterial, public
         return { value: rsaEncrypt(createPublicKey(privateKey), input.alg, input.value) };
       case 'decrypt':
       case 'unwrapKey':
-        return { value: rsaDecrypt(privateKey, input.alg, input.value) };
+        return { value: await rsaDecrypt(privateKey, input.alg, input.value) };
       case 'sign':
-        return { value: rsaSign(privateKey, input.alg, input.value) };
+        return { value: await rsaSign(privateKey, input.alg, input.value) };
       default:
         return { verified: rsaVerify(createPublicKey(privateKey), input.alg, requireDigest(input), input.value) };
     }

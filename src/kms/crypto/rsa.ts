@@ -1,10 +1,12 @@
-import { constants, createHash, createHmac, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { KmsBadParameter } from '../../errors';
+import { constants, createHash, createHmac, publicDecrypt, publicEncrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { InternalError, KmsBadParameter } from '../../errors';
+import { rsaPrivate } from '../../lib/rsa-private';
 
 /**
  * RSA as Key Vault offers it. Encryption values and signature inputs arrive already hashed
  * (Key Vault signs digests), which node:crypto's sign() cannot take, so the PKCS#1 v1.5
- * DigestInfo and the PSS encoding are built here around the raw RSA operation.
+ * DigestInfo and the PSS encoding are built here around the raw RSA operation. Private-key
+ * operations go through rsaPrivate, which keeps those of RSA-3072 and larger off the event loop.
  */
 export const RSA_ENCRYPTION = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5'] as const;
 export const RSA_SIGNATURE = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
@@ -35,14 +37,12 @@ export function rsaEncrypt(publicKey: KeyObject, alg: string, plaintext: Buffer)
   }
 }
 
-export function rsaDecrypt(privateKey: KeyObject, alg: string, ciphertext: Buffer): Buffer {
+export async function rsaDecrypt(privateKey: KeyObject, alg: string, ciphertext: Buffer): Promise<Buffer> {
   if (ciphertext.length !== modulusBytes(privateKey)) throw new KmsBadParameter(`the ${alg} ciphertext must be ${modulusBytes(privateKey)} bytes`);
   if (alg === 'RSA1_5') return pkcs1v15Decrypt(privateKey, ciphertext);
-  try {
-    return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1' }, ciphertext);
-  } catch {
-    throw new KmsBadParameter(`the ${alg} ciphertext cannot be decrypted with this key`);
-  }
+  const plaintext = await rsaPrivate({ op: 'decrypt', key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1', data: ciphertext });
+  if (!plaintext) throw new KmsBadParameter(`the ${alg} ciphertext cannot be decrypted with this key`);
+  return plaintext;
 }
 
 /**
@@ -51,15 +51,11 @@ export function rsaDecrypt(privateKey: KeyObject, alg: string, ciphertext: Buffe
  * the service as a Bleichenbacher padding oracle (node:crypto refuses this padding for
  * decryption for that reason). The check runs over the whole block without early exit.
  */
-function pkcs1v15Decrypt(privateKey: KeyObject, ciphertext: Buffer): Buffer {
-  let em: Buffer;
-  try {
-    em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, ciphertext);
-  } catch {
-    // Only a block numerically not below the modulus fails here: the modulus is public, so
-    // saying so tells a padding oracle nothing.
-    throw new KmsBadParameter('the RSA1_5 ciphertext is not below the modulus of this key');
-  }
+async function pkcs1v15Decrypt(privateKey: KeyObject, ciphertext: Buffer): Promise<Buffer> {
+  const em = await rsaPrivate({ op: 'decrypt', key: privateKey, padding: constants.RSA_NO_PADDING, data: ciphertext });
+  // Only a block numerically not below the modulus fails here: the modulus is public, so
+  // saying so tells a padding oracle nothing.
+  if (!em) throw new KmsBadParameter('the RSA1_5 ciphertext is not below the modulus of this key');
   let bad = em[0]! | (em[1]! ^ 0x02);
   let separator = 0;
   for (let i = 2; i < em.length; i++) {
@@ -87,14 +83,19 @@ function checkDigest(alg: string, digest: Buffer): ReturnType<typeof hashOf> {
   return hash;
 }
 
-export function rsaSign(privateKey: KeyObject, alg: string, digest: Buffer): Buffer {
+export async function rsaSign(privateKey: KeyObject, alg: string, digest: Buffer): Promise<Buffer> {
   const hash = checkDigest(alg, digest);
+  let signature: Buffer | undefined;
   if (alg.startsWith('RS')) {
-    return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([Buffer.from(DIGEST_INFO[hash.name]!, 'hex'), digest]));
+    signature = await rsaPrivate({ op: 'encrypt', key: privateKey, padding: constants.RSA_PKCS1_PADDING, data: Buffer.concat([Buffer.from(DIGEST_INFO[hash.name]!, 'hex'), digest]) });
+  } else {
+    const k = modulusBytes(privateKey);
+    const em = pssEncode(digest, hash.name, (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) - 1);
+    signature = await rsaPrivate({ op: 'encrypt', key: privateKey, padding: constants.RSA_NO_PADDING, data: Buffer.concat([Buffer.alloc(k - em.length), em]) });
   }
-  const k = modulusBytes(privateKey);
-  const em = pssEncode(digest, hash.name, (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) - 1);
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, Buffer.concat([Buffer.alloc(k - em.length), em]));
+  // Both inputs are built here to fit the key; a failure is not the caller's.
+  if (!signature) throw new InternalError(`${alg} signing failed`);
+  return signature;
 }
 
 export function rsaVerify(publicKey: KeyObject, alg: string, digest: Buffer, signature: Buffer): boolean {

@@ -16,5 +16,5 @@ export async function runCryptoOperation(core: KmsCore, name: string, version: s
   const { version: key, material } = await core.store.getWithMaterial(name, version);
   checkUsable(key, op, core.now());
   if (!key.keyOps.includes(op)) throw new KmsForbidden(`Operation ${op} is not permitted by this key's key_ops`, { reason: 'operation_not_permitted', keyOps: key.keyOps });
-  return { version: key, output: performCrypto(op, material, key.publicJwk, input) };
+  return { version: key, output: await performCrypto(op, material, key.publicJwk, input) };
 }
