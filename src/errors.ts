@@ -88,6 +88,7 @@ export type SkrErrorCode =
   | 'state_dir_unsafe'
   | 'invalid_request'
   | 'key_not_found'
+  | 'secret_not_found'
   | 'key_rotated_meanwhile'
   | 'key_unwrap_failed'
   | 'key_wrap_failed'
@@ -1053,7 +1054,7 @@ export class ResourceNotAllowed extends SkrError {
 
 // ---- Key management service (src/kms) ----------------------------------------------------
 // The KMS answers in Key Vault's envelope; src/kms/wire/envelope.ts maps these codes to
-// Key Vault's (KeyNotFound, BadParameter, Forbidden, Conflict).
+// Key Vault's (KeyNotFound, SecretNotFound, BadParameter, Forbidden, Conflict).
 
 export class KeyNotFound extends SkrError {
   static override readonly code = 'key_not_found';
@@ -1064,6 +1065,15 @@ export class KeyNotFound extends SkrError {
       `${deleted ? 'A deleted key' : 'A key'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`,
       { name, ...(version ? { version } : {}) },
     );
+  }
+}
+
+/** A secret (or one version of it, or a deleted secret) that is not in the vault (Key Vault's SecretNotFound). */
+export class SecretNotFound extends SkrError {
+  static override readonly code = 'secret_not_found';
+
+  constructor(name: string, version?: string, deleted = false) {
+    super(404, `${deleted ? 'A deleted secret' : 'A secret'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`, { name, ...(version ? { version } : {}) });
   }
 }
 

@@ -15,6 +15,7 @@ import { operations } from './routes/operation';
 import { mountReadyRoute } from './routes/ready';
 import { mountReleaseRoutes } from './routes/release';
 import { mountRngRoute } from './routes/rng';
+import { mountSecretRoutes } from './routes/secrets';
 import { routePatternOf } from './routes/route-pattern';
 import { KMS_ROUTES as R } from './routes/schemas';
 import { sendKvError } from './wire/envelope';
@@ -22,7 +23,7 @@ import { KvError } from './wire/schemas';
 
 /** The KMS's API as OpenAPI 3.1, served at /openapi.json: built from the schemas that validate its requests. */
 export const KMS_OPENAPI = openApiDocument(
-  { title: 'skr kms', version: '1.0.0', description: 'Azure Key Vault / Managed HSM-compatible key management service (keys API, secure key release, admin API).' },
+  { title: 'skr kms', version: '1.0.0', description: 'Azure Key Vault / Managed HSM-compatible key management service (keys and secrets APIs, secure key release, admin API).' },
   Object.values(R),
   KvError,
 );
@@ -83,6 +84,7 @@ export function createKmsApp(ctx: KmsHttpContext): express.Express {
   mountBackupRoutes(ctx, op);
   mountReleaseRoutes(ctx, op);
   mountRngRoute(op);
+  mountSecretRoutes(ctx, op);
 
   app.use((req: Request, res: Response) => {
     fail(res, new KmsOperationNotFound(`Method ${req.method} does not allow operation on ${(res.locals.audit as AuditNote).route}`));

@@ -77,3 +77,30 @@ export function familyOf(kty: string): KeyFamily {
   if (base === 'RSA' || base === 'EC' || base === 'oct') return base;
   throw new Error(`unknown kty ${kty}`);
 }
+
+/** A secret's attributes: Key Vault's SecretAttributes (no exportable; times are unix seconds). */
+export interface SecretAttributes {
+  enabled: boolean;
+  nbf?: number;
+  exp?: number;
+  created: number;
+  updated: number;
+}
+
+/** One version of a secret without its value: what lists, audit and metadata reads see. */
+export interface SecretVersion {
+  name: string;
+  version: string;
+  contentType?: string;
+  attributes: SecretAttributes;
+  tags: Record<string, string>;
+}
+
+/** A new version as the operations layer hands it to the secret store; the store seals `value`. */
+export interface NewSecretVersion {
+  name: string;
+  value: string;
+  contentType?: string;
+  attributes: SecretAttributes;
+  tags: Record<string, string>;
+}

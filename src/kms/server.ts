@@ -11,6 +11,7 @@ import { findRole, normaliseScope } from './auth/roles';
 import { addRoleAudited, removeRoleAudited } from './auth/audited-roles';
 import { RoleAssignments } from './auth/rbac';
 import { purgeExpiredKeys } from './operations/lifecycle';
+import { purgeExpiredSecrets } from './operations/secrets';
 import type { KmsCore } from './operations/core';
 import { rotateDueKeys } from './operations/rotation';
 import { parseReleasePolicy } from './policy';
@@ -118,14 +119,15 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const recoverableDays = options.recoverableDays ?? 90;
   const core: KmsCore = {
     store: opened.keys,
+    secrets: opened.secrets,
     master,
     now: () => Math.floor(clock().getTime() / 1000),
     recoverableDays,
     // Every policy stored is one release can evaluate: the same grammar, checked on create, import and update.
     validateReleasePolicy: (policy) => void parseReleasePolicy(policy as object),
   };
-  // Material sealed under another master key would fail key by key at use: refuse at start.
-  const foreign = await core.store.foreignMasterKeyIds();
+  // Material or secret values sealed under another master key would fail one by one at use: refuse at start.
+  const foreign = [...new Set([...(await core.store.foreignMasterKeyIds()), ...(await core.secrets.foreignMasterKeyIds())])];
   if (foreign.length > 0) {
     await opened.close();
     await audit.close();
@@ -206,6 +208,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     if (sweeping) return;
     sweeping = true;
     purgeExpiredKeys(core)
+      .then(() => purgeExpiredSecrets(core))
       .catch((error) => process.stderr.write(`skr kms: retention purge failed: ${(error as Error).message}\n`))
       .then(pruneAudit)
       .then(() => rotateDueKeys(core))

@@ -13,6 +13,7 @@ import { createKey } from '../../src/kms/operations/keys';
 import { createRelease, releaseSignerFromPem } from '../../src/kms/key-release';
 import { openDatabase } from '../../src/kms/store/database';
 import { SqliteKeyStore } from '../../src/kms/store/sqlite-key-store';
+import { SqliteSecretStore } from '../../src/kms/store/sqlite-secret-store';
 import { KEY_STORE_MIGRATIONS } from '../../src/kms/store/migrations';
 import { createTlsMaterial } from '../../src/tls/certificates';
 import { startTestStack } from './stack';
@@ -106,7 +107,7 @@ describe('KMS release through the SDK', () => {
     const master = await openMasterKey({ kind: 'file', path: join(dir, 'master.key') });
     try {
       let clock = Date.now();
-      const core = { db, store: new SqliteKeyStore(db, master), master, now: () => Math.floor(clock / 1000), recoverableDays: 7, validateReleasePolicy: () => undefined };
+      const core = { db, store: new SqliteKeyStore(db, master), secrets: new SqliteSecretStore(db, master), master, now: () => Math.floor(clock / 1000), recoverableDays: 7, validateReleasePolicy: () => undefined };
       const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData, stack.arkSha256))).toString('base64url');
       await createKey(core, 'answer', { kty: 'oct-HSM', key_size: 256, attributes: { exportable: true }, release_policy: { data: policy } });
       const tls = await createTlsMaterial({ name: 'answer test' });

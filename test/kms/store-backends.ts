@@ -10,7 +10,10 @@ import { KEY_STORE_MIGRATIONS } from '../../src/kms/store/migrations';
 import { PostgresAuditStore } from '../../src/kms/store/postgres/audit-store';
 import { PostgresDatabase } from '../../src/kms/store/postgres/database';
 import { PostgresKeyStore } from '../../src/kms/store/postgres/key-store';
+import { PostgresSecretStore } from '../../src/kms/store/postgres/secret-store';
+import type { SecretStore } from '../../src/kms/store/secret-store';
 import { SqliteKeyStore } from '../../src/kms/store/sqlite-key-store';
+import { SqliteSecretStore } from '../../src/kms/store/sqlite-secret-store';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
 import { tempDir } from './harness';
 
@@ -23,8 +26,12 @@ import { tempDir } from './harness';
  */
 export interface TestVault {
   store: KeyStore;
+  /** The vault's secrets, on the same database as `store`. */
+  secrets: SecretStore;
   master: MasterKey;
   replica(): Promise<KeyStore>;
+  /** Another secret store on the same vault (another connection, or another pool). */
+  secretReplica(): Promise<SecretStore>;
   sql(text: string, ...values: unknown[]): Promise<Record<string, unknown>[]>;
   /** A KmsCore over this vault's first store, with the suite's clock. */
   core(now: () => number): KmsCore;
@@ -86,15 +93,18 @@ export function storeBackends(): StoreBackend[] {
       const db = open();
       const master = await masterFor(label);
       const store = new SqliteKeyStore(db, master);
+      const secrets = new SqliteSecretStore(db, master);
       return {
         store,
+        secrets,
         master,
         replica: async () => new SqliteKeyStore(open(), master),
+        secretReplica: async () => new SqliteSecretStore(open(), master),
         sql: async (text, ...values) => {
           const statement = db.prepare(text);
           return statement.reader ? (statement.all(...values) as Record<string, unknown>[]) : (statement.run(...values), []);
         },
-        core: (now) => ({ store, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
+        core: (now) => ({ store, secrets, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
       };
     },
     auditLog: async (label) => {
@@ -129,21 +139,26 @@ export function storeBackends(): StoreBackend[] {
     vault: async (label) => {
       const url = await cluster!.database(label.replace(/-/g, '_'));
       const master = await masterFor(label);
-      const open = async () => {
+      const pool = () => {
         const db = new PostgresDatabase({ url });
         closers.push(() => db.close());
-        return PostgresKeyStore.open(db, master);
+        return db;
       };
-      const store = await open();
+      const open = async () => PostgresKeyStore.open(pool(), master);
+      const first = pool();
+      const store = await PostgresKeyStore.open(first, master);
+      const secrets = new PostgresSecretStore(first, master);
       const owner = new Client({ connectionString: url });
       await owner.connect();
       closers.push(() => owner.end());
       return {
         store,
+        secrets,
         master,
         replica: open,
+        secretReplica: async () => new PostgresSecretStore(pool(), master),
         sql: async (text, ...values) => (await owner.query(numbered(text), values)).rows as Record<string, unknown>[],
-        core: (now) => ({ store, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
+        core: (now) => ({ store, secrets, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
       };
     },
     auditLog: async (label) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgument, KmsForbidden } from '../../errors';
 import type { Db } from '../store/database';
-import { findRole, normaliseScope, ROLES, type Action } from './roles';
+import { findRole, normaliseScope, objectScope, ROLES, type Action } from './roles';
 
 export interface RoleAssignment {
   id: string;
@@ -36,7 +36,7 @@ export class RoleAssignments {
     const role = findRole(roleName);
     if (!role) throw new InvalidArgument(`unknown role "${roleName}"; one of ${ROLES.map((r) => r.id).join(', ')}`);
     const scope = normaliseScope(scopeText);
-    if (!scope) throw new InvalidArgument('scope must be "/" (the vault) or "/keys/{name}"');
+    if (!scope) throw new InvalidArgument('scope must be "/" (the vault), "/keys/{name}" or "/secrets/{name}"');
     const existing = this.db.prepare('SELECT * FROM role_assignments WHERE principal = ? AND role = ? AND scope = ?').get(principal, role.id, scope) as RoleAssignment | undefined;
     return existing ?? { id: randomUUID(), principal, role: role.id, scope, created: Math.floor(Date.now() / 1000) };
   }
@@ -79,10 +79,10 @@ export class RoleAssignments {
 
   /**
    * Throws KmsForbidden unless one of the principal's roles grants `action` at the vault scope
-   * or, for an operation on one key, at that key's scope.
+   * or, for an operation on one key or secret, at its scope.
    */
   authorize(principal: string, action: Action, keyName?: string): void {
-    const scopes = ['/', ...(keyName ? [`/keys/${keyName.toLowerCase()}`] : [])];
+    const scopes = ['/', ...(keyName ? [objectScope(action, keyName)] : [])];
     const granted = this.list(principal).some(
       (a) => scopes.includes(a.scope.toLowerCase()) && (ROLES.find((r) => r.id === a.role)?.actions ?? []).includes(action),
     );

@@ -1,9 +1,11 @@
 import type { KeyStore } from '../store/key-store';
+import type { SecretStore } from '../store/secret-store';
 import type { MasterKey } from '../vault';
 
 /** What every KMS operation needs; no HTTP, no principal (authorization happens before). */
 export interface KmsCore {
   store: KeyStore;
+  secrets: SecretStore;
   master: MasterKey;
   /** Unix seconds. */
   now(): number;

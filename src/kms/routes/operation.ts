@@ -19,7 +19,23 @@ export type Run<R extends RouteSchema> = (input: Checked<R>, req: Request, res: 
 export type OperationMount = <R extends RouteSchema>(schema: R, name: string, action: Action, run: Run<R>) => void;
 
 /** The actions that change the vault: an intent entry is committed before each is performed. */
-const CHANGES: ReadonlySet<Action> = new Set<Action>(['keys/create', 'keys/import', 'keys/update', 'keys/delete', 'keys/restore', 'keys/rotate', 'keys/rotationpolicy/write', 'deletedkeys/recover', 'deletedkeys/purge']);
+const CHANGES: ReadonlySet<Action> = new Set<Action>([
+  'keys/create',
+  'keys/import',
+  'keys/update',
+  'keys/delete',
+  'keys/restore',
+  'keys/rotate',
+  'keys/rotationpolicy/write',
+  'deletedkeys/recover',
+  'deletedkeys/purge',
+  'secrets/setSecret',
+  'secrets/update',
+  'secrets/delete',
+  'secrets/restore',
+  'secrets/recover',
+  'secrets/purge',
+]);
 
 const param = (req: Request, name: string) => {
   const value = req.params[name];
@@ -33,7 +49,7 @@ function commitIntent(ctx: KmsHttpContext, note: AuditNote): Promise<void> {
 /**
  * Runs before the route's schema is checked: notes the operation and its route pattern for
  * the audit log and authorizes the caller for `action` (at the key's scope when the route
- * names a key), so a caller without the right learns nothing from how its request fails. A
+ * names a key or a secret), so a caller without the right learns nothing from how its request fails. A
  * change is preceded by a committed intent entry: if the log cannot take it, nothing is
  * changed (503).
  */

@@ -6,6 +6,8 @@ import {
   CryptoBody,
   DeletedKeyBundle,
   DeletedKeyItemPage,
+  DeletedSecretBundle,
+  DeletedSecretItemPage,
   ImportKeyBody,
   KeyBundle,
   KeyItemPage,
@@ -17,6 +19,10 @@ import {
   ReleaseBody,
   RotationPolicy,
   RotationPolicyBody,
+  SecretBundle,
+  SecretItemPage,
+  SetSecretBody,
+  UpdateSecretBody,
   UpdateKeyBody,
   Base64Url,
   ValueResult,
@@ -32,7 +38,7 @@ import {
  * cannot take the entry, so nothing is answered).
  */
 const ALWAYS = [400, 401, 403, 413, 429, 503];
-/** …and on a route naming a key, 404 for a key (or version) that is not there. */
+/** …and on a route naming a key (or secret), 404 for a key (or version) that is not there. */
 const ON_KEY = [...ALWAYS, 404];
 
 const Name = Type.String({ description: 'the key name' });
@@ -77,6 +83,95 @@ function releaseRoute(versioned: boolean) {
 }
 
 const crypto = Object.fromEntries(CRYPTO_PATHS.flatMap((path) => [[path, cryptoRoute(path, false)], [`${path}Version`, cryptoRoute(path, true)]])) as Record<CryptoPath | `${CryptoPath}Version`, ReturnType<typeof cryptoRoute>>;
+
+/** Secrets: names and versions as for keys; a route naming a secret answers 404 for a secret (or version) that is not there. */
+const SecretParams = Type.Object({ name: Type.String({ description: 'the secret name' }) });
+const SecretVersionParams = Type.Object({ name: Type.String({ description: 'the secret name' }), version: Type.String({ description: 'the secret version (32 hex characters)' }) });
+/** `outContentType` is the certificate-backed secrets' format switch (PFX/PEM); plain secrets answer their value as stored. */
+const GetSecretQuery = Type.Object({ 'api-version': ApiVersionQuery.properties['api-version'], outContentType: Type.Optional(Type.String()) });
+const secretBundle = (description: string) => ({ 200: { description, schema: SecretBundle } });
+const deletedSecret = { 200: { description: 'DeletedSecretBundle (no value)', schema: DeletedSecretBundle } };
+
+const SECRET_ROUTES = {
+  listSecrets: route({ method: 'get', path: '/secrets', summary: 'Lists the secrets (latest versions, no values)', query: PageQuery, responses: { 200: { description: 'SecretListResult', schema: SecretItemPage } }, errors: ALWAYS }),
+  restoreSecret: route({
+    method: 'post',
+    path: '/secrets/restore',
+    summary: 'Restores a secret from a backup made under the same master key',
+    query: ApiVersionQuery,
+    body: Type.Object({ value: Base64Url({ description: 'the backup blob' }) }),
+    responses: secretBundle('SecretBundle (no value)'),
+    errors: [...ALWAYS, 409],
+  }),
+  setSecret: route({
+    method: 'put',
+    path: '/secrets/:name',
+    summary: 'Sets a secret: a new secret, or a new version of it',
+    params: Type.Object({ name: Type.String({ pattern: '^[0-9a-zA-Z-]{1,127}$', description: 'the secret name: 1-127 of 0-9, a-z, A-Z and -' }) }),
+    query: ApiVersionQuery,
+    body: SetSecretBody,
+    responses: secretBundle('SecretBundle (with the value)'),
+    errors: [...ALWAYS, 409],
+  }),
+  listSecretVersions: route({
+    method: 'get',
+    path: '/secrets/:name/versions',
+    summary: 'Lists the versions of a secret (no values)',
+    params: SecretParams,
+    query: PageQuery,
+    responses: { 200: { description: 'SecretListResult', schema: SecretItemPage } },
+    errors: ON_KEY,
+  }),
+  backupSecret: route({
+    method: 'post',
+    path: '/secrets/:name/backup',
+    summary: 'Backs up every version of a secret, sealed under the master key',
+    params: SecretParams,
+    query: ApiVersionQuery,
+    responses: { 200: { description: 'BackupSecretResult', schema: ValueResult } },
+    errors: ON_KEY,
+  }),
+  getSecret: route({ method: 'get', path: '/secrets/:name', summary: 'The latest version of a secret, with its value', params: SecretParams, query: GetSecretQuery, responses: secretBundle('SecretBundle (with the value)'), errors: ON_KEY }),
+  getSecretVersion: route({
+    method: 'get',
+    path: '/secrets/:name/:version',
+    summary: 'One version of a secret, with its value',
+    params: SecretVersionParams,
+    query: GetSecretQuery,
+    responses: secretBundle('SecretBundle (with the value)'),
+    errors: ON_KEY,
+  }),
+  updateSecretVersion: route({
+    method: 'patch',
+    path: '/secrets/:name/:version',
+    summary: "Updates one version's properties (never its value)",
+    params: SecretVersionParams,
+    query: ApiVersionQuery,
+    body: UpdateSecretBody,
+    responses: secretBundle('SecretBundle (no value)'),
+    errors: ON_KEY,
+  }),
+  deleteSecret: route({ method: 'delete', path: '/secrets/:name', summary: 'Soft-deletes a secret: recoverable until its scheduled purge date', params: SecretParams, query: ApiVersionQuery, responses: deletedSecret, errors: ON_KEY }),
+  listDeletedSecrets: route({
+    method: 'get',
+    path: '/deletedsecrets',
+    summary: 'Lists the deleted secrets',
+    query: PageQuery,
+    responses: { 200: { description: 'DeletedSecretListResult', schema: DeletedSecretItemPage } },
+    errors: ALWAYS,
+  }),
+  getDeletedSecret: route({ method: 'get', path: '/deletedsecrets/:name', summary: 'A deleted secret', params: SecretParams, query: ApiVersionQuery, responses: deletedSecret, errors: ON_KEY }),
+  recoverSecret: route({
+    method: 'post',
+    path: '/deletedsecrets/:name/recover',
+    summary: 'Recovers a deleted secret',
+    params: SecretParams,
+    query: ApiVersionQuery,
+    responses: secretBundle('SecretBundle (no value)'),
+    errors: ON_KEY,
+  }),
+  purgeSecret: route({ method: 'delete', path: '/deletedsecrets/:name', summary: 'Purges a deleted secret for good', params: SecretParams, query: ApiVersionQuery, responses: { 204: { description: 'Purged' } }, errors: ON_KEY }),
+} satisfies Record<string, RouteSchema>;
 
 /** The admin API needs `Authorization: Bearer <admin token>` (401 otherwise) and no api-version. */
 const ADMIN = [400, 401, 413, 429, 503];
@@ -177,6 +272,8 @@ export const KMS_ROUTES = {
 
   release: releaseRoute(false),
   releaseVersion: releaseRoute(true),
+
+  ...SECRET_ROUTES,
 
   rng: route({
     method: 'post',

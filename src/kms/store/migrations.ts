@@ -41,6 +41,29 @@ export const KEY_STORE_MIGRATIONS: Migration[] = [
         UNIQUE (principal, role, scope)
       );
     `),
+  // Secrets (src/kms/store/secret-store.ts): the keys' tables' twins, values sealed like key material.
+  (db) =>
+    db.exec(`
+      CREATE TABLE secrets (
+        name_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        deleted_date INTEGER,
+        scheduled_purge_date INTEGER
+      );
+      CREATE TABLE secret_versions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL REFERENCES secrets(name_key) ON DELETE CASCADE,
+        version TEXT NOT NULL,
+        content_type TEXT,
+        attributes TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        master_key_id TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        UNIQUE (name_key, version)
+      );
+      CREATE INDEX secret_versions_by_secret ON secret_versions (name_key, seq);
+    `),
 ];
 
 /** The audit log lives in its own file: appended on every request, it must not slow key writes. */

@@ -6,7 +6,10 @@ import { KEY_STORE_MIGRATIONS } from './migrations';
 import { PostgresAuditStore } from './postgres/audit-store';
 import { PostgresDatabase } from './postgres/database';
 import { PostgresKeyStore } from './postgres/key-store';
+import { PostgresSecretStore } from './postgres/secret-store';
+import type { SecretStore } from './secret-store';
 import { SqliteKeyStore } from './sqlite-key-store';
+import { SqliteSecretStore } from './sqlite-secret-store';
 import type { StoreLocation } from './store-url';
 
 /** The state directory's SQLite files: the roles (and the keys, by default) and the audit log. */
@@ -17,6 +20,8 @@ export interface StateFiles {
 
 export interface OpenedStore {
   keys: KeyStore;
+  /** The secrets, in the keys' database. */
+  secrets: SecretStore;
   audit: AuditStore;
   /** The SQLite database of the role assignments: the key database itself, or the state directory's when the keys are in PostgreSQL. */
   rolesDb: Db;
@@ -37,7 +42,7 @@ async function withPostgres<T>(url: string, open: (db: PostgresDatabase) => Prom
 }
 
 /**
- * Opens the KMS's store where `location` says, migrating its schemas: keys and audit in SQLite
+ * Opens the KMS's store where `location` says, migrating its schemas: keys (and secrets) and audit in SQLite
  * files (keys at the location, audit in the state directory), or both in one PostgreSQL
  * database. The role assignments stay in an SQLite file (the key database, or the state
  * directory's when the keys are in PostgreSQL).
@@ -48,6 +53,7 @@ export async function openKmsStore(location: StoreLocation, master: MasterKey, f
     const audit = SqliteAuditStore.open(files.audit);
     return {
       keys: new SqliteKeyStore(db, master),
+      secrets: new SqliteSecretStore(db, master),
       audit,
       rolesDb: db,
       close: async () => {
@@ -56,7 +62,7 @@ export async function openKmsStore(location: StoreLocation, master: MasterKey, f
       },
     };
   }
-  const { db, opened } = await withPostgres(location.url, async (pg) => ({ keys: await PostgresKeyStore.open(pg, master), audit: await PostgresAuditStore.open(pg) }));
+  const { db, opened } = await withPostgres(location.url, async (pg) => ({ keys: await PostgresKeyStore.open(pg, master), secrets: new PostgresSecretStore(pg, master), audit: await PostgresAuditStore.open(pg) }));
   const rolesDb = openRolesDb(files.keys);
   return {
     ...opened,

@@ -4,6 +4,7 @@ import { InternalError, SkrError, type SkrErrorCode } from '../../errors';
 /** Key Vault's error codes for ours; anything else is named by its status as Key Vault would. */
 const KV_CODES: Partial<Record<SkrErrorCode, string>> = {
   key_not_found: 'KeyNotFound',
+  secret_not_found: 'SecretNotFound',
   bad_parameter: 'BadParameter',
   invalid_request: 'BadParameter',
   sealed_data_invalid: 'BadParameter',

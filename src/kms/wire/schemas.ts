@@ -160,3 +160,51 @@ export const RotationPolicy = Type.Object({
   lifetimeActions: Type.Array(Type.Object({ trigger: Type.Object({ timeAfterCreate: Type.Optional(Type.String()), timeBeforeExpiry: Type.Optional(Type.String()) }), action: Type.Object({ type: OneOf(['Rotate', 'Notify']) }) })),
   attributes: Type.Object({ expiryTime: Type.Optional(Type.String()), created: Type.Optional(Type.Integer()), updated: Type.Optional(Type.Integer()) }),
 });
+
+// Secrets (Key Vault's secrets data plane).
+
+/** Key Vault's bound on a secret value: 25 KiB. Counted again in bytes by the operation. */
+export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
+
+/** Writable secret attributes; created, updated and recoveryLevel are read-only and ignored as Key Vault does. */
+export const SecretAttributesInput = Type.Object({
+  enabled: Nullable(Type.Boolean()),
+  nbf: Nullable(Type.Integer({ minimum: 0 })),
+  exp: Nullable(Type.Integer({ minimum: 0 })),
+});
+
+const ContentType = Type.String({ maxLength: 255, description: 'what the value is, for its reader (e.g. application/x-pem-file)' });
+
+/** Key Vault's SecretSetParameters. */
+export const SetSecretBody = Type.Object({
+  value: Type.String({ maxLength: MAX_SECRET_VALUE_BYTES, description: 'the secret value' }),
+  contentType: Nullable(ContentType),
+  attributes: Nullable(SecretAttributesInput),
+  tags: Nullable(Tags),
+});
+
+/** Key Vault's SecretUpdateParameters: properties only, never the value. */
+export const UpdateSecretBody = Type.Object({
+  contentType: Nullable(ContentType),
+  attributes: Nullable(SecretAttributesInput),
+  tags: Nullable(Tags),
+});
+
+const SecretAttributes = Type.Object({
+  enabled: Type.Boolean(),
+  nbf: Type.Optional(Type.Integer()),
+  exp: Type.Optional(Type.Integer()),
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  recoveryLevel: Type.String(),
+  recoverableDays: Type.Integer(),
+});
+
+const secretItemFields = { id: Type.String(), attributes: SecretAttributes, tags: StoredTags, contentType: Type.Optional(Type.String()) };
+
+/** A secret's version: with its value from get and set, without from update and recover (as Key Vault answers). */
+export const SecretBundle = Type.Object({ value: Type.Optional(Type.String()), ...secretItemFields });
+/** A deleted secret: its latest version's properties, never its value. */
+export const DeletedSecretBundle = Type.Object({ ...secretItemFields, ...deletedFields });
+export const SecretItemPage = Page(Type.Object(secretItemFields));
+export const DeletedSecretItemPage = Page(Type.Object({ ...secretItemFields, ...deletedFields }));

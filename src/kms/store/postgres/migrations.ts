@@ -39,6 +39,29 @@ export const PG_KEY_STORE_MIGRATIONS: PgMigration[] = [
     'CREATE INDEX key_versions_by_key ON key_versions (name_key, seq)',
     'CREATE INDEX keys_due_for_purge ON keys (scheduled_purge_date) WHERE deleted_date IS NOT NULL',
   ),
+  // Secrets (../secret-store.ts): the twin of the SQLite step that adds them.
+  statements(
+    `CREATE TABLE secrets (
+      name_key TEXT COLLATE "C" PRIMARY KEY,
+      name TEXT NOT NULL,
+      created BIGINT NOT NULL,
+      deleted_date BIGINT,
+      scheduled_purge_date BIGINT
+    )`,
+    `CREATE TABLE secret_versions (
+      seq BIGSERIAL PRIMARY KEY,
+      name_key TEXT COLLATE "C" NOT NULL REFERENCES secrets(name_key) ON DELETE CASCADE,
+      version TEXT NOT NULL,
+      content_type TEXT,
+      attributes TEXT NOT NULL,
+      tags TEXT NOT NULL,
+      master_key_id TEXT NOT NULL,
+      sealed BYTEA NOT NULL,
+      UNIQUE (name_key, version)
+    )`,
+    'CREATE INDEX secret_versions_by_secret ON secret_versions (name_key, seq)',
+    'CREATE INDEX secrets_due_for_purge ON secrets (scheduled_purge_date) WHERE deleted_date IS NOT NULL',
+  ),
 ];
 
 /** The audit log's PostgreSQL schema: the SQLite audit schema as it stands after its migrations, in one step. */
