@@ -208,7 +208,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
     const who = { time: Math.floor(Date.now() / 1000), principal: operator(), route: 'skr kms role' };
     switch (action) {
       case 'add': {
-        if (!flags.principal || !flags.role) throw new InvalidArgument('usage: skr kms role add --principal ID --role ROLE [--scope /|/keys/NAME]');
+        if (!flags.principal || !flags.role) throw new InvalidArgument('usage: skr kms role add --principal ID --role ROLE [--scope /|/keys/NAME|/secrets/NAME]');
         return { added: await addRoleAudited(roles, await log(), who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
       }
       case 'list':
@@ -224,7 +224,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
         return { removed: true };
       }
       default:
-        throw new InvalidArgument('usage: skr kms role add|list|remove [--principal ID] [--role ROLE] [--scope /|/keys/NAME] [--id ID] [--state-dir D]');
+        throw new InvalidArgument('usage: skr kms role add|list|remove [--principal ID] [--role ROLE] [--scope /|/keys/NAME|/secrets/NAME] [--id ID] [--state-dir D]');
     }
   } finally {
     db.close();

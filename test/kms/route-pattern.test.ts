@@ -6,6 +6,8 @@ test.each([
   ['a release of a version', '/keys/demo/0123456789abcdef0123456789abcdef/release', '/keys/:name/:version/release'],
   ['an operation in capitals', '/keys/Demo/WRAPKEY', '/keys/:name/wrapkey'],
   ['a recovery', '/deletedkeys/old/recover', '/deletedkeys/:name/recover'],
+  ['a secret version', '/secrets/db-password/0123456789abcdef0123456789abcdef', '/secrets/:name/:version'],
+  ['a secret recovery', '/deletedsecrets/old/recover', '/deletedsecrets/:name/recover'],
   ['a role', '/admin/roles/4f1c', '/admin/roles/:id'],
   ['the API description', '/openapi.json', '/openapi.json'],
   ['the root', '/', '/'],

@@ -99,7 +99,7 @@ describe('the KMS answers as its OpenAPI document says', () => {
   const API = '?api-version=7.6';
   /** Keys and a role assignment the cases below act on, made through the API itself. */
   type Caller = 'officer' | 'nobody' | 'anonymous' | 'admin';
-  const made = { version: '', ecVersion: '', backup: '', roleId: '' };
+  const made = { version: '', ecVersion: '', backup: '', roleId: '', secretVersion: '', secretBackup: '' };
   let nobodyToken: string;
   let runtimeKey: ReturnType<typeof goodRuntimeKeys>[string];
   /** `METHOD /route` of every case run, to show no documented route goes untried. */
@@ -133,6 +133,13 @@ describe('the KMS answers as its OpenAPI document says', () => {
     await ok('DELETE', `/keys/conf-restore${API}`);
     await ok('DELETE', `/deletedkeys/conf-restore${API}`);
     made.roleId = (await send('POST', '/admin/roles', { principal: 'conf-role', role: 'crypto-user' }, 'admin')).body.id;
+    stack.kms.roles.add(stack.officer, 'secrets-officer');
+    made.secretVersion = String((await ok('PUT', `/secrets/conf-secret${API}`, { value: 'v' })).body.id).split('/').pop()!;
+    for (const name of ['conf-secret-delete', 'conf-secret-deleted-get', 'conf-secret-deleted-recover', 'conf-secret-deleted-purge', 'conf-secret-restore']) await ok('PUT', `/secrets/${name}${API}`, { value: name });
+    for (const name of ['conf-secret-deleted-get', 'conf-secret-deleted-recover', 'conf-secret-deleted-purge']) await ok('DELETE', `/secrets/${name}${API}`);
+    made.secretBackup = (await ok('POST', `/secrets/conf-secret-restore/backup${API}`)).body.value;
+    await ok('DELETE', `/secrets/conf-secret-restore${API}`);
+    await ok('DELETE', `/deletedsecrets/conf-secret-restore${API}`);
   });
 
   interface Exchange {
@@ -216,6 +223,32 @@ describe('the KMS answers as its OpenAPI document says', () => {
     ['release without a target', 400, () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf/release${API}`, body: { nonce: 'n' } })],
     ['release with a nonce that is not a string', 400, async () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf/release${API}`, body: { target: await target(), nonce: 7 } })],
     ['release an unknown key', 404, async () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf-none/release${API}`, body: { target: await target() } })],
+    ['list secrets', 200, () => ({ method: 'GET', route: '/secrets', url: `/secrets${API}&maxresults=1` })],
+    ['list secrets without a role', 403, () => ({ method: 'GET', route: '/secrets', url: `/secrets${API}`, as: 'nobody' })],
+    ['set a secret', 200, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-new${API}`, body: { value: 's', contentType: 'text/plain', tags: { a: 'b' }, attributes: { enabled: true } } })],
+    ['set a secret without a value', 400, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-new${API}`, body: { contentType: 'text/plain' } })],
+    ['set a secret under a name outside the alphabet', 400, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/bad_name${API}`, body: { value: 's' } })],
+    ['set a secret under a deleted name', 409, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-deleted-get${API}`, body: { value: 's' } })],
+    ['secret versions', 200, () => ({ method: 'GET', route: '/secrets/{name}/versions', url: `/secrets/conf-secret/versions${API}` })],
+    ['versions of an unknown secret', 404, () => ({ method: 'GET', route: '/secrets/{name}/versions', url: `/secrets/conf-none/versions${API}` })],
+    ['get a secret', 200, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-secret${API}` })],
+    ['get a secret with the SDK\'s empty version segment', 200, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-secret/${API}` })],
+    ['get an unknown secret', 404, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-none${API}` })],
+    ['get a secret version', 200, () => ({ method: 'GET', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}` })],
+    ['get a secret version that is not one', 404, () => ({ method: 'GET', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/not-a-version${API}` })],
+    ['update a secret version', 200, () => ({ method: 'PATCH', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}`, body: { tags: { a: 'b' } } })],
+    ['update a secret version with enabled as a string', 400, () => ({ method: 'PATCH', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}`, body: { attributes: { enabled: 'yes' } } })],
+    ['delete a secret', 200, () => ({ method: 'DELETE', route: '/secrets/{name}', url: `/secrets/conf-secret-delete${API}` })],
+    ['delete an unknown secret', 404, () => ({ method: 'DELETE', route: '/secrets/{name}', url: `/secrets/conf-none${API}` })],
+    ['list deleted secrets', 200, () => ({ method: 'GET', route: '/deletedsecrets', url: `/deletedsecrets${API}` })],
+    ['get a deleted secret', 200, () => ({ method: 'GET', route: '/deletedsecrets/{name}', url: `/deletedsecrets/conf-secret-deleted-get${API}` })],
+    ['get a secret that is not deleted', 404, () => ({ method: 'GET', route: '/deletedsecrets/{name}', url: `/deletedsecrets/conf-secret${API}` })],
+    ['recover a secret', 200, () => ({ method: 'POST', route: '/deletedsecrets/{name}/recover', url: `/deletedsecrets/conf-secret-deleted-recover/recover${API}` })],
+    ['purge a secret', 204, () => ({ method: 'DELETE', route: '/deletedsecrets/{name}', url: `/deletedsecrets/conf-secret-deleted-purge${API}` })],
+    ['back up a secret', 200, () => ({ method: 'POST', route: '/secrets/{name}/backup', url: `/secrets/conf-secret/backup${API}` })],
+    ['restore a secret', 200, () => ({ method: 'POST', route: '/secrets/restore', url: `/secrets/restore${API}`, body: { value: made.secretBackup } })],
+    ['restore a secret that exists', 409, () => ({ method: 'POST', route: '/secrets/restore', url: `/secrets/restore${API}`, body: { value: made.secretBackup } })],
+    ['restore a key backup as a secret', 400, () => ({ method: 'POST', route: '/secrets/restore', url: `/secrets/restore${API}`, body: { value: made.backup } })],
     ['rng', 200, () => ({ method: 'POST', route: '/rng', url: `/rng${API}`, body: { count: 16 } })],
     ['rng over 128 bytes', 400, () => ({ method: 'POST', route: '/rng', url: `/rng${API}`, body: { count: 129 } })],
     ['list roles', 200, () => ({ method: 'GET', route: '/admin/roles', url: '/admin/roles?principal=conf-role', as: 'admin' })],

@@ -29,7 +29,13 @@ export function setSecret(core: KmsCore, name: string, b: SetSecretInput): Promi
   if (Buffer.byteLength(b.value, 'utf8') > MAX_SECRET_VALUE_BYTES) throw new KmsBadParameter(`the secret value is over ${MAX_SECRET_VALUE_BYTES} bytes`);
   const now = core.now();
   const sent = attributesSent(b.attributes);
-  const attributes: SecretAttributes = { enabled: sent.enabled ?? true, ...(sent.nbf !== undefined ? { nbf: sent.nbf } : {}), ...(sent.exp !== undefined ? { exp: sent.exp } : {}), created: now, updated: now };
+  const attributes: SecretAttributes = {
+    enabled: sent.enabled ?? true,
+    ...(sent.nbf !== undefined ? { nbf: sent.nbf } : {}),
+    ...(sent.exp !== undefined ? { exp: sent.exp } : {}),
+    created: now,
+    updated: now,
+  };
   checkValidity(attributes);
   return core.secrets.addVersion({ name, value: b.value, ...(b.contentType != null ? { contentType: b.contentType } : {}), attributes, tags: b.tags ?? {} }, now);
 }

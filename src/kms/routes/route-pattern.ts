@@ -1,5 +1,7 @@
 /** The literal path segments of the KMS's routes; any other segment is a parameter. */
-const LITERALS = new Set(['keys', 'deletedkeys', 'create', 'rotate', 'rotationpolicy', 'release', 'versions', 'backup', 'restore', 'recover', 'rng', 'encrypt', 'decrypt', 'wrapkey', 'unwrapkey', 'sign', 'verify', 'admin', 'roles', 'audit', 'openapi.json']);
+const LITERALS = new Set(['keys', 'deletedkeys', 'secrets', 'deletedsecrets', 'create', 'rotate', 'rotationpolicy', 'release', 'versions', 'backup', 'restore', 'recover', 'rng', 'encrypt', 'decrypt', 'wrapkey', 'unwrapkey', 'sign', 'verify', 'admin', 'roles', 'audit', 'openapi.json']);
+/** The collections whose next segment is an object's name (and the one after it, a version). */
+const NAMED = new Set(['keys', 'deletedkeys', 'secrets', 'deletedsecrets']);
 const MAX_SEGMENTS = 5;
 
 /**
@@ -13,9 +15,9 @@ export function routePatternOf(path: string): string {
     const lower = segment.toLowerCase();
     if (LITERALS.has(lower)) return lower;
     const parent = segments[i - 1]?.toLowerCase();
-    if (parent === 'keys' || parent === 'deletedkeys') return ':name';
+    if (parent !== undefined && NAMED.has(parent)) return ':name';
     if (parent === 'roles') return ':id';
-    return i === 2 && (segments[0]?.toLowerCase() === 'keys' || segments[0]?.toLowerCase() === 'deletedkeys') ? ':version' : ':param';
+    return i === 2 && NAMED.has(segments[0]?.toLowerCase() ?? '') ? ':version' : ':param';
   });
   return `/${named.join('/')}${segments.length > MAX_SEGMENTS ? '/…' : ''}`;
 }

@@ -49,9 +49,8 @@ export class SqliteSecretStore implements SecretStore {
 
   private versionRow(name: string, version?: string): SecretVersionRow | undefined {
     const base = `SELECT ${SECRET_VERSION_COLUMNS} FROM secret_versions v JOIN secrets s ON s.name_key = v.name_key WHERE v.name_key = ?`;
-    return (version
-      ? this.db.prepare(`${base} AND v.version = ?`).get(nameKey(name), version.toLowerCase())
-      : this.db.prepare(`${base} ORDER BY v.seq DESC LIMIT 1`).get(nameKey(name))) as SecretVersionRow | undefined;
+    return (version ? this.db.prepare(`${base} AND v.version = ?`).get(nameKey(name), version.toLowerCase()) : this.db.prepare(`${base} ORDER BY v.seq DESC LIMIT 1`).get(nameKey(name))) as
+      SecretVersionRow | undefined;
   }
 
   private liveVersion(name: string, version?: string): SecretVersionRow {

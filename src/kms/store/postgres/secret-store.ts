@@ -199,7 +199,11 @@ export class PostgresSecretStore implements SecretStore {
     const sealed: Buffer[] = [];
     for (const v of snapshot.versions) sealed.push(await sealValue(this.master, snapshot.name, v.version.version, v.value));
     return this.db.transaction(async (q) => {
-      const inserted = await q('INSERT INTO secrets (name_key, name, created) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO NOTHING RETURNING name_key', [nameKey(snapshot.name), snapshot.name, created]);
+      const inserted = await q('INSERT INTO secrets (name_key, name, created) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO NOTHING RETURNING name_key', [
+        nameKey(snapshot.name),
+        snapshot.name,
+        created,
+      ]);
       if (inserted.length === 0) {
         const existing = await PostgresSecretStore.lock(q, snapshot.name);
         if (!existing) throw new SecretVanished();
