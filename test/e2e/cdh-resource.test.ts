@@ -29,12 +29,18 @@ describe("the sidecar as the KBS's attester: /cdh/resource over real sockets wit
   let kbs: RunningKbs;
   let sidecar: RunningSidecar;
   let bare: RunningSidecar;
+  let stranger: RunningKbs;
+  let refused: RunningSidecar;
 
   beforeAll(async () => {
     const state = await virtualState();
     kbs = await startKbs({ stateDir: mkdtempSync(join(tmpdir(), 'skr-cdh-kbs-')), verifier: { policy: parseAppraisalPolicy('{}'), trustedRoots: [state.root] } });
     sidecar = await startTestSidecar({ 'state-dir': state.stateDir, 'kbs-url': kbs.url });
     bare = await startTestSidecar({ 'state-dir': (await virtualState()).stateDir });
+    // A KBS that trusts another virtual device's ARK, not this sidecar's.
+    const other = await virtualState();
+    stranger = await startKbs({ stateDir: mkdtempSync(join(tmpdir(), 'skr-cdh-kbs-')), verifier: { policy: parseAppraisalPolicy('{}'), trustedRoots: [other.root] } });
+    refused = await startTestSidecar({ 'state-dir': state.stateDir, 'kbs-url': stranger.url });
     const hostData = (await sidecar.context.evidence.device.getReport({ reportData: Buffer.alloc(64) })).report.subarray(0xc0, 0xe0).toString('hex');
     expect((await admin(kbs, 'POST', '/kbs/v0/resource/default/demo/secret', SECRET)).status).toBe(200);
     expect((await admin(kbs, 'POST', '/kbs/v0/resource/default/demo/denied', Buffer.from('never'))).status).toBe(200);
@@ -47,6 +53,8 @@ describe("the sidecar as the KBS's attester: /cdh/resource over real sockets wit
   afterAll(async () => {
     await sidecar?.close();
     await bare?.close();
+    await refused?.close();
+    await stranger?.close();
     await kbs?.close();
   });
 
@@ -83,6 +91,14 @@ describe("the sidecar as the KBS's attester: /cdh/resource over real sockets wit
     const outside = await get(sidecar, 'default/demo-x/secret');
     expect(outside.status).toBe(403);
     expect(((await outside.json()) as { details: { reason: string } }).details.reason).toBe('no_policy');
+  });
+
+  test("a KBS refusing this TEE's evidence is the KBS's failure (502 with its status), not a 401 to the sibling", async () => {
+    const response = await get(refused, 'default/demo/secret');
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { code: string; error: string };
+    expect(body.code).toBe('upstream_failed');
+    expect(body.error).toMatch(/^kbs: /);
   });
 
   test('a malformed segment is 400 and a fourth segment 404, before any KBS request', async () => {
