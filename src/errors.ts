@@ -160,6 +160,7 @@ export type SkrErrorCode =
   | 'kbs_token_missing'
   | 'kbs_token_invalid'
   | 'kbs_version_unsupported'
+  | 'kbs_not_configured'
   | ReportRefusalCode;
 
 /**
@@ -1322,6 +1323,15 @@ export class EndpointNotAllowed extends SkrError {
 
   constructor(field: string) {
     super(403, `${field} is not on the sidecar's allow-list`, { field });
+  }
+}
+
+/** A sibling asked for a KBS resource but the sidecar has no KBS configured (`--kbs-url`/`SKR_KBS_URL`). */
+export class KbsNotConfigured extends SkrError {
+  static override readonly code = 'kbs_not_configured';
+
+  constructor() {
+    super(404, 'no KBS is configured for this sidecar (--kbs-url or SKR_KBS_URL)');
   }
 }
 

@@ -27,6 +27,8 @@ export async function devServe(argv: string[]): Promise<unknown> {
     `curl -s ${s}/status`,
     `curl -s -X POST ${s}/key/release -d '{"kid":"demo"}'`,
     `curl -s -X POST ${s}/key/release -d '{"kid":"demo-denied"}'`,
+    `curl -s ${s}/cdh/resource/default/demo/secret`,
+    `curl -s ${s}/cdh/resource/default/demo/denied`,
     `curl -s -X POST ${s}/attest/raw -d '{"runtime_data":"aGVsbG8="}'`,
     `curl -s -X POST ${s}/attest/maa -d '{"runtime_data":"e30="}'`,
   ];

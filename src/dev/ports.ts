@@ -4,11 +4,11 @@ import { readIfExists, writeFileAtomic } from '../lib/state-file';
 
 /**
  * The embedded stack's ports: the sidecar's is given; the others are derived from it
- * (sidecar+1 verifier, +2 KMS, +3 identity) and kept in the state directory, so a restart
+ * (sidecar+1 verifier, +2 KMS, +3 identity, +4 KBS) and kept in the state directory, so a restart
  * keeps its URLs (and the key policies naming them); a taken port falls back to a free one. endpoints.json, written once everything listens, is the truth.
  */
-export type ServiceName = 'verifier' | 'kms' | 'identity';
-const OFFSETS: Record<ServiceName, number> = { verifier: 1, kms: 2, identity: 3 };
+export type ServiceName = 'verifier' | 'kms' | 'identity' | 'kbs';
+const OFFSETS: Record<ServiceName, number> = { verifier: 1, kms: 2, identity: 3, kbs: 4 };
 
 async function isFree(port: number, host: string): Promise<boolean> {
   if (port <= 0 || port > 65535) return false;

@@ -7,9 +7,11 @@ import { ensurePrivateStateDir, writeFileAtomic } from '../lib/state-file';
 import { startVerifier, type RunningVerifier, parseAppraisalPolicy } from '../maa/service';
 import { uvmIssuer } from '../maa';
 import { startKms, type RunningKms } from '../kms';
+import { remoteAppraiser, startKbs, type RunningKbs } from '../kbs';
 import { loadOrCreateVirtualPki } from '../snp';
 import { loadOrCreateTls } from '../tls/certificates';
 import { ensureDemoKeys } from './demo-keys';
+import { ensureDemoResources, kmsSecretsBackend } from './demo-resources';
 import { choosePorts, savePorts } from './ports';
 
 function isService(value: unknown): value is { close(): Promise<void> } {
@@ -29,6 +31,8 @@ export interface Endpoints {
   verifier: string;
   kms: string;
   identity: string;
+  /** The key broker (trustee's KBS protocol 0.4.0), with the KMS's secrets as its resources. */
+  kbs: string;
   caCertFile: string;
   /** `IDENTITY_ENDPOINT` and the file holding `IDENTITY_HEADER` for a Crypto Officer token. */
   officer: { endpoint: string; headerFile: string };
@@ -44,6 +48,7 @@ export interface RunningStack {
   verifier: RunningVerifier;
   kms: RunningKms;
   identity: RunningIdentity;
+  kbs: RunningKbs;
   close(): Promise<void>;
 }
 
@@ -53,9 +58,9 @@ export function defaultDevStateDir(env: NodeJS.ProcessEnv = process.env): string
 }
 
 /**
- * The whole system on one machine: the virtual SEV-SNP device, the verifier and the KMS over
- * HTTPS under one generated CA, the identity endpoint, and the sidecar — the embedded default
- * behind `npm start`. Everything persists in the state directory.
+ * The whole system on one machine: the virtual SEV-SNP device, the verifier, the KMS and the
+ * KBS over HTTPS under one generated CA, the identity endpoint, and the sidecar — the embedded
+ * default behind `npm start`. Everything persists in the state directory.
  */
 export async function startDevStack(options: DevOptions = {}): Promise<RunningStack> {
   const stateDir = resolve(options.stateDir ?? defaultDevStateDir());
@@ -99,6 +104,8 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       // officer's need the identity header.
       roleAssignments: [
         { principal: identity.officerPrincipal.objectId, role: 'crypto-officer' },
+        // The KBS holds the officer's credential: it reads and writes its resources as secrets.
+        { principal: identity.officerPrincipal.objectId, role: 'secrets-officer' },
         { principal: identity.defaultPrincipal.objectId, role: 'crypto-service-release-user' },
       ],
       // State from before the officer principal gave the default one Crypto Officer: taken back.
@@ -108,28 +115,40 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       release: { trustedAuthorities: [verifier.issuer], authorityCa: [tls.caPem] },
     });
     started.push(kms);
+    // The KBS appraises through the verifier over HTTPS (the same route as /attest/SevSnpVm) and
+    // keeps its resources in the KMS's secrets, as it would in Azure Key Vault.
+    const kbs = await startKbs({
+      stateDir,
+      host,
+      port: ports.kbs,
+      tls,
+      appraiser: remoteAppraiser({ url: verifier.url, issuer: verifier.issuer, ca: [tls.caPem] }),
+      backend: kmsSecretsBackend(kms.url, identity.officerCredential, tls.caPem),
+    });
+    started.push(kbs);
 
     // @azure/identity reaches the local identity endpoint the way pod identity does.
     process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = identity.url;
     const credential = new ManagedIdentityCredential();
     const hostData = pki.config.guest.hostData.toString('hex');
     const config = loadSidecarConfig({
-      flags: { port: String(sidecarPort), host, device: 'virtual', 'state-dir': stateDir, 'maa-endpoint': verifier.url, 'akv-endpoint': kms.url },
+      flags: { port: String(sidecarPort), host, device: 'virtual', 'state-dir': stateDir, 'maa-endpoint': verifier.url, 'akv-endpoint': kms.url, 'kbs-url': kbs.url },
       env: {},
     });
     config.caPems.push(tls.caPem);
     // The sidecar's TEE key is generated while the demo keys are being made.
-    const [sidecar] = await together<[RunningSidecar, void]>(
+    const [sidecar] = await together<[RunningSidecar, void, void]>(
       startSidecar(config, { credential, keepPrivileges: true, teeKeys: options.teeKeys }),
       ensureDemoKeys({ kmsUrl: kms.url, verifierIssuer: verifier.issuer, hostData, arkSha256: pki.arkSha256, credential: identity.officerCredential, caPem: tls.caPem }),
+      ensureDemoResources({ broker: kbs.broker, kbsIssuer: kbs.issuer, hostData, arkSha256: pki.arkSha256 }),
     );
 
     // The first release need not wait for an attestation: the TEE key's token is fetched now
     // (a failure here is left for that release to report).
     attestTeeKey(sidecar.context, verifier.url).catch(() => undefined);
     const portOf = (url: string) => Number(new URL(url).port);
-    await savePorts(stateDir, { verifier: portOf(verifier.url), kms: portOf(kms.url), identity: portOf(identity.url) });
-    const endpoints: Endpoints = { sidecar: sidecar.url, verifier: verifier.url, kms: kms.url, identity: identity.url, caCertFile, officer: identity.officer };
+    await savePorts(stateDir, { verifier: portOf(verifier.url), kms: portOf(kms.url), identity: portOf(identity.url), kbs: portOf(kbs.url) });
+    const endpoints: Endpoints = { sidecar: sidecar.url, verifier: verifier.url, kms: kms.url, identity: identity.url, kbs: kbs.url, caCertFile, officer: identity.officer };
     await writeFileAtomic(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, 0o600);
     return {
       stateDir,
@@ -140,6 +159,7 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       verifier,
       kms,
       identity,
+      kbs,
       close: async () => {
         for (const service of started.reverse()) await service.close();
       },

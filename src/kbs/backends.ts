@@ -18,10 +18,14 @@ export interface ResourceBackend {
 }
 
 /**
- * Secrets hold text; a resource is bytes. The KBS stores them base64 with this content type and
- * reads a secret without it (one an operator set in the portal) as its UTF-8 text.
+ * Secrets hold text; a resource is bytes. The KBS stores them base64, marked by the tag
+ * `kbs-encoding: base64`, and reads a secret so marked — or with this content type, which
+ * tools that send one (az CLI, the portal) may set — as base64, any other as its UTF-8 text.
+ * The mark is a tag because `@azure/keyvault-secrets` 4.11's setSecret and
+ * updateSecretProperties leave `contentType` out of the request body they send.
  */
 export const BASE64_CONTENT_TYPE = 'application/octet-stream; encoding=base64';
+const ENCODING_TAG = 'kbs-encoding';
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
@@ -39,7 +43,8 @@ export class SecretsBackend implements ResourceBackend {
     try {
       const secret = await this.client.getSecret(secretNameOf(path));
       const value = secret.value ?? '';
-      return secret.properties.contentType === BASE64_CONTENT_TYPE ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
+      const base64 = secret.properties.tags?.[ENCODING_TAG] === 'base64' || secret.properties.contentType === BASE64_CONTENT_TYPE;
+      return base64 ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw this.failed(error);
@@ -48,7 +53,7 @@ export class SecretsBackend implements ResourceBackend {
 
   async write(path: ResourcePath, bytes: Buffer): Promise<void> {
     try {
-      await this.client.setSecret(secretNameOf(path), bytes.toString('base64'), { contentType: BASE64_CONTENT_TYPE, tags: { 'kbs-resource': path.join('/') } });
+      await this.client.setSecret(secretNameOf(path), bytes.toString('base64'), { tags: { 'kbs-resource': path.join('/'), [ENCODING_TAG]: 'base64' } });
     } catch (error) {
       throw this.failed(error);
     }

@@ -4,6 +4,7 @@ import { normaliseEndpoint } from '../lib/endpoint';
 import { errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import { MAX_RUNTIME_DEPTH, nestsDeeperThan } from '../lib/json-depth';
 import { mounter } from '../lib/route';
+import type { KbsClient } from '../kbs';
 import type { MaaClient } from '../maa';
 import type { EvidenceCollector } from './evidence';
 import type { Observability } from './observability';
@@ -12,6 +13,7 @@ import { releaseKey, type ReleaseDeps } from './tee-release';
 import { SIDECAR_ROUTES as R } from './routes';
 import { reportDataFor } from '../snp';
 import { decodeRuntimeData } from './runtime-data';
+import { kbsResource } from './kbs-resource';
 
 export interface SidecarContext extends ReleaseDeps {
   evidence: EvidenceCollector;
@@ -19,6 +21,8 @@ export interface SidecarContext extends ReleaseDeps {
   /** Defaults for requests that name no endpoint. */
   maaEndpoint?: string;
   akvEndpoint?: string;
+  /** The client of the configured KBS (`--kbs-url`), absent when there is none. */
+  kbs?: KbsClient;
   /** Origins callers may name; a sibling must never steer the sidecar's token elsewhere. */
   allowedEndpoints: Set<string>;
   /** Readiness checks beyond the device (e.g. the TEE key). */
@@ -136,6 +140,11 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     );
     // Microsoft's shape is the JWK as a JSON string; ?format=object gives the object.
     res.json({ key: query.format === 'object' ? key : JSON.stringify(key) });
+  }, countRelease(ctx.observability));
+
+  on(R.cdhResource, async ({ params }, _req, res) => {
+    const bytes = await kbsResource(ctx.kbs, `${params.repository}/${params.type}/${params.tag}`);
+    res.type('application/octet-stream').send(bytes);
   }, countRelease(ctx.observability));
 
   on(R.metrics, async (_in, _req, res) => {

@@ -12,6 +12,13 @@ export interface SidecarConfig {
   stateDir: string;
   maaEndpoint?: string;
   akvEndpoint?: string;
+  /**
+   * The KBS whose resources `/cdh/resource` serves (guest-components' `[kbc] url`), under the
+   * same endpoint rules as the others (https unless loopback, an origin only). No route takes a
+   * KBS from the caller, so it is not added to `allowedEndpoints`: that set also names the
+   * issuers whose verifier tokens the sidecar trusts, and a KBS is not one.
+   */
+  kbsEndpoint?: string;
   /** Origins a caller may name; the configured endpoints are always on it. */
   allowedEndpoints: Set<string>;
   teeKeyBits: 2048 | 3072;
@@ -88,6 +95,8 @@ export function loadSidecarConfig({ flags, env }: SidecarInputs): SidecarConfig 
   const akvRaw = pick(flags, env, 'akv-endpoint', 'SKR_AKV_ENDPOINT');
   const maaEndpoint = maaRaw ? normaliseEndpoint(maaRaw, 'maa endpoint') : undefined;
   const akvEndpoint = akvRaw ? normaliseEndpoint(akvRaw, 'akv endpoint') : undefined;
+  const kbsRaw = pick(flags, env, 'kbs-url', 'SKR_KBS_URL');
+  const kbsEndpoint = kbsRaw ? normaliseEndpoint(kbsRaw, 'kbs url') : undefined;
   const allowRaw = pick(flags, env, 'allow', 'SKR_ALLOWED_ENDPOINTS');
   const allowed = new Set<string>([maaEndpoint, akvEndpoint].filter((e): e is string => e !== undefined));
   for (const entry of (allowRaw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) allowed.add(normaliseEndpoint(entry, 'allowed endpoint'));
@@ -104,6 +113,7 @@ export function loadSidecarConfig({ flags, env }: SidecarInputs): SidecarConfig 
     stateDir: pick(flags, env, 'state-dir', 'SKR_STATE_DIR') ?? '.state',
     maaEndpoint,
     akvEndpoint,
+    kbsEndpoint,
     allowedEndpoints: allowed,
     teeKeyBits: bits,
     teeKeyTtlSeconds: integer(pick(flags, env, 'tee-key-ttl', 'SKR_TEE_KEY_TTL'), 'tee key ttl', 60, 7 * 86400, 3600),

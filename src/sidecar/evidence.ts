@@ -43,6 +43,18 @@ export class EvidenceCollector {
     return report;
   }
 
+  /** The device behind the same concurrency limit, for a client that reads reports itself (the KBS client). */
+  limitedDevice(): ReportDevice {
+    const { device, gate } = this;
+    return {
+      name: device.name,
+      path: device.path,
+      virtual: device.virtual,
+      getReport: (request) => gate.run(() => device.getReport(request)),
+      close: () => device.close(),
+    };
+  }
+
   async collect(reportData: Buffer, vmpl?: number): Promise<Evidence> {
     const { report, certTable } = await this.gate.run(() => this.device.getReport({ reportData, vmpl, withCerts: true }));
     const parsed = parseReport(report);

@@ -27,6 +27,9 @@ const RuntimeData = Type.String({ contentEncoding: 'base64', description: 'base6
 const Endpoint = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 const KeyWrap = Type.Union([Type.Literal('CKM_RSA_AES_KEY_WRAP'), Type.Literal('RSA_AES_KEY_WRAP_256'), Type.Literal('RSA_AES_KEY_WRAP_384')]);
 
+/** One segment of a KBS resource path (trustee's ResourceDesc). */
+const Segment = Type.String({ pattern: '^[A-Za-z0-9_-][A-Za-z0-9_.-]*$', maxLength: 128 });
+
 const Status = Type.Object({ message: Type.String(), ready: Type.Boolean(), device: Type.String(), virtual: Type.Boolean(), checks: Type.Object({}) });
 
 export const SIDECAR_ROUTES = {
@@ -80,6 +83,14 @@ export const SIDECAR_ROUTES = {
     }),
     responses: { 200: { description: 'OK', schema: Type.Object({ key: Type.Union([Type.String(), Type.Object({})]) }) } },
     errors: [400, 403, 404, 413, 502, 503, 504],
+  }),
+  cdhResource: route({
+    method: 'get',
+    path: '/cdh/resource/:repository/:type/:tag',
+    summary: "A KBS resource's bytes, as guest-components' confidential-data-hub API server serves them",
+    params: Type.Object({ repository: Segment, type: Segment, tag: Segment }),
+    responses: { 200: { description: "The resource's raw bytes", contentType: 'application/octet-stream' } },
+    errors: [400, 403, 404, 502, 503, 504],
   }),
   metrics: route({ method: 'get', path: '/metrics', summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } }, errors: [] }),
   openapi: route({ method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } }, errors: [] }),

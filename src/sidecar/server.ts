@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import { ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
 import type { SidecarConfig } from './config';
+import { KbsClient } from '../kbs';
 import { MaaClient } from '../maa';
 import { TokenVerifier } from '../oidc';
 import { ensurePrivateStateDir } from '../lib/state-file';
@@ -61,8 +62,12 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
   // that comes sooner waits for that same keygen. A failure is retried by the next get.
   if (!config.freshPerRelease) teeKeys.get().catch(() => undefined);
   const verifier = new TokenVerifier({ trustedIssuers: [...config.allowedEndpoints], ca: config.caPems, timeoutMs: config.timeoutMs });
+  const evidence = new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency });
   const context: SidecarContext = {
-    evidence: new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency }),
+    evidence,
+    ...(config.kbsEndpoint
+      ? { kbs: new KbsClient({ url: config.kbsEndpoint, device: evidence.limitedDevice(), ca: config.caPems, timeoutMs: config.timeoutMs }) }
+      : {}),
     maa: new MaaClient({ verifier, ca: config.caPems, timeoutMs: config.timeoutMs, cacheTokens: !config.freshPerRelease }),
     teeKeys,
     keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),
@@ -79,6 +84,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
         teeKey: (await teeKeys.get().then(() => 'ok', () => 'failed')) as string,
         maaEndpoint: config.maaEndpoint ?? null,
         akvEndpoint: config.akvEndpoint ?? null,
+        kbsEndpoint: config.kbsEndpoint ?? null,
         allowedEndpoints: [...config.allowedEndpoints],
       };
       return { ready: checks.teeKey === 'ok', checks };
