@@ -9,6 +9,7 @@ import { benchVirtualDevice, type DeviceFigures } from './device';
 import { benchKms, type KmsFigures } from './kms';
 import { runLoad, type LoadResult } from './load';
 import type { StackUrls } from './stack';
+import { benchReplicas } from './replicas';
 import { benchScale, type ScaleFigures } from './scale';
 import { benchStart } from './start';
 
@@ -123,6 +124,7 @@ function scaleLines(scale: { sqlite: ScaleFigures; postgres: ScaleFigures | null
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   if (process.argv.includes('--kms')) return kmsOnly(json);
+  if (process.argv.includes('--replicas')) return void process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), replicas: await benchReplicas() })}\n`);
   if (process.argv.includes('--scale')) return void process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), scale: await benchScale() })}\n`);
   // Starts first, while nothing else runs.
   const start = await benchStart();
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
   }
   // After the stack is gone: the seeded stores take the machine's disk and both cores.
   const scale = await benchScale();
+  const replicas = await benchReplicas();
   const bestKms = (figures: Record<number, number>) => Math.max(...Object.values(figures));
   const figures = {
     cores: availableParallelism(),
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
     cold_start_ms: Math.round(start.coldMs),
     restart_ms: Math.round(start.restartMs),
     scale,
+    replicas,
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
@@ -191,6 +195,9 @@ async function main(): Promise<void> {
     `virtual device in process, no HTTP: ${device.serial_rps} reports/s one at a time, ${device.concurrent_rps} reports/s with 400 in flight`,
     '',
     ...scaleLines(scale),
+    replicas === null
+      ? 'KMS replicas through HAProxy: not measured (no PostgreSQL or HAProxy here)'
+      : `KMS replicas on PostgreSQL through HAProxy, 32 callers: ${replicas.rps_1} releases/s with 1, ${replicas.rps_2} with 2 (both share the machine's cores with PostgreSQL, HAProxy and the load generator); p99 ${replicas.kill_p99_ms} ms while one is SIGKILLed`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
