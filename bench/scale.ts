@@ -123,12 +123,25 @@ function seedSqlite(stateDir: string): void {
   try {
     const template = keys.prepare('SELECT kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed FROM key_versions LIMIT 1').get() as Template;
     const key = keys.prepare('INSERT INTO keys (name_key, name, created) VALUES (?, ?, ?)');
-    const version = keys.prepare('INSERT INTO key_versions (name_key, version, kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const version = keys.prepare(
+      'INSERT INTO key_versions (name_key, version, kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     keys.transaction(() => {
       for (let i = 0; i < SEED_KEYS; i++) {
         const name = seedName(i);
         key.run(name, name, now);
-        version.run(name, randomBytes(16).toString('hex'), template.kty, template.key_ops, template.public_jwk, template.attributes, template.tags, template.release_policy, template.master_key_id, template.sealed);
+        version.run(
+          name,
+          randomBytes(16).toString('hex'),
+          template.kty,
+          template.key_ops,
+          template.public_jwk,
+          template.attributes,
+          template.tags,
+          template.release_policy,
+          template.master_key_id,
+          template.sealed,
+        );
       }
     })();
     const last = audit.prepare('SELECT hash FROM audit ORDER BY id DESC LIMIT 1').get() as { hash: string } | undefined;
@@ -190,7 +203,9 @@ async function auditQueryP50(bench: Bench): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < AUDIT_QUERIES; i++) {
     const began = performance.now();
-    const answer = (await kmsAudit(['--state-dir', bench.stateDir, ...(bench.store ? ['--store', bench.store] : []), '--key', seedName((i * 7919) % SEED_KEYS).toUpperCase()])) as { entries: unknown[] };
+    const answer = (await kmsAudit(['--state-dir', bench.stateDir, ...(bench.store ? ['--store', bench.store] : []), '--key', seedName((i * 7919) % SEED_KEYS).toUpperCase()])) as {
+      entries: unknown[];
+    };
     samples.push(performance.now() - began);
     if (answer.entries.length !== SEED_AUDIT / SEED_KEYS) throw new Error(`audit --key found ${answer.entries.length} entries`);
   }
@@ -226,7 +241,14 @@ async function measure(store: string | undefined, seed: (stateDir: string) => Pr
     } finally {
       await kms.close();
     }
-    return { keys: SEED_KEYS, audit_entries: SEED_AUDIT, release_p50_ms_empty: round(empty), release_p50_ms_loaded: round(loaded), audit_query_p50_ms: round(await auditQueryP50(bench)), start_ms: Math.round(startMs) };
+    return {
+      keys: SEED_KEYS,
+      audit_entries: SEED_AUDIT,
+      release_p50_ms_empty: round(empty),
+      release_p50_ms_loaded: round(loaded),
+      audit_query_p50_ms: round(await auditQueryP50(bench)),
+      start_ms: Math.round(startMs),
+    };
   } finally {
     agent.destroy();
     await issuer.close();
