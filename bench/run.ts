@@ -9,6 +9,8 @@ import { distinctKeyReleases } from './distinct';
 import { benchKms, type KmsFigures } from './kms';
 import { runLoad, type LoadResult } from './load';
 import { startServices, type StackUrls } from './services';
+import { benchReplicas } from './replicas';
+import { benchScale, type ScaleFigures } from './scale';
 import { benchStart } from './start';
 
 /**
@@ -111,9 +113,20 @@ async function kmsOnly(json: boolean): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** The scale figures in words: each store loaded against empty, with the goals (release within 20 %, audit query < 50 ms, start < 1.5 s). */
+function scaleLines(scale: { sqlite: ScaleFigures; postgres: ScaleFigures | null }): string[] {
+  const line = (name: string, f: ScaleFigures | null) =>
+    f === null
+      ? `  ${name}: not measured (no PostgreSQL here)`
+      : `  ${name}: release p50 ${f.release_p50_ms_empty} ms empty, ${f.release_p50_ms_loaded} ms loaded (${((f.release_p50_ms_loaded / f.release_p50_ms_empty - 1) * 100).toFixed(0)} %, goal within 20 %); audit --key p50 ${f.audit_query_p50_ms} ms (goal < 50); start ${f.start_ms} ms (goal < 1500)`;
+  return [`KMS with ${scale.sqlite.keys} keys and ${scale.sqlite.audit_entries} audit entries in the store:`, line('SQLite', scale.sqlite), line('PostgreSQL', scale.postgres)];
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   if (process.argv.includes('--kms')) return kmsOnly(json);
+  if (process.argv.includes('--replicas')) return void process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), replicas: await benchReplicas() })}\n`);
+  if (process.argv.includes('--scale')) return void process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), scale: await benchScale() })}\n`);
   // Starts first, while nothing else runs.
   const start = await benchStart();
   const stack = await startServices({ profileDir: profileDir() });
@@ -132,6 +145,9 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+  // After the stack is gone: the seeded stores take the machine's disk and both cores.
+  const scale = await benchScale();
+  const replicas = await benchReplicas();
   const bestKms = (figures: Record<number, number>) => Math.max(...Object.values(figures));
   const figures = {
     cores: availableParallelism(),
@@ -148,6 +164,8 @@ async function main(): Promise<void> {
     virtual_device: device,
     cold_start_ms: Math.round(start.coldMs),
     restart_ms: Math.round(start.restartMs),
+    scale,
+    replicas,
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
@@ -179,6 +197,11 @@ async function main(): Promise<void> {
     `verifier POST /attest/SevSnpVm over HTTPS (virtual evidence, 1 caller): p50 ${ms(verifier.p50Ms)}, p99 ${ms(verifier.p99Ms)}, ${verifier.rps.toFixed(0)} tokens/s`,
     '',
     `virtual device in process, no HTTP: ${device.serial_rps} reports/s one at a time, ${device.concurrent_rps} reports/s with 400 in flight`,
+    '',
+    ...scaleLines(scale),
+    replicas === null
+      ? 'KMS replicas through HAProxy: not measured (no PostgreSQL or HAProxy here)'
+      : `KMS replicas on PostgreSQL through HAProxy, 32 callers: ${replicas.rps_1} releases/s with 1, ${replicas.rps_2} with 2 (both share the machine's cores with PostgreSQL, HAProxy and the load generator); p99 ${replicas.kill_p99_ms} ms while one is SIGKILLed`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -128,6 +128,7 @@ export type SkrErrorCode =
   | 'store_schema_newer'
   | 'store_unavailable'
   | 'store_url_invalid'
+  | 'migrate_target_not_empty'
   | 'unauthorized'
   | 'upstream_failed'
   | 'upstream_rejected'
@@ -1257,6 +1258,15 @@ export class StoreUrlInvalid extends SkrError {
 
   constructor(reason: string) {
     super(400, `--store: ${reason}`, { reason });
+  }
+}
+
+/** `skr kms migrate` found keys or audit entries in the target store already: it copies into an empty store only, and copied nothing. */
+export class MigrateTargetNotEmpty extends SkrError {
+  static override readonly code = 'migrate_target_not_empty';
+
+  constructor(keys: number, auditEntries: number) {
+    super(409, 'the target store already holds keys or audit entries; migrate copies into an empty store only', { keys, auditEntries });
   }
 }
 

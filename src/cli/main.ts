@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dev: async () => (await import('./dev')).devServe,
   'kms role': async () => (await import('./kms')).kmsRole,
   'kms audit': async () => (await import('./kms')).kmsAudit,
+  'kms migrate': async () => (await import('./kms-migrate')).kmsMigrate,
   kms: async () => (await import('./kms')).kmsServe,
   kbs: async () => (await import('./kbs')).kbsServe,
 };
@@ -53,6 +54,7 @@ const USAGE = `usage: skr <command> [flags]
   kms           --port P --state-dir D [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file F]
                 [--audit-retention-days N (365)] [--store postgres://USER@HOST:PORT/DB | sqlite:PATH ($SKR_STORE)]
   kms role      add|list|remove ...      kms audit [verify] [--key N] [--since ISO8601]   (both take --store)
+  kms migrate   --to postgres://USER@HOST:PORT/DB [--from sqlite:PATH] [--state-dir D]   (empty target, one transaction)
   verifier      --port P [--http] [--state-dir D] [--store postgres://...] [--policy F] [--trust-root PEM]...
                 [--trust-virtual] [--check-revocation on|off] [--crl-file F]... [--kds-url URL]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D] [--store postgres://...]

@@ -4,6 +4,8 @@ export { releaseSignerFromPem, type ReleaseSigner } from './key-release';
 export { kmsPaths, openKeyDatabase } from './paths';
 export { parseStoreLocation, type StoreLocation } from './store/store-url';
 export { openAuditStore } from './store/open';
+export { carryRoleAssignments, migrateSqliteToPostgres, type MigrationCounts } from './store/migrate';
+export { PostgresDatabase } from './store/postgres/database';
 export type { KeyStore, KeySnapshot, KeyVersionWithMaterial } from './store/key-store';
 export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './model';
 export { familyOf } from './model';

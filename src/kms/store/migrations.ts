@@ -64,6 +64,8 @@ export const KEY_STORE_MIGRATIONS: Migration[] = [
       );
       CREATE INDEX secret_versions_by_secret ON secret_versions (name_key, seq);
     `),
+  // The retention sweep looks for deleted keys past their purge date: without this it scanned every key.
+  (db) => db.exec('CREATE INDEX keys_due_for_purge ON keys (scheduled_purge_date) WHERE deleted_date IS NOT NULL'),
 ];
 
 /** The audit log lives in its own file: appended on every request, it must not slow key writes. */
@@ -127,4 +129,8 @@ export const AUDIT_MIGRATIONS: Migration[] = [
         PRIMARY KEY (source, principal, status)
       );
     `),
+  // `skr kms audit --key` compares names case-insensitively and reads the newest first: an index
+  // in that collation and order answers it from the index, where audit_by_key (binary) left a
+  // scan of the whole log.
+  (db) => db.exec('CREATE INDEX audit_by_key_nocase ON audit (key_name COLLATE NOCASE, id)'),
 ];

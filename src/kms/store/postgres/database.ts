@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Pool, types, type PoolClient, type QueryResultRow } from 'pg';
 import { SkrError, StoreSchemaNewer, StoreUnavailable } from '../../../errors';
+import { postgresConnection } from '../store-url';
 
 /** A query function bound to one connection (inside a transaction) or to the pool. */
 export type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
@@ -24,7 +25,7 @@ const MIGRATION_LOCK = 0x736b72_01;
 const statementName = (text: string) => `skr_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
 
 export interface PostgresOptions {
-  /** postgres://USER[:PASSWORD]@HOST:PORT/DB — the password is never logged nor echoed. */
+  /** postgres://USER[:PASSWORD]@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=CA.pem] — the password is never logged nor echoed. */
   url: string;
   /** Connections in the pool; 10 by default. */
   max?: number;
@@ -49,7 +50,7 @@ export class PostgresDatabase {
   ) {
     const timeout = options.timeoutMs ?? 5000;
     this.pool = new Pool({
-      connectionString: options.url,
+      ...postgresConnection(options.url),
       max: options.max ?? 10,
       connectionTimeoutMillis: timeout,
       // A lock wait or a statement longer than this is an outage to report, not a request to hold.
