@@ -10,7 +10,10 @@ import { KEY_STORE_MIGRATIONS } from '../../src/kms/store/migrations';
 import { PostgresAuditStore } from '../../src/kms/store/postgres/audit-store';
 import { PostgresDatabase } from '../../src/kms/store/postgres/database';
 import { PostgresKeyStore } from '../../src/kms/store/postgres/key-store';
+import { PostgresRoleStore } from '../../src/kms/store/postgres/role-store';
+import type { RoleStore } from '../../src/kms/store/role-store';
 import { SqliteKeyStore } from '../../src/kms/store/sqlite-key-store';
+import { SqliteRoleStore } from '../../src/kms/store/sqlite-role-store';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
 import { tempDir } from './harness';
 
@@ -25,6 +28,8 @@ export interface TestVault {
   store: KeyStore;
   master: MasterKey;
   replica(): Promise<KeyStore>;
+  /** The vault's role assignments: each call another connection or pool (another process, another replica). */
+  roles(): Promise<RoleStore>;
   sql(text: string, ...values: unknown[]): Promise<Record<string, unknown>[]>;
   /** A KmsCore over this vault's first store, with the suite's clock. */
   core(now: () => number): KmsCore;
@@ -90,6 +95,7 @@ export function storeBackends(): StoreBackend[] {
         store,
         master,
         replica: async () => new SqliteKeyStore(open(), master),
+        roles: async () => new SqliteRoleStore(open()),
         sql: async (text, ...values) => {
           const statement = db.prepare(text);
           return statement.reader ? (statement.all(...values) as Record<string, unknown>[]) : (statement.run(...values), []);
@@ -142,6 +148,11 @@ export function storeBackends(): StoreBackend[] {
         store,
         master,
         replica: open,
+        roles: async () => {
+          const db = new PostgresDatabase({ url });
+          closers.push(() => db.close());
+          return PostgresRoleStore.open(db);
+        },
         sql: async (text, ...values) => (await owner.query(numbered(text), values)).rows as Record<string, unknown>[],
         core: (now) => ({ store, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
       };
