@@ -4,7 +4,8 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { startBalancer, type Balancer } from '../lib/haproxy';
 import { freePort } from '../lib/postgres-cluster';
-import { exited, officerToken, spawnKms, type Endpoints } from './child';
+import { exited, spawnKms, type Endpoints } from './child';
+import type { TestIssuer } from './harness';
 
 /**
  * `count` `skr kms --store URL --state-dir D --port P` replicas of one vault (one state
@@ -17,7 +18,7 @@ export interface ReplicaSet {
   /** The replicas' CA (one state directory: one CA, one certificate). */
   ca: string;
   endpoints: Endpoints;
-  /** The officer's token, from the first replica's identity endpoint. */
+  /** The officer's token, from the issuer every replica trusts. */
   officerToken(): Promise<string>;
   /** A KeyClient for the officer, through the balancer. */
   client(): KeyClient;
@@ -26,20 +27,24 @@ export interface ReplicaSet {
   stop(): Promise<void>;
 }
 
-export async function startReplicaSet(stateDir: string, store: string, count: number): Promise<ReplicaSet> {
+/**
+ * Each replica's identity endpoint is its own issuer (its own port): a token from one is not
+ * accepted by another. Callers of the set get their tokens from `issuer`, which every replica
+ * trusts (--trusted-issuer), so any replica the balancer picks accepts them.
+ */
+export async function startReplicaSet(stateDir: string, store: string, count: number, issuer: TestIssuer): Promise<ReplicaSet> {
   const balancerPort = await freePort();
   const vaultUrl = `https://localhost:${balancerPort}`;
   const ports: number[] = [];
   for (let i = 0; i < count; i++) ports.push(await freePort());
   const children: (ChildProcess | undefined)[] = [];
   let endpoints: Endpoints | undefined;
-  /** The replica started last: its identity endpoint is up (the first one may have been killed). */
-  let latest: Endpoints | undefined;
+  let officer: string | undefined;
   const start = async (index: number) => {
-    const started = await spawnKms(stateDir, ['--store', store, '--port', String(ports[index])], { SKR_KMS_VAULT_URL: vaultUrl });
+    const started = await spawnKms(stateDir, ['--store', store, '--port', String(ports[index]), '--trusted-issuer', issuer.url], { SKR_KMS_VAULT_URL: vaultUrl });
     children[index] = started.child;
+    officer ??= (JSON.parse(started.stdout()) as { kms: { officer: { objectId: string } } }).kms.officer.objectId;
     endpoints ??= started.endpoints;
-    latest = started.endpoints;
   };
   // One at a time: the first creates the state directory's material, the others read it.
   for (let i = 0; i < count; i++) await start(i);
@@ -47,7 +52,7 @@ export async function startReplicaSet(stateDir: string, store: string, count: nu
   const ca = await readFile(endpoints!.caCertFile, 'utf8');
   let token: { value: string; until: number } | undefined;
   const currentToken = async () => {
-    if (!token || token.until < Date.now()) token = { value: await officerToken(latest!), until: Date.now() + 60_000 };
+    if (!token || token.until < Date.now()) token = { value: await issuer.mint({ oid: officer, sub: officer }), until: Date.now() + 60_000 };
     return token.value;
   };
   const credential: TokenCredential = { getToken: async (): Promise<AccessToken> => ({ token: await currentToken(), expiresOnTimestamp: Date.now() + 60_000 }) };

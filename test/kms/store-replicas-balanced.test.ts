@@ -1,6 +1,6 @@
 import { describeBalanced } from '../lib/haproxy';
 import { POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
-import { tempDir } from './harness';
+import { startTestIssuer, tempDir } from './harness';
 import { raw } from './raw';
 import { startReplicaSet } from './replica-set';
 
@@ -13,7 +13,8 @@ describeBalanced('two skr kms replicas behind HAProxy', () => {
 
   test('the SDK uses the balancer’s address: key ids name it, and a replica killed leaves the vault serving', async () => {
     const temp = await tempDir();
-    const set = await startReplicaSet(temp.dir, await cluster.database('balanced'), 2);
+    const issuer = await startTestIssuer();
+    const set = await startReplicaSet(temp.dir, await cluster.database('balanced'), 2, issuer);
     try {
       const keys = set.client();
       const created = await keys.createEcKey('through-balancer', { curve: 'P-256' });
@@ -30,6 +31,7 @@ describeBalanced('two skr kms replicas behind HAProxy', () => {
       expect((await keys.getKey('through-balancer')).id).toBe(created.id);
     } finally {
       await set.stop();
+      await issuer.close();
       await temp.remove();
     }
   }, 120_000);

@@ -71,13 +71,13 @@ async function mixedRun(set: ReplicaSet, issuer: TestIssuer, run: Run): Promise<
         if (!acknowledged(status) && !failedHonestly(status)) outcome.unexpected.push(`${what}: ${status}`);
       };
       if (c === 0 && i === 20 && outcome.disabledAt === undefined) {
-        // The gate is disabled once, mid-run; retried until the disable is acknowledged.
+        // The gate is disabled once, mid-run; retried while the failure is an honest one.
         for (;;) {
           const { status } = await call('PATCH', '/keys/gate', { attributes: { enabled: false } });
-          if (acknowledged(status)) break;
           expectOk('disable gate', status);
+          if (acknowledged(status)) outcome.disabledAt = Date.now();
+          if (!failedHonestly(status)) break;
         }
-        outcome.disabledAt = Date.now();
       } else if (kind === 0 || kind === 1 || live.length === 0) {
         const name = `c${c}-k${i}`;
         const body = kind === 1 ? { key: { kty: 'oct', k: randomBytes(32).toString('base64url') } } : { kty: 'EC', crv: 'P-256' };
@@ -148,7 +148,7 @@ describeBalanced('KMS replicas on PostgreSQL behind HAProxy, under load and faul
 
   const withSet = async (database: string, body: (set: ReplicaSet, temp: string) => Promise<void>) => {
     const temp = await tempDir();
-    const set = await startReplicaSet(temp.dir, await cluster.database(database), 2);
+    const set = await startReplicaSet(temp.dir, await cluster.database(database), 2, issuer);
     try {
       const policy = { version: '1.0.0', anyOf: [{ authority: issuer.url, allOf: [{ claim: 'x-ms-attestation-type', equals: 'sevsnpvm' }] }] };
       const gate = await raw(set.balancer.url, set.ca, 'POST', `/keys/gate/create${API}`, {
@@ -172,9 +172,9 @@ describeBalanced('KMS replicas on PostgreSQL behind HAProxy, under load and faul
     await withSet('kill', async (set, stateDir) => {
       let restarted: Promise<void> | undefined;
       const outcome = await mixedRun(set, issuer, {
-        ops: 2000,
+        ops: 400,
         onProgress: (done) => {
-          if (done === 600) restarted = set.kill(1).then(() => set.restart(1));
+          if (done === 120) restarted = set.kill(1).then(() => set.restart(1));
         },
       });
       await restarted;
@@ -183,7 +183,7 @@ describeBalanced('KMS replicas on PostgreSQL behind HAProxy, under load and faul
       // Key state is read from the store on every release: none granted once the disable was acknowledged.
       expect(outcome.releases.filter((r) => r.startedAt > outcome.disabledAt! && acknowledged(r.status))).toEqual([]);
       expect(outcome.releases.some((r) => acknowledged(r.status))).toBe(true);
-      expect(outcome.statuses.filter((s) => acknowledged(s.status)).length).toBeGreaterThan(1800);
+      expect(outcome.statuses.filter((s) => acknowledged(s.status)).length).toBeGreaterThan(300);
       expect(await checkKeys(set, outcome)).toEqual([]);
       expect(await kmsAudit(['verify', '--state-dir', stateDir, '--store', await cluster.database('kill')])).toMatchObject({ ok: true });
     });
