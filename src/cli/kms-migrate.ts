@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
-import { carryRoleAssignments, kmsPaths, migrateSqliteToPostgres, parseStoreLocation, PostgresDatabase } from '../kms';
+import { kmsPaths, migrateSqliteToPostgres, parseStoreLocation, PostgresDatabase } from '../kms';
 import { parseFlags } from './args';
 import { privateStateDirFrom } from './state-dir';
 
@@ -15,11 +15,11 @@ const USAGE = 'usage: skr kms migrate --to postgres://USER@HOST:PORT/DB [--from 
 /**
  * `skr kms migrate --from sqlite:PATH --to postgres://…`: moves a single-node KMS into a
  * PostgreSQL database its replicas will share — keys, versions (sealed material as it is: the
- * master key stays the state directory's), deleted keys, rotation policies and the audit log
- * with its hash chain — in one transaction, into an empty target only (all or nothing: a failed
- * run leaves the target as it was, and can be run again). PATH is the key database
- * (`<state-dir>/kms/keys.sqlite` by default); the audit log is the `audit.sqlite` beside it.
- * Role assignments stay in the state directory's SQLite file, where a PostgreSQL KMS reads them.
+ * master key stays the state directory's), deleted keys, rotation policies, secrets, role
+ * assignments and the audit log with its hash chain — in one transaction, into an empty target
+ * only (all or nothing: a failed run leaves the target as it was, and can be run again). PATH is
+ * the key database (`<state-dir>/kms/keys.sqlite` by default); the audit log is the
+ * `audit.sqlite` beside it.
  */
 export async function kmsMigrate(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, MIGRATE_FLAGS);
@@ -35,7 +35,7 @@ export async function kmsMigrate(argv: string[]): Promise<unknown> {
   const target = new PostgresDatabase(to, 'skr kms migrate');
   try {
     const copied = await migrateSqliteToPostgres(files, target);
-    return { migrated: { from: `sqlite:${from.path}`, to: to.display, ...copied, roleAssignments: carryRoleAssignments(from.path, paths.keys) } };
+    return { migrated: { from: `sqlite:${from.path}`, to: to.display, ...copied } };
   } finally {
     await target.close();
   }

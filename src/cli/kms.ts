@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
 import { canonicalAuthority } from '../kms/policy';
-import { addRoleAudited, AuditLog, findRole, kmsPaths, openAuditStore, openKeyDatabase, parseStoreLocation, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner, type StoreLocation } from '../kms';
+import { addRoleAudited, AuditLog, findRole, kmsPaths, openAuditStore, openRoleStore, parseStoreLocation, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner, type StoreLocation } from '../kms';
 import { tlsChain, tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
@@ -200,10 +200,10 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
   const flags = parseFlags(rest, ROLE_FLAGS);
   const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const location = storeLocation(flags.store as string | undefined, stateDir);
-  const db = openKeyDatabase(stateDir);
+  const store = await openRoleStore(location);
   let audit: AuditLog | undefined;
   try {
-    const roles = new RoleAssignments(db);
+    const roles = new RoleAssignments(store.roles);
     const log = async () => (audit ??= new AuditLog(await openAuditStore(location, kmsPaths(stateDir))));
     const who = { time: Math.floor(Date.now() / 1000), principal: operator(), route: 'skr kms role' };
     switch (action) {
@@ -212,7 +212,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
         return { added: await addRoleAudited(roles, await log(), who, flags.principal as string, flags.role as string, flags.scope as string | undefined) };
       }
       case 'list':
-        return { assignments: roles.list(flags.principal as string | undefined) };
+        return { assignments: await roles.list(flags.principal as string | undefined) };
       case 'remove': {
         const selector = flags.id
           ? { id: flags.id as string }
@@ -227,7 +227,7 @@ export async function kmsRole(argv: string[]): Promise<unknown> {
         throw new InvalidArgument('usage: skr kms role add|list|remove [--principal ID] [--role ROLE] [--scope /|/keys/NAME|/secrets/NAME] [--id ID] [--state-dir D]');
     }
   } finally {
-    db.close();
+    await store.close();
     await audit?.close();
   }
 }

@@ -3,9 +3,11 @@ export { startKms, type KmsOptions, type KmsReleaseOptions, type RunningKms } fr
 export { releaseSignerFromPem, type ReleaseSigner } from './key-release';
 export { kmsPaths, openKeyDatabase } from './paths';
 export { parseStoreLocation, type StoreLocation } from './store/store-url';
-export { openAuditStore } from './store/open';
-export { carryRoleAssignments, migrateSqliteToPostgres, type MigrationCounts } from './store/migrate';
+export { openAuditStore, openRoleStore } from './store/open';
+export { migrateSqliteToPostgres, type MigrationCounts } from './store/migrate';
 export { PostgresDatabase } from './store/postgres/database';
+export { SqliteRoleStore } from './store/sqlite-role-store';
+export type { RoleStore } from './store/role-store';
 export type { KeyStore, KeySnapshot, KeyVersionWithMaterial } from './store/key-store';
 export type { DeletedInfo, KeyAttributes, KeyFamily, KeyMaterial, KeyVersion, ReleasePolicy } from './model';
 export { familyOf } from './model';

@@ -135,6 +135,10 @@ export function createRelease(options: ReleaseOptions): ReleaseFunction {
  * policy are still checked every time; only the wrap and the signature (the costliest part) are
  * reused. The answer is keyed by everything it says but the ciphertext, so any change to the
  * key, its policy or the request makes a new one; and it is bytes the same TEE already holds.
+ * Across replicas: the key version (attributes, policy) is read from the store on every
+ * release, and a remembered token only spares its signature check — its claims meet the
+ * current policy each time — so a key disabled or a policy changed at one replica applies to
+ * the next release at any other, once the change is committed. (Roles: src/kms/auth/rbac.ts.)
  */
 const ANSWER_TTL_MS = 60_000;
 const MAX_ANSWERS = 1024;

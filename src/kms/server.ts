@@ -134,11 +134,11 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     await master.close();
     throw new MasterKeyMismatch(master.id, foreign);
   }
-  const roles = new RoleAssignments(opened.rolesDb);
+  const roles = new RoleAssignments(opened.roles);
   // Changes made at start are audited like any other, under the KMS's own name.
   const startup = { time: core.now(), principal: 'kms:startup' };
   for (const a of options.roleAssignments ?? []) {
-    const present = roles.list(a.principal).some((r) => r.role === findRole(a.role)?.id && r.scope === normaliseScope(a.scope));
+    const present = (await roles.list(a.principal)).some((r) => r.role === findRole(a.role)?.id && r.scope === normaliseScope(a.scope));
     if (!present) await addRoleAudited(roles, audit, startup, a.principal, a.role, a.scope);
   }
   for (const a of options.revokedRoleAssignments ?? []) await removeRoleAudited(roles, audit, startup, a);

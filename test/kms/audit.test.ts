@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import https from 'node:https';
 import Database from 'better-sqlite3';
 import { kmsAudit, kmsRole } from '../../src/cli/kms';
-import { addRoleAudited, AuditLog, SqliteAuditStore, kmsPaths, openKeyDatabase, RoleAssignments } from '../../src/kms';
+import { addRoleAudited, AuditLog, SqliteAuditStore, kmsPaths, openKeyDatabase, RoleAssignments, SqliteRoleStore } from '../../src/kms';
 import { openDatabase } from '../../src/kms/store/database';
 import { AUDIT_MIGRATIONS } from '../../src/kms/store/migrations';
 import { EXIT_CODE } from '../../src/cli/exit-code';
@@ -250,12 +250,12 @@ describe('fail closed', () => {
   test('a role change whose entry cannot be committed is not made', async () => {
     const temp = await tempDir();
     const db = openKeyDatabase(temp.dir);
-    const roles = new RoleAssignments(db);
+    const roles = new RoleAssignments(new SqliteRoleStore(db));
     const log = AuditLog.open(kmsPaths(temp.dir).audit);
     await log.close();
     try {
       await expect(addRoleAudited(roles, log, { time: 1, principal: 'operator:0' }, 'mallory', 'crypto-officer')).rejects.toThrow(expect.objectContaining({ code: 'audit_unavailable', status: 503 }));
-      expect(roles.list('mallory')).toEqual([]);
+      expect(await roles.list('mallory')).toEqual([]);
     } finally {
       db.close();
       await temp.remove();
@@ -461,7 +461,7 @@ describe('what the KMS records', () => {
       const uid = process.getuid!();
       expect(changes.reverse()).toEqual([
         // The roles the KMS ensured when it started.
-        ...stack.kms.roles.list().filter((a) => a.principal !== 'bob').map((a) => expect.objectContaining({ operation: 'role.add', principal: 'kms:startup', detail: expect.stringContaining(`principal=${a.principal} role=${a.role}`) })),
+        ...(await stack.kms.roles.list()).filter((a) => a.principal !== 'bob').map((a) => expect.objectContaining({ operation: 'role.add', principal: 'kms:startup', detail: expect.stringContaining(`principal=${a.principal} role=${a.role}`) })),
         expect.objectContaining({ operation: 'role.add', principal: 'admin', route: '/admin/roles', status: 201, detail: expect.stringContaining('principal=alice role=crypto-user scope=/') }),
         expect.objectContaining({ operation: 'role.remove', principal: 'admin', route: '/admin/roles/:id', status: 204, detail: expect.stringContaining('principal=alice') }),
         expect.objectContaining({ operation: 'role.add', principal: `operator:${uid}`, detail: expect.stringContaining('principal=bob role=crypto-officer scope=/keys/k1') }),

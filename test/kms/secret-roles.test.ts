@@ -1,4 +1,4 @@
-import { openKeyDatabase, RoleAssignments } from '../../src/kms';
+import { openKeyDatabase, RoleAssignments, SqliteRoleStore } from '../../src/kms';
 import { findRole } from '../../src/kms/auth/roles';
 import { tempDir } from './harness';
 
@@ -9,7 +9,7 @@ describe('the secrets roles', () => {
 
   beforeAll(async () => {
     temp = await tempDir();
-    roles = new RoleAssignments(openKeyDatabase(temp.dir));
+    roles = new RoleAssignments(new SqliteRoleStore(openKeyDatabase(temp.dir)));
   });
   afterAll(() => temp.remove());
 
@@ -23,41 +23,41 @@ describe('the secrets roles', () => {
     expect(findRole(name)?.id).toBe(id);
   });
 
-  const allowed = (principal: string, action: Parameters<RoleAssignments['authorize']>[1], name?: string) => {
+  const allowed = async (principal: string, action: Parameters<RoleAssignments['authorize']>[1], name?: string) => {
     try {
-      roles.authorize(principal, action, name);
+      await roles.authorize(principal, action, name);
       return true;
     } catch {
       return false;
     }
   };
 
-  test('a Secrets User reads values and properties, and changes nothing', () => {
-    roles.add('user', 'secrets-user');
-    expect(['secrets/getSecret', 'secrets/readMetadata'].map((a) => allowed('user', a as 'secrets/getSecret', 's'))).toEqual([true, true]);
+  test('a Secrets User reads values and properties, and changes nothing', async () => {
+    await roles.add('user', 'secrets-user');
+    expect(await Promise.all(['secrets/getSecret', 'secrets/readMetadata'].map((a) => allowed('user', a as 'secrets/getSecret', 's')))).toEqual([true, true]);
     for (const action of ['secrets/setSecret', 'secrets/update', 'secrets/delete', 'secrets/backup', 'secrets/restore', 'secrets/recover', 'secrets/purge'] as const)
-      expect(allowed('user', action, 's')).toBe(false);
-    expect(allowed('user', 'keys/read', 's')).toBe(false);
+      expect(await allowed('user', action, 's')).toBe(false);
+    expect(await allowed('user', 'keys/read', 's')).toBe(false);
   });
 
-  test('a Secrets Officer manages secrets and no key; a Crypto Officer manages keys and no secret', () => {
-    roles.add('secret-officer', 'Key Vault Secrets Officer');
-    roles.add('key-officer', 'Key Vault Crypto Officer');
+  test('a Secrets Officer manages secrets and no key; a Crypto Officer manages keys and no secret', async () => {
+    await roles.add('secret-officer', 'Key Vault Secrets Officer');
+    await roles.add('key-officer', 'Key Vault Crypto Officer');
     for (const action of ['secrets/getSecret', 'secrets/setSecret', 'secrets/purge', 'secrets/restore'] as const) {
-      expect(allowed('secret-officer', action, 's')).toBe(true);
-      expect(allowed('key-officer', action, 's')).toBe(false);
+      expect(await allowed('secret-officer', action, 's')).toBe(true);
+      expect(await allowed('key-officer', action, 's')).toBe(false);
     }
-    expect(allowed('secret-officer', 'keys/create', 'k')).toBe(false);
-    expect(allowed('key-officer', 'keys/create', 'k')).toBe(true);
+    expect(await allowed('secret-officer', 'keys/create', 'k')).toBe(false);
+    expect(await allowed('key-officer', 'keys/create', 'k')).toBe(true);
   });
 
-  test('a role at one secret reaches that secret only, not the key of the same name', () => {
-    expect(roles.add('scoped', 'secrets-user', 'secrets/One').scope).toBe('/secrets/One');
-    expect(allowed('scoped', 'secrets/getSecret', 'one')).toBe(true);
-    expect(allowed('scoped', 'secrets/getSecret', 'two')).toBe(false);
-    expect(allowed('scoped', 'secrets/readMetadata')).toBe(false);
-    roles.add('scoped-keys', 'crypto-officer', '/secrets/one');
-    expect(allowed('scoped-keys', 'keys/read', 'one')).toBe(false);
+  test('a role at one secret reaches that secret only, not the key of the same name', async () => {
+    expect((await roles.add('scoped', 'secrets-user', 'secrets/One')).scope).toBe('/secrets/One');
+    expect(await allowed('scoped', 'secrets/getSecret', 'one')).toBe(true);
+    expect(await allowed('scoped', 'secrets/getSecret', 'two')).toBe(false);
+    expect(await allowed('scoped', 'secrets/readMetadata')).toBe(false);
+    await roles.add('scoped-keys', 'crypto-officer', '/secrets/one');
+    expect(await allowed('scoped-keys', 'keys/read', 'one')).toBe(false);
     expect(() => roles.add('x', 'secrets-user', '/secrets/bad_name')).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
   });
 });

@@ -12,8 +12,11 @@ import { PostgresDatabase } from '../../src/kms/store/postgres/database';
 import { PostgresKeyStore } from '../../src/kms/store/postgres/key-store';
 import { PostgresSecretStore } from '../../src/kms/store/postgres/secret-store';
 import type { SecretStore } from '../../src/kms/store/secret-store';
-import { SqliteKeyStore } from '../../src/kms/store/sqlite-key-store';
 import { SqliteSecretStore } from '../../src/kms/store/sqlite-secret-store';
+import { PostgresRoleStore } from '../../src/kms/store/postgres/role-store';
+import type { RoleStore } from '../../src/kms/store/role-store';
+import { SqliteKeyStore } from '../../src/kms/store/sqlite-key-store';
+import { SqliteRoleStore } from '../../src/kms/store/sqlite-role-store';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
 import { tempDir } from './harness';
 
@@ -32,6 +35,8 @@ export interface TestVault {
   replica(): Promise<KeyStore>;
   /** Another secret store on the same vault (another connection, or another pool). */
   secretReplica(): Promise<SecretStore>;
+  /** The vault's role assignments: each call another connection or pool (another process, another replica). */
+  roles(): Promise<RoleStore>;
   sql(text: string, ...values: unknown[]): Promise<Record<string, unknown>[]>;
   /** A KmsCore over this vault's first store, with the suite's clock. */
   core(now: () => number): KmsCore;
@@ -100,6 +105,7 @@ export function storeBackends(): StoreBackend[] {
         master,
         replica: async () => new SqliteKeyStore(open(), master),
         secretReplica: async () => new SqliteSecretStore(open(), master),
+        roles: async () => new SqliteRoleStore(open()),
         sql: async (text, ...values) => {
           const statement = db.prepare(text);
           return statement.reader ? (statement.all(...values) as Record<string, unknown>[]) : (statement.run(...values), []);
@@ -157,6 +163,11 @@ export function storeBackends(): StoreBackend[] {
         master,
         replica: open,
         secretReplica: async () => new PostgresSecretStore(pool(), master),
+        roles: async () => {
+          const db = new PostgresDatabase({ url });
+          closers.push(() => db.close());
+          return PostgresRoleStore.open(db);
+        },
         sql: async (text, ...values) => (await owner.query(numbered(text), values)).rows as Record<string, unknown>[],
         core: (now) => ({ store, secrets, master, now, recoverableDays: 7, validateReleasePolicy: () => undefined }),
       };

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { kmsAudit } from '../../src/cli/kms';
-import { exited, officerToken, spawnKms } from './child';
-import { tempDir } from './harness';
+import { kmsPaths } from '../../src/kms';
+import { goodRuntimeKeys } from '../lib/runtime-keys';
+import { exited, imdsToken, officerToken, spawnKms } from './child';
+import { startTestIssuer, tempDir } from './harness';
 import { raw } from './raw';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
 
@@ -10,6 +12,19 @@ import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type
  * D (master key, TLS, identity material) and its own port are two replicas of one vault.
  */
 const API = '?api-version=7.4';
+
+/** The bound the replica contract allows a change at one replica to take to apply at another. */
+const CONTRACT_BOUND_MS = 5_000;
+
+/** Asks `probe` until it answers true or the bound has passed; its last answer. */
+async function within(boundMs: number, probe: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describePostgres('two skr kms processes on one PostgreSQL database and one state directory', () => {
   let cluster: PostgresCluster;
@@ -55,6 +70,56 @@ describePostgres('two skr kms processes on one PostgreSQL database and one state
         replica.child.kill('SIGTERM');
         await exited(replica.child);
       }
+      await temp.remove();
+    }
+  }, 120_000);
+
+  test('a key disabled, a release policy changed or a role removed through one replica is refused at the other within 5 s', async () => {
+    const temp = await tempDir();
+    const issuer = await startTestIssuer();
+    const store = await cluster.database('replica_changes');
+    const first = await spawnKms(temp.dir, ['--store', store]);
+    const second = await spawnKms(temp.dir, ['--store', store]);
+    try {
+      const ca = await readFile(first.endpoints.caCertFile, 'utf8');
+      const adminToken = (await readFile(kmsPaths(temp.dir).adminToken, 'utf8')).trim();
+      const officerA = await officerToken(first.endpoints);
+      // The default principal: Crypto Service Release User, as `skr kms` grants it.
+      const releaser = await imdsToken(second.endpoints.identity);
+      const a = (method: string, path: string, body?: unknown, token = officerA) => raw(first.endpoints.kms, ca, method, path.startsWith('/admin') ? path : `${path}${API}`, { token, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const b = (method: string, path: string, token: string, body?: unknown) => raw(second.endpoints.kms, ca, method, `${path}${API}`, { token, ...(body ? { body: JSON.stringify(body) } : {}) });
+
+      const policy = (equals: string) => ({
+        contentType: 'application/json; charset=utf-8',
+        data: Buffer.from(JSON.stringify({ version: '1.0.0', anyOf: [{ authority: issuer.url, allOf: [{ claim: 'x-ms-attestation-type', equals }] }] })).toString('base64url'),
+      });
+      expect((await a('POST', '/keys/guarded/create', { kty: 'oct-HSM', key_size: 256, attributes: { exportable: true }, release_policy: policy('sevsnpvm') })).status).toBe(200);
+      const target = await issuer.mint({ 'x-ms-attestation-type': 'sevsnpvm', 'x-ms-runtime': { keys: [{ ...goodRuntimeKeys()['RSA-2048'], kid: 'tee', key_ops: ['encrypt'] }] } });
+      const releaseAtB = async () => (await b('POST', '/keys/guarded/release', releaser, { target })).status;
+      expect(await releaseAtB()).toBe(200);
+
+      // A key disabled at A.
+      expect((await a('PATCH', '/keys/guarded', { attributes: { enabled: false } })).status).toBe(200);
+      expect(await within(CONTRACT_BOUND_MS, async () => (await releaseAtB()) === 403)).toBe(true);
+      expect((await a('PATCH', '/keys/guarded', { attributes: { enabled: true } })).status).toBe(200);
+      expect(await within(CONTRACT_BOUND_MS, async () => (await releaseAtB()) === 200)).toBe(true);
+
+      // A release policy changed at A: the same token no longer satisfies it at B.
+      expect((await a('PATCH', '/keys/guarded', { release_policy: policy('tdxvm') })).status).toBe(200);
+      expect(await within(CONTRACT_BOUND_MS, async () => (await releaseAtB()) === 403)).toBe(true);
+
+      // A role granted, then removed, through A's admin API.
+      const added = await a('POST', '/admin/roles', { principal: JSON.parse(second.stdout()).kms.defaultPrincipal.objectId, role: 'crypto-user', scope: '/keys/guarded' }, adminToken);
+      expect(added.status).toBe(201);
+      expect(await within(CONTRACT_BOUND_MS, async () => (await b('GET', '/keys/guarded', releaser)).status === 200)).toBe(true);
+      expect((await a('DELETE', `/admin/roles/${added.body.id as string}`, undefined, adminToken)).status).toBe(204);
+      expect(await within(CONTRACT_BOUND_MS, async () => (await b('GET', '/keys/guarded', releaser)).status === 403)).toBe(true);
+    } finally {
+      for (const replica of [first, second]) {
+        replica.child.kill('SIGTERM');
+        await exited(replica.child);
+      }
+      await issuer.close();
       await temp.remove();
     }
   }, 120_000);

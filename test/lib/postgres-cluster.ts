@@ -1,6 +1,6 @@
 import { postgresProblem } from './postgres-server';
 
-export { POSTGRES_SETUP_TIMEOUT_MS, postgresAvailable, startPostgresCluster, type PostgresCluster } from './postgres-server';
+export { freePort, POSTGRES_SETUP_TIMEOUT_MS, postgresAvailable, startPostgresCluster, type PostgresCluster } from './postgres-server';
 
 /** describe() for suites that need PostgreSQL: skipped where it is absent, but failed under CI, where it must be. */
 export function describePostgres(name: string, body: () => void): void {

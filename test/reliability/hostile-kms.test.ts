@@ -336,7 +336,7 @@ test('every keys-API route with a genuine bearer: hostile paths, queries, method
 
 test('the admin API with its own token: hostile bodies, ids and audit queries never break it nor its role assignments', async () => {
   const officer = stack.identity.officerPrincipal.objectId;
-  const rolesBefore = stack.kms.roles.list(officer);
+  const rolesBefore = await stack.kms.roles.list(officer);
   const auditQuery = fc
     .record({
       key: fc.option(hostileString, { nil: undefined }),
@@ -356,7 +356,7 @@ test('the admin API with its own token: hostile bodies, ids and audit queries ne
     { numRuns: runs(200) },
   );
   // Hostile role additions may add assignments; none of the officer's may have gone.
-  expect(stack.kms.roles.list(officer)).toEqual(expect.arrayContaining(rolesBefore));
+  expect(await stack.kms.roles.list(officer)).toEqual(expect.arrayContaining(rolesBefore));
   await expectKmsStillServing();
 }, 300_000);
 

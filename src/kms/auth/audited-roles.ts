@@ -15,7 +15,7 @@ const describe = (a: { principal: string; role: string; scope?: string; id?: str
  * of a key change does.
  */
 export async function addRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, principal: string, role: string, scope?: string): Promise<RoleAssignment> {
-  const planned = roles.prepare(principal, role, scope);
+  const planned = await roles.prepare(principal, role, scope);
   await audit.record({ ...actor, operation: 'role.add', decision: 'allow', status: 201, detail: describe(planned) });
   return roles.add(principal, role, scope, planned.id);
 }
@@ -24,8 +24,8 @@ export async function addRoleAudited(roles: RoleAssignments, audit: AuditLog, ac
 export async function removeRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, selector: { id: string } | { principal: string; role: string; scope?: string }): Promise<boolean> {
   const target =
     'id' in selector
-      ? roles.list().find((a) => a.id === selector.id)
-      : roles.list(selector.principal).find((a) => a.role === findRole(selector.role)?.id && a.scope === normaliseScope(selector.scope));
+      ? await roles.byId(selector.id)
+      : (await roles.list(selector.principal)).find((a) => a.role === findRole(selector.role)?.id && a.scope === normaliseScope(selector.scope));
   if (!target) return false;
   await audit.record({ ...actor, operation: 'role.remove', decision: 'allow', status: 204, detail: describe('id' in selector ? target : selector) });
   return roles.remove(selector);

@@ -61,7 +61,7 @@ function authorize(ctx: KmsHttpContext, name: string, action: Action): RequestHa
     note.key = param(req, 'name');
     note.version = param(req, 'version');
     try {
-      ctx.rbac.authorize(res.locals.caller.principal as string, action, note.key);
+      await ctx.rbac.authorize(res.locals.caller.principal as string, action, note.key);
       if (CHANGES.has(action)) await commitIntent(ctx, note);
     } catch (error) {
       next(error);

@@ -3,6 +3,7 @@ import { AUDIT_MIGRATIONS, KEY_STORE_MIGRATIONS } from './migrations';
 import { openDatabase, type Db } from './database';
 import type { PostgresDatabase, Query } from './postgres/database';
 import { PG_AUDIT_MIGRATIONS, PG_KEY_STORE_MIGRATIONS } from './postgres/migrations';
+import { PG_ROLE_MIGRATIONS } from './postgres/role-store';
 
 /** The SQLite files a single-node KMS keeps: its key database and its audit log. */
 export interface SqliteVaultFiles {
@@ -18,6 +19,9 @@ export interface MigrationCounts {
   rotationPolicies: number;
   auditEntries: number;
   auditCounts: number;
+  secrets: number;
+  secretVersions: number;
+  roleAssignments: number;
 }
 
 /** Rows per INSERT: one statement per batch keeps a million audit entries to a few hundred round trips. */
@@ -73,6 +77,27 @@ const VERSION_COLUMNS = [
   { name: 'sealed', type: 'bytea' },
 ];
 
+const SECRET_COLUMNS = [
+  { name: 'name_key', type: 'text' },
+  { name: 'name', type: 'text' },
+  { name: 'created', type: 'bigint' },
+  { name: 'deleted_date', type: 'bigint' },
+  { name: 'scheduled_purge_date', type: 'bigint' },
+];
+
+const SECRET_VERSION_COLUMNS = [
+  { name: 'seq', type: 'bigint' },
+  { name: 'name_key', type: 'text' },
+  { name: 'version', type: 'text' },
+  { name: 'content_type', type: 'text' },
+  { name: 'attributes', type: 'text' },
+  { name: 'tags', type: 'text' },
+  { name: 'master_key_id', type: 'text' },
+  { name: 'sealed', type: 'bytea' },
+];
+
+const ROLE_COLUMNS = 'id, principal, role, scope, created';
+
 const AUDIT_COLUMNS = [
   { name: 'id', type: 'bigint' },
   { name: 'time', type: 'bigint' },
@@ -120,8 +145,9 @@ export async function migrateSqliteToPostgres(files: SqliteVaultFiles, target: P
   try {
     await target.migrate('keys', PG_KEY_STORE_MIGRATIONS);
     await target.migrate('audit', PG_AUDIT_MIGRATIONS);
+    await target.migrate('roles', PG_ROLE_MIGRATIONS);
     return await target.transaction(async (q) => {
-      await q('LOCK TABLE keys, key_versions, audit, audit_anchor, audit_counts IN EXCLUSIVE MODE');
+      await q('LOCK TABLE keys, key_versions, secrets, secret_versions, role_assignments, role_changes, audit, audit_anchor, audit_counts IN EXCLUSIVE MODE');
       const present = (await q<{ keys: number; audit: number }>('SELECT (SELECT count(*) FROM keys)::int AS keys, (SELECT count(*) FROM audit)::int AS audit'))[0]!;
       if (present.keys > 0 || present.audit > 0) throw new MigrateTargetNotEmpty(present.keys, present.audit);
 
@@ -134,6 +160,23 @@ export async function migrateSqliteToPostgres(files: SqliteVaultFiles, target: P
         keysDb.prepare(`SELECT ${VERSION_COLUMNS.map((c) => c.name).join(', ')} FROM key_versions ORDER BY seq`).iterate() as Iterable<Row>,
       );
       await advanceSequence(q, 'key_versions', 'seq');
+
+      const secrets = await insertAll(q, 'secrets', SECRET_COLUMNS, keysDb.prepare(`SELECT ${SECRET_COLUMNS.map((c) => c.name).join(', ')} FROM secrets ORDER BY name_key`).iterate() as Iterable<Row>);
+      const secretVersions = await insertAll(
+        q,
+        'secret_versions',
+        SECRET_VERSION_COLUMNS,
+        keysDb.prepare(`SELECT ${SECRET_VERSION_COLUMNS.map((c) => c.name).join(', ')} FROM secret_versions ORDER BY seq`).iterate() as Iterable<Row>,
+      );
+      await advanceSequence(q, 'secret_versions', 'seq');
+
+      // Assignments the target already holds (a principal granted there before) are kept, not doubled; replicas' role caches see the change counter move.
+      let roleAssignments = 0;
+      for (const row of keysDb.prepare(`SELECT ${ROLE_COLUMNS} FROM role_assignments ORDER BY rowid`).all() as Row[]) {
+        const inserted = await q(`INSERT INTO role_assignments (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`, [row.id, row.principal, row.role, row.scope, row.created]);
+        roleAssignments += inserted.length;
+      }
+      await q('UPDATE role_changes SET version = version + 1 WHERE id = 1');
 
       const anchor = auditDb.prepare('SELECT through_id, hash FROM audit_anchor WHERE id = 1').get() as { through_id: number; hash: string };
       await q('UPDATE audit_anchor SET through_id = $1, hash = $2 WHERE id = 1', [anchor.through_id, anchor.hash]);
@@ -148,32 +191,13 @@ export async function migrateSqliteToPostgres(files: SqliteVaultFiles, target: P
         rotationPolicies: keyRows.filter((row) => row.rotation_policy !== null).length,
         auditEntries,
         auditCounts,
+        secrets,
+        secretVersions,
+        roleAssignments,
       };
     });
   } finally {
     keysDb.close();
     auditDb.close();
-  }
-}
-
-/**
- * Role assignments stay in the state directory's SQLite key database in this version (a
- * PostgreSQL KMS reads them there): when the vault being moved kept its keys in another file,
- * its assignments are added to the state directory's. Returns how many the state directory holds.
- */
-export function carryRoleAssignments(from: string, stateKeys: string): number {
-  const target = openDatabase(stateKeys, { synchronous: 'FULL', migrations: KEY_STORE_MIGRATIONS });
-  try {
-    if (from !== stateKeys) {
-      target.prepare('ATTACH DATABASE ? AS source').run(from);
-      try {
-        target.prepare('INSERT OR IGNORE INTO role_assignments SELECT id, principal, role, scope, created FROM source.role_assignments').run();
-      } finally {
-        target.prepare('DETACH DATABASE source').run();
-      }
-    }
-    return (target.prepare('SELECT count(*) AS n FROM role_assignments').get() as { n: number }).n;
-  } finally {
-    target.close();
   }
 }

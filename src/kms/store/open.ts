@@ -6,13 +6,16 @@ import { KEY_STORE_MIGRATIONS } from './migrations';
 import { PostgresAuditStore } from './postgres/audit-store';
 import { PostgresDatabase } from './postgres/database';
 import { PostgresKeyStore } from './postgres/key-store';
+import { PostgresRoleStore } from './postgres/role-store';
 import { PostgresSecretStore } from './postgres/secret-store';
+import type { RoleStore } from './role-store';
 import type { SecretStore } from './secret-store';
 import { SqliteKeyStore } from './sqlite-key-store';
+import { SqliteRoleStore } from './sqlite-role-store';
 import { SqliteSecretStore } from './sqlite-secret-store';
 import type { StoreLocation } from './store-url';
 
-/** The state directory's SQLite files: the roles (and the keys, by default) and the audit log. */
+/** The state directory's SQLite files: the keys and roles (by default) and the audit log. */
 export interface StateFiles {
   keys: string;
   audit: string;
@@ -23,12 +26,12 @@ export interface OpenedStore {
   /** The secrets, in the keys' database. */
   secrets: SecretStore;
   audit: AuditStore;
-  /** The SQLite database of the role assignments: the key database itself, or the state directory's when the keys are in PostgreSQL. */
-  rolesDb: Db;
+  /** The role assignments, in the same store as the keys. */
+  roles: RoleStore;
   close(): Promise<void>;
 }
 
-const openRolesDb = (path: string) => openDatabase(path, { synchronous: 'FULL', migrations: KEY_STORE_MIGRATIONS });
+const openKeysDb = (path: string): Db => openDatabase(path, { synchronous: 'FULL', migrations: KEY_STORE_MIGRATIONS });
 
 /** Opens a PostgreSQL store, closing the pool again when `open` fails (unreachable, or a schema newer than this code). */
 async function withPostgres<T>(url: string, open: (db: PostgresDatabase) => Promise<T>): Promise<{ db: PostgresDatabase; opened: T }> {
@@ -44,31 +47,32 @@ async function withPostgres<T>(url: string, open: (db: PostgresDatabase) => Prom
 /**
  * Opens the KMS's store where `location` says, migrating its schemas: keys (and secrets) and audit in SQLite
  * files (keys at the location, audit in the state directory), or both in one PostgreSQL
- * database. The role assignments stay in an SQLite file (the key database, or the state
- * directory's when the keys are in PostgreSQL).
+ * database. The role assignments are kept with the keys, so replicas on one PostgreSQL share them.
  */
 export async function openKmsStore(location: StoreLocation, master: MasterKey, files: StateFiles): Promise<OpenedStore> {
   if (location.kind === 'sqlite') {
-    const db = openRolesDb(location.path);
+    const db = openKeysDb(location.path);
     const audit = SqliteAuditStore.open(files.audit);
     return {
       keys: new SqliteKeyStore(db, master),
       secrets: new SqliteSecretStore(db, master),
       audit,
-      rolesDb: db,
+      roles: new SqliteRoleStore(db),
       close: async () => {
         db.close();
         await audit.close();
       },
     };
   }
-  const { db, opened } = await withPostgres(location.url, async (pg) => ({ keys: await PostgresKeyStore.open(pg, master), secrets: new PostgresSecretStore(pg, master), audit: await PostgresAuditStore.open(pg) }));
-  const rolesDb = openRolesDb(files.keys);
+  const { db, opened } = await withPostgres(location.url, async (pg) => ({
+    keys: await PostgresKeyStore.open(pg, master),
+    secrets: new PostgresSecretStore(pg, master),
+    audit: await PostgresAuditStore.open(pg),
+    roles: await PostgresRoleStore.open(pg),
+  }));
   return {
     ...opened,
-    rolesDb,
     close: async () => {
-      rolesDb.close();
       await opened.audit.close();
       await db.close();
     },
@@ -79,4 +83,14 @@ export async function openKmsStore(location: StoreLocation, master: MasterKey, f
 export async function openAuditStore(location: StoreLocation, files: StateFiles): Promise<AuditStore> {
   if (location.kind === 'sqlite') return SqliteAuditStore.open(files.audit);
   return (await withPostgres(location.url, (pg) => PostgresAuditStore.open(pg, { ownsDatabase: true }))).opened;
+}
+
+/** The role assignments alone, where `location` keeps them (for `skr kms role`), with the function that closes their database. */
+export async function openRoleStore(location: StoreLocation): Promise<{ roles: RoleStore; close(): Promise<void> }> {
+  if (location.kind === 'sqlite') {
+    const db = openKeysDb(location.path);
+    return { roles: new SqliteRoleStore(db), close: () => Promise.resolve(void db.close()) };
+  }
+  const { db, opened } = await withPostgres(location.url, (pg) => PostgresRoleStore.open(pg));
+  return { roles: opened, close: () => db.close() };
 }
