@@ -58,6 +58,6 @@ describe('the secrets roles', () => {
     expect(await allowed('scoped', 'secrets/readMetadata')).toBe(false);
     await roles.add('scoped-keys', 'crypto-officer', '/secrets/one');
     expect(await allowed('scoped-keys', 'keys/read', 'one')).toBe(false);
-    expect(() => roles.add('x', 'secrets-user', '/secrets/bad_name')).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    await expect(roles.add('x', 'secrets-user', '/secrets/bad_name')).rejects.toThrow(expect.objectContaining({ code: 'invalid_argument' }));
   });
 });
