@@ -186,9 +186,7 @@ export abstract class SkrError extends Error {
   }
 
   toJSON(): { code: SkrErrorCode; message: string; details?: ErrorDetails } {
-    return this.details
-      ? { code: this.code, message: this.message, details: this.details }
-      : { code: this.code, message: this.message };
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
   }
 }
 
@@ -1061,11 +1059,7 @@ export class KeyNotFound extends SkrError {
   static override readonly code = 'key_not_found';
 
   constructor(name: string, version?: string, deleted = false) {
-    super(
-      404,
-      `${deleted ? 'A deleted key' : 'A key'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`,
-      { name, ...(version ? { version } : {}) },
-    );
+    super(404, `${deleted ? 'A deleted key' : 'A key'} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault`, { name, ...(version ? { version } : {}) });
   }
 }
 

@@ -32,15 +32,18 @@ export const everyClassHasItsCode: [WithoutOwnCode<ConcreteClass>] extends [neve
 const ABSTRACT_BASES = [SkrError, UpstreamUnavailable, CertificateOutsideValidity, ReportNotAcceptable, EvidenceBindingFailed, NonceRejected, UvmEndorsementRefused];
 
 type ErrorClass = (typeof ABSTRACT_BASES)[number] & { code?: SkrErrorCode };
-const errorClasses = Object.values(errors).filter(
-  (value): value is ErrorClass => typeof value === 'function' && (value === SkrError || value.prototype instanceof SkrError),
-);
+const errorClasses = Object.values(errors).filter((value): value is ErrorClass => typeof value === 'function' && (value === SkrError || value.prototype instanceof SkrError));
 const withCode = errorClasses.filter((c) => Object.hasOwn(c, 'code'));
 
 describe('one class per error code', () => {
   test('every exported error class is a listed abstract base or declares its own code', () => {
     expect(errorClasses.length).toBeGreaterThan(ABSTRACT_BASES.length);
-    expect(errorClasses.filter((c) => !Object.hasOwn(c, 'code')).map((c) => c.name).sort()).toEqual(ABSTRACT_BASES.map((c) => c.name).sort());
+    expect(
+      errorClasses
+        .filter((c) => !Object.hasOwn(c, 'code'))
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(ABSTRACT_BASES.map((c) => c.name).sort());
   });
 
   test('no two classes share a code', () => {

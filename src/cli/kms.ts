@@ -2,7 +2,23 @@ import { resolve } from 'node:path';
 import { InvalidArgument } from '../errors';
 import { startIdentity } from '../identity';
 import { canonicalAuthority } from '../kms/policy';
-import { addRoleAudited, AuditLog, findRole, kmsPaths, openAuditStore, openRoleStore, parseStoreLocation, releaseSignerFromPem, removeRoleAudited, RoleAssignments, startKms, type Decision, type MasterKeyConfig, type ReleaseSigner, type StoreLocation } from '../kms';
+import {
+  addRoleAudited,
+  AuditLog,
+  findRole,
+  kmsPaths,
+  openAuditStore,
+  openRoleStore,
+  parseStoreLocation,
+  releaseSignerFromPem,
+  removeRoleAudited,
+  RoleAssignments,
+  startKms,
+  type Decision,
+  type MasterKeyConfig,
+  type ReleaseSigner,
+  type StoreLocation,
+} from '../kms';
 import { tlsChain, tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { writeFileAtomic } from '../lib/state-file';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
@@ -112,7 +128,10 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
   const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
-  const roles = ((flags['default-roles'] as string | undefined) ?? DEFAULT_ROLES).split(',').map((r) => r.trim()).filter((r) => r && r !== 'none');
+  const roles = ((flags['default-roles'] as string | undefined) ?? DEFAULT_ROLES)
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r && r !== 'none');
   const location = storeLocation(flags.store as string | undefined, stateDir);
   const masterKey = await masterKeyConfig(flags, stateDir);
   const caFile = await Promise.all(((flags['ca-file'] as string[] | undefined) ?? []).map(async (f) => (await readInputFile(f, 'ca-file')).toString('utf8')));
@@ -141,10 +160,7 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
       // Audit entries are kept a year by default.
       auditRetentionDays: flags['audit-retention-days'] === undefined ? undefined : parseInteger(flags['audit-retention-days'] as string, 'audit-retention-days', 1, 36_500),
-      roleAssignments: [
-        { principal: identity.officerPrincipal.objectId, role: OFFICER_ROLE },
-        ...roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role })),
-      ],
+      roleAssignments: [{ principal: identity.officerPrincipal.objectId, role: OFFICER_ROLE }, ...roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role }))],
       // State from before the officer principal gave the default one Crypto Officer by default:
       // taken back unless --default-roles asks for it.
       revokedRoleAssignments: roles.some((role) => findRole(role)?.id === OFFICER_ROLE) ? [] : [{ principal: identity.defaultPrincipal.objectId, role: OFFICER_ROLE }],

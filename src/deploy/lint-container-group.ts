@@ -16,10 +16,7 @@ export interface ContainerGroupSummary {
   sidecars: string[];
   userAssignedIdentities: string[];
   ipAddressPorts: number[];
-  ccePolicy:
-    | { source: 'missing' }
-    | { source: 'deployment'; expression: string }
-    | { source: 'template'; hostdata?: string; kind?: CcePolicyKind; allowAll?: boolean; debugMode?: boolean };
+  ccePolicy: { source: 'missing' } | { source: 'deployment'; expression: string } | { source: 'template'; hostdata?: string; kind?: CcePolicyKind; allowAll?: boolean; debugMode?: boolean };
 }
 
 const array = (value: JsonValue | undefined): JsonValue[] => (Array.isArray(value) ? value : []);
@@ -37,7 +34,9 @@ function portsOf(entries: JsonValue[]): number[] {
 
 function sidecarPorts(container: JsonObject): number[] {
   const properties = object(container.properties);
-  const env = array(properties.environmentVariables).map(object).find((e) => e.name === 'SKR_PORT');
+  const env = array(properties.environmentVariables)
+    .map(object)
+    .find((e) => e.name === 'SKR_PORT');
   const envPort = env && typeof env.value === 'string' && /^\d+$/.test(env.value) ? Number(env.value) : DEFAULT_SIDECAR_PORT;
   return [...new Set([envPort, ...portsOf(array(properties.ports))])];
 }
@@ -100,11 +99,7 @@ export function lintContainerGroup(resource: JsonObject, path: string): { summar
     if (!sidecars.includes(names[i])) return;
     for (const port of sidecarPorts(container)) {
       if (ipAddressPorts.includes(port)) {
-        error(
-          'sidecar_port_public',
-          `the skr sidecar "${names[i]}" port ${port} is in the group's ipAddress ports; siblings reach it on localhost, nobody else may`,
-          '.properties.ipAddress.ports',
-        );
+        error('sidecar_port_public', `the skr sidecar "${names[i]}" port ${port} is in the group's ipAddress ports; siblings reach it on localhost, nobody else may`, '.properties.ipAddress.ports');
       }
     }
   });
@@ -116,7 +111,17 @@ export function lintContainerGroup(resource: JsonObject, path: string): { summar
   }
 
   return {
-    summary: { path, name: resource.name ?? null, apiVersion: resource.apiVersion ?? null, sku: sku ?? null, containers: names, sidecars, userAssignedIdentities: userAssigned, ipAddressPorts, ccePolicy },
+    summary: {
+      path,
+      name: resource.name ?? null,
+      apiVersion: resource.apiVersion ?? null,
+      sku: sku ?? null,
+      containers: names,
+      sidecars,
+      userAssignedIdentities: userAssigned,
+      ipAddressPorts,
+      ccePolicy,
+    },
     findings,
   };
 }

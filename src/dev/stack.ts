@@ -68,11 +68,7 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
   const host = options.host ?? '127.0.0.1';
   const sidecarPort = options.port ?? 8080;
   const tlsDir = join(stateDir, 'tls');
-  const [tls, pki, ports] = await Promise.all([
-    loadOrCreateTls(tlsDir, { name: 'skr dev' }),
-    loadOrCreateVirtualPki(stateDir),
-    choosePorts(stateDir, sidecarPort, host),
-  ]);
+  const [tls, pki, ports] = await Promise.all([loadOrCreateTls(tlsDir, { name: 'skr dev' }), loadOrCreateVirtualPki(stateDir), choosePorts(stateDir, sidecarPort, host)]);
   const caCertFile = join(tlsDir, 'ca.pem');
   const started: { close(): Promise<void> }[] = [];
   // Services that do not need each other start side by side; each one that started is closed
@@ -87,7 +83,11 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
   try {
     const [verifier, identity] = await together<[RunningVerifier, RunningIdentity]>(
       startVerifier({
-        stateDir, host, port: ports.verifier, tls, policy: parseAppraisalPolicy('{}'),
+        stateDir,
+        host,
+        port: ports.verifier,
+        tls,
+        policy: parseAppraisalPolicy('{}'),
         // The virtual device is trusted here, and only here: its ARK and its UVM signer.
         trustedRoots: [pki.root],
         trustedUvmIssuers: [uvmIssuer(pki.uvm.issuer.did, pki.uvm.issuer.feed)],

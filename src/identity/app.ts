@@ -24,7 +24,7 @@ const IDENTITY_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, det
 
 /** The identity endpoint's API as OpenAPI 3.1, served at /openapi.json. */
 export const IDENTITY_OPENAPI = openApiDocument(
-  { title: 'skr local managed-identity endpoint', version: '1.0.0', description: "IMDS- and App Service-shaped token endpoints for the embedded stack." },
+  { title: 'skr local managed-identity endpoint', version: '1.0.0', description: 'IMDS- and App Service-shaped token endpoints for the embedded stack.' },
   Object.values(R),
   IdentityError,
 );
@@ -123,7 +123,6 @@ export function createIdentityApp(ctx: IdentityContext): express.Express {
   on(R.openapi, (_in, _req, res) => {
     res.json(IDENTITY_OPENAPI);
   });
-
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', error_description: 'no such endpoint' });

@@ -52,8 +52,7 @@ const OFFICER_NAME = 'officer';
 const newIds = (): StoredIds => ({ objectId: randomUUID(), clientId: randomUUID() });
 
 /** Resource ids have the shape of Azure's, under a subscription that is visibly not a real one. */
-const resourceIdFor = (name: string) =>
-  `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/skr-local/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+const resourceIdFor = (name: string) => `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/skr-local/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
 
 function validate(config: PrincipalConfig): Principal {
   if (typeof config.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(config.name)) {

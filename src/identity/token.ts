@@ -13,7 +13,12 @@ export const DEFAULT_RESOURCES = ['https://vault.azure.net', 'https://managedhsm
  * `https://vault.azure.net`, so every spelling is reduced to the allow-list's own form.
  */
 export function audienceFor(resource: string, allowed: string[]): string {
-  const canonical = (r: string) => r.trim().replace(/\/\.default$/i, '').replace(/\/+$/, '').toLowerCase();
+  const canonical = (r: string) =>
+    r
+      .trim()
+      .replace(/\/\.default$/i, '')
+      .replace(/\/+$/, '')
+      .toLowerCase();
   const wanted = canonical(resource);
   const match = allowed.find((a) => canonical(a) === wanted);
   if (!match) throw new ResourceNotAllowed(resource, allowed);

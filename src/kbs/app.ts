@@ -58,13 +58,18 @@ const handle = (fn: Handler) => (req: Request, res: Response, next: NextFunction
 
 function segmentsAfter(req: Request, base: string): string[] {
   const rest = req.path.slice(base.length);
-  return rest === '' ? [] : rest.replace(/^\//, '').split('/').map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw new KbsResourcePathInvalid();
-    }
-  });
+  return rest === ''
+    ? []
+    : rest
+        .replace(/^\//, '')
+        .split('/')
+        .map((s) => {
+          try {
+            return decodeURIComponent(s);
+          } catch {
+            throw new KbsResourcePathInvalid();
+          }
+        });
 }
 
 /** The KBS's HTTP surface: protocol 0.4.0 under /kbs/v0, the token JWKS, and the admin routes. */
@@ -77,63 +82,94 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   const admin = (fn: (req: Request, res: Response, principal: string) => Promise<void>) =>
     handle(async (req, res) => fn(req, res, await authorizeAdmin(req.get('authorization'), ctx.adminKeys, broker.options.now())));
 
-  app.post('/kbs/v0/auth', (req, _res, next) => {
-    try {
-      ctx.authLimiter.take(req.socket.remoteAddress ?? 'unknown', broker.options.now().getTime());
-      next();
-    } catch (error) {
-      next(error);
-    }
-  }, json, handle(async (req, res) => {
-    const { challenge, session } = await broker.auth(req.body);
-    setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
-    res.json(challenge);
-  }));
+  app.post(
+    '/kbs/v0/auth',
+    (req, _res, next) => {
+      try {
+        ctx.authLimiter.take(req.socket.remoteAddress ?? 'unknown', broker.options.now().getTime());
+        next();
+      } catch (error) {
+        next(error);
+      }
+    },
+    json,
+    handle(async (req, res) => {
+      const { challenge, session } = await broker.auth(req.body);
+      setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
+      res.json(challenge);
+    }),
+  );
 
-  app.post('/kbs/v0/attest', json, handle(async (req, res) => {
-    const { token, session } = await broker.attest(sessionIdOf(req.get('cookie')), req.body);
-    setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
-    res.json({ token });
-  }));
+  app.post(
+    '/kbs/v0/attest',
+    json,
+    handle(async (req, res) => {
+      const { token, session } = await broker.attest(sessionIdOf(req.get('cookie')), req.body);
+      setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
+      res.json({ token });
+    }),
+  );
 
   // Express answers HEAD with the GET route: a HEAD must not run (and audit) a release it cannot deliver.
   app.head(/^\/kbs\/v0\/resource(\/.*)?$/, (_req, _res, next) => next(new KbsEndpointNotFound()));
-  app.get(/^\/kbs\/v0\/resource(\/.*)?$/, handle(async (req, res) => {
-    const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
-    const jwe = await broker.resource(path, { sessionId: sessionIdOf(req.get('cookie')), bearer: bearerOf(req), source: req.socket.remoteAddress });
-    res.json(jwe);
-  }));
+  app.get(
+    /^\/kbs\/v0\/resource(\/.*)?$/,
+    handle(async (req, res) => {
+      const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
+      const jwe = await broker.resource(path, { sessionId: sessionIdOf(req.get('cookie')), bearer: bearerOf(req), source: req.socket.remoteAddress });
+      res.json(jwe);
+    }),
+  );
 
   const raw = express.raw({ limit: BODY_LIMIT, type: () => true });
-  app.post(/^\/kbs\/v0\/resource(\/.*)?$/, admin(async (req, res, principal) => {
-    const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
-    await new Promise<void>((resolve, reject) => raw(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
-    await broker.setResource(path, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), principal);
-    res.status(200).end();
-  }));
-  app.delete(/^\/kbs\/v0\/resource(\/.*)?$/, admin(async (req, res, principal) => {
-    const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
-    if (!(await broker.deleteResource(path, principal))) throw new KbsResourceNotFound(path.join('/'));
-    res.status(200).end();
-  }));
+  app.post(
+    /^\/kbs\/v0\/resource(\/.*)?$/,
+    admin(async (req, res, principal) => {
+      const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
+      await new Promise<void>((resolve, reject) => raw(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+      await broker.setResource(path, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), principal);
+      res.status(200).end();
+    }),
+  );
+  app.delete(
+    /^\/kbs\/v0\/resource(\/.*)?$/,
+    admin(async (req, res, principal) => {
+      const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
+      if (!(await broker.deleteResource(path, principal))) throw new KbsResourceNotFound(path.join('/'));
+      res.status(200).end();
+    }),
+  );
 
   // Resource policies are release-policy JSON attached to a path prefix (not trustee's Rego).
-  app.get('/kbs/v0/resource-policy', admin(async (_req, res) => {
-    res.json({ policies: broker.options.policies.list() });
-  }));
-  app.post('/kbs/v0/resource-policy', admin(async () => {
-    throw new InvalidRequest('Rego resource policies are not supported: PUT a release policy (JSON) at /kbs/v0/resource-policy/{repository}[/{type}[/{tag}]]');
-  }));
-  app.put(/^\/kbs\/v0\/resource-policy\/.+$/, json, admin(async (req, res, principal) => {
-    const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
-    await broker.setPolicy(prefix, req.body, principal);
-    res.json({ prefix });
-  }));
-  app.delete(/^\/kbs\/v0\/resource-policy\/.+$/, admin(async (req, res, principal) => {
-    const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
-    if (!(await broker.deletePolicy(prefix, principal))) throw new KbsPolicyNotFound(prefix);
-    res.status(200).end();
-  }));
+  app.get(
+    '/kbs/v0/resource-policy',
+    admin(async (_req, res) => {
+      res.json({ policies: broker.options.policies.list() });
+    }),
+  );
+  app.post(
+    '/kbs/v0/resource-policy',
+    admin(async () => {
+      throw new InvalidRequest('Rego resource policies are not supported: PUT a release policy (JSON) at /kbs/v0/resource-policy/{repository}[/{type}[/{tag}]]');
+    }),
+  );
+  app.put(
+    /^\/kbs\/v0\/resource-policy\/.+$/,
+    json,
+    admin(async (req, res, principal) => {
+      const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
+      await broker.setPolicy(prefix, req.body, principal);
+      res.json({ prefix });
+    }),
+  );
+  app.delete(
+    /^\/kbs\/v0\/resource-policy\/.+$/,
+    admin(async (req, res, principal) => {
+      const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
+      if (!(await broker.deletePolicy(prefix, principal))) throw new KbsPolicyNotFound(prefix);
+      res.status(200).end();
+    }),
+  );
 
   app.get('/.well-known/openid-configuration', (_req, res) => {
     res.json({ issuer: broker.options.issuer, jwks_uri: `${broker.options.issuer}/.well-known/jwks.json`, id_token_signing_alg_values_supported: ['ES256'] });
@@ -152,5 +188,9 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
 
 /** Requests Node's parser refuses, in the same body shape. */
 export function answerUnparsable(server: Server): void {
-  answerUnparsableRequests(server, (status, message) => ({ type: `urn:skr:kbs:error:${status === 431 ? 'headers_too_large' : 'invalid_request'}`, detail: message, code: status === 431 ? 'headers_too_large' : 'invalid_request' }));
+  answerUnparsableRequests(server, (status, message) => ({
+    type: `urn:skr:kbs:error:${status === 431 ? 'headers_too_large' : 'invalid_request'}`,
+    detail: message,
+    code: status === 431 ? 'headers_too_large' : 'invalid_request',
+  }));
 }

@@ -118,10 +118,7 @@ export class KbsClient {
     const { privateKey, teePubkey } = await teeKeyPair(this.options.keyAlgorithm ?? 'ECDH-ES+A256KW-P256');
     const reportData = expectedReportData(challenge.nonce, teePubkey, '');
     const { report, certTable } = await this.options.device.getReport({ reportData, withCerts: true });
-    const evidence =
-      this.options.evidence === 'skr'
-        ? { report: report.toString('base64'), ...(certTable ? { certTable: certTable.toString('base64') } : {}) }
-        : snpEvidenceOf(report, certTable);
+    const evidence = this.options.evidence === 'skr' ? { report: report.toString('base64'), ...(certTable ? { certTable: certTable.toString('base64') } : {}) } : snpEvidenceOf(report, certTable);
     const attest = await this.send('/kbs/v0/attest', { method: 'POST', headers: { cookie }, json: attestationBody({ nonce: challenge.nonce, teePubkey }, evidence) });
     if (attest.status !== 200) throw this.refused('attest', attest);
     const { token } = JSON.parse(attest.body.toString('utf8')) as { token?: unknown };

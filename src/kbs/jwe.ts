@@ -44,7 +44,11 @@ export function concatKdf(z: Buffer): Buffer {
   const keyDataLen = Buffer.alloc(4);
   keyDataLen.writeUInt32BE(256);
   const otherInfo = Buffer.concat([lengthPrefixed(Buffer.from(KW_ALG, 'ascii')), lengthPrefixed(Buffer.alloc(0)), lengthPrefixed(Buffer.alloc(0)), keyDataLen]);
-  return createHash('sha256').update(Buffer.from([0, 0, 0, 1])).update(z).update(otherInfo).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0, 0, 0, 1]))
+    .update(z)
+    .update(otherInfo)
+    .digest();
 }
 
 async function wrapCek(cek: Buffer, key: TeePubkey): Promise<{ header: Record<string, unknown>; encryptedKey: Buffer }> {
@@ -89,7 +93,7 @@ function unwrapCek(header: Record<string, unknown>, encryptedKey: Buffer, privat
   if (alg === KW_ALG && kind === 'ec') {
     const epk = header.epk as Record<string, unknown> | undefined;
     const curve = privateKey.export({ format: 'jwk' }).crv;
-    if (typeof epk !== 'object' || epk === null || epk.kty !== 'EC' || epk.crv !== curve) throw new InvalidRequest('the JWE epk is not a key on the TEE key\'s curve');
+    if (typeof epk !== 'object' || epk === null || epk.kty !== 'EC' || epk.crv !== curve) throw new InvalidRequest("the JWE epk is not a key on the TEE key's curve");
     const ephemeral = createPublicKey({ key: { kty: 'EC', crv: curve, x: String(epk.x), y: String(epk.y) }, format: 'jwk' });
     const kek = concatKdf(diffieHellman({ privateKey, publicKey: ephemeral }));
     const unwrap = createDecipheriv('id-aes256-wrap', kek, AES_KW_IV);

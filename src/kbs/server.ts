@@ -107,10 +107,7 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
     sessionTtlSeconds: options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
   });
-  server.on(
-    'request',
-    createKbsApp({ broker, adminKeys, authLimiter: new RateLimiter(options.authPerMinute ?? DEFAULT_AUTH_PER_MINUTE, 60_000), secureCookie: options.tls !== undefined }),
-  );
+  server.on('request', createKbsApp({ broker, adminKeys, authLimiter: new RateLimiter(options.authPerMinute ?? DEFAULT_AUTH_PER_MINUTE, 60_000), secureCookie: options.tls !== undefined }));
   const sweeper = setInterval(() => void sessions.sweep(now().getTime()), 60_000);
   sweeper.unref();
   return {

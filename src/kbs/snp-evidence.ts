@@ -1,17 +1,5 @@
 import { EvidenceMalformed } from '../errors';
-import {
-  CERT_GUIDS,
-  decodeTcb,
-  encodeTcb,
-  parseCertTable,
-  parseReport,
-  productFromCpuid,
-  serializeReport,
-  type AttestationReport,
-  type Evidence,
-  type Product,
-  type Tcb,
-} from '../snp';
+import { CERT_GUIDS, decodeTcb, encodeTcb, parseCertTable, parseReport, productFromCpuid, serializeReport, type AttestationReport, type Evidence, type Product, type Tcb } from '../snp';
 
 /**
  * SEV-SNP evidence in the two shapes `/kbs/v0/attest` accepts as `primary_evidence`:
@@ -91,7 +79,11 @@ export function reportFromSerde(value: unknown): Buffer {
   const at = (name: string) => `attestation_report.${name}`;
   const reportVersion = integer(f('version'), at('version'), 0xffffffff);
   if (reportVersion !== 3 && reportVersion !== 5) bad(at('version'), 'must be 3 or 5');
-  const cpuid = { family: integer(f('cpuid_fam_id'), at('cpuid_fam_id'), 0xff), model: integer(f('cpuid_mod_id'), at('cpuid_mod_id'), 0xff), stepping: integer(f('cpuid_step'), at('cpuid_step'), 0xff) };
+  const cpuid = {
+    family: integer(f('cpuid_fam_id'), at('cpuid_fam_id'), 0xff),
+    model: integer(f('cpuid_mod_id'), at('cpuid_mod_id'), 0xff),
+    stepping: integer(f('cpuid_step'), at('cpuid_step'), 0xff),
+  };
   let product: Product;
   try {
     product = productFromCpuid(cpuid);
@@ -185,7 +177,7 @@ export function parseSnpEvidence(value: unknown): { evidence: Evidence; shape: S
     }
     return { evidence, shape: 'skr' };
   }
-  bad('(root)', 'is neither guest-components\' {attestation_report, cert_chain} nor skr\'s {report}');
+  bad('(root)', "is neither guest-components' {attestation_report, cert_chain} nor skr's {report}");
 }
 
 function serdeTcb(raw: bigint, product: Product): Record<string, number | null> {

@@ -7,9 +7,7 @@ import { KbsTeePubkeyUnsupported } from '../errors';
  * dropped, as trustee drops them, so the REPORT_DATA hash is over the same object on both
  * sides. Only the key-management algorithms a response can be wrapped with are accepted.
  */
-export type TeePubkey =
-  | { kty: 'EC'; crv: 'P-256' | 'P-521'; alg: 'ECDH-ES+A256KW'; x: string; y: string }
-  | { kty: 'RSA'; alg: 'RSA-OAEP-256' | 'RSA1_5'; n: string; e: string };
+export type TeePubkey = { kty: 'EC'; crv: 'P-256' | 'P-521'; alg: 'ECDH-ES+A256KW'; x: string; y: string } | { kty: 'RSA'; alg: 'RSA-OAEP-256' | 'RSA1_5'; n: string; e: string };
 
 const EC_COORDINATE_BYTES = { 'P-256': 32, 'P-521': 66 } as const;
 const RSA_MIN_BITS = 2048;
@@ -52,9 +50,7 @@ export function parseTeePubkey(value: unknown): TeePubkey {
 /** The key as node:crypto holds it; an EC point off its curve is refused here. */
 export function toKeyObject(key: TeePubkey): KeyObject {
   try {
-    return key.kty === 'EC'
-      ? createPublicKey({ key: { kty: 'EC', crv: key.crv, x: key.x, y: key.y }, format: 'jwk' })
-      : createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' });
+    return key.kty === 'EC' ? createPublicKey({ key: { kty: 'EC', crv: key.crv, x: key.x, y: key.y }, format: 'jwk' }) : createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' });
   } catch {
     throw new KbsTeePubkeyUnsupported('not a valid public key');
   }

@@ -93,7 +93,7 @@ export async function verifyKbsToken(token: string, key: TokenKey, issuer: strin
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: now,
     });
-    if (result.protectedHeader.kid !== key.kid) throw new Error('kid is not this KBS\'s key');
+    if (result.protectedHeader.kid !== key.kid) throw new Error("kid is not this KBS's key");
     claims = result.payload as Record<string, unknown>;
   } catch (error) {
     throw new KbsTokenInvalid((error as { code?: string }).code ?? (error as Error).message);

@@ -145,7 +145,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
   const closeServer = gracefulCloser(server);
-  answerUnparsableRequests(server, (status, message) => ({ error: { code: status === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadParameter', message, innererror: { code: status === 431 ? 'headers_too_large' : 'invalid_request' } } }));
+  answerUnparsableRequests(server, (status, message) => ({
+    error: { code: status === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadParameter', message, innererror: { code: status === 431 ? 'headers_too_large' : 'invalid_request' } },
+  }));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -52,8 +52,6 @@ export function answerUnparsableRequests(server: Server, envelope: (status: 400 
     // A HEAD request gets the status and headers only; its client reads no body.
     const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
     const body = head ? '' : JSON.stringify(envelope(status, status === 431 ? 'the request headers are too large' : 'the request cannot be parsed'));
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 }

@@ -24,7 +24,7 @@ export const RSA_EXPONENT = 65537n;
 export const EC_CURVES: Readonly<Record<string, number>> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
 
 /** base64url of an RSA_MAX_BITS modulus with some leading zeros, at most: longer is refused before decoding. */
-const MAX_MEMBER_CHARS = 2 * Math.ceil((RSA_MAX_BITS / 8) * 4 / 3);
+const MAX_MEMBER_CHARS = 2 * Math.ceil(((RSA_MAX_BITS / 8) * 4) / 3);
 
 function member(jwk: Record<string, unknown>, name: string): Buffer {
   const text = jwk[name];
@@ -54,7 +54,9 @@ const MAX_VERDICTS = 1024;
 const verdicts = new BoundedMap<string, WeakModulusReason | null>(MAX_VERDICTS);
 
 async function checkModulus(n: Buffer): Promise<void> {
-  const id = createHash('sha256').update(n.subarray(n.findIndex((b) => b !== 0))).digest('base64url');
+  const id = createHash('sha256')
+    .update(n.subarray(n.findIndex((b) => b !== 0)))
+    .digest('base64url');
   let verdict = verdicts.get(id);
   if (verdict === undefined) {
     verdict = (await weakModulusReason(BigInt(`0x${n.toString('hex')}`))) ?? null;

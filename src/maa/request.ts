@@ -34,9 +34,7 @@ export function encodeAttestRequest(request: AttestRequest): Record<string, unkn
   }
   const body: Record<string, unknown> = { report: b64(Buffer.from(JSON.stringify(inner))) };
   if (request.runtimeData) body.runtimeData = { data: b64(request.runtimeData.data), dataType: request.runtimeData.dataType };
-  body.initTimeData = request.initTimeData
-    ? { data: b64(request.initTimeData.data), dataType: request.initTimeData.dataType }
-    : { data: '', dataType: '' };
+  body.initTimeData = request.initTimeData ? { data: b64(request.initTimeData.data), dataType: request.initTimeData.dataType } : { data: '', dataType: '' };
   if (request.nonce !== undefined) body.nonce = request.nonce;
   return body;
 }

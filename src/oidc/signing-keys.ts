@@ -41,7 +41,11 @@ async function createSigningKey(issuer: string, now: number): Promise<StoredKey>
   const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string);
-  cert.serialNumber = createHash('sha256').update(privatePem).digest('hex').slice(0, 30).replace(/^[89a-f]/, '1');
+  cert.serialNumber = createHash('sha256')
+    .update(privatePem)
+    .digest('hex')
+    .slice(0, 30)
+    .replace(/^[89a-f]/, '1');
   cert.validity.notBefore = new Date(now - 60_000);
   cert.validity.notAfter = new Date(now + 5 * 365 * 86_400_000);
   const subject = [{ name: 'commonName', value: `${new URL(issuer).host} token signing` }];

@@ -252,17 +252,19 @@ export class TokenVerifier {
     if (failure && startedAt >= failure.startedAt && startedAt - failure.startedAt < REFETCH_INTERVAL_MS) {
       return Promise.reject(new TokenInvalid(failure.reason, { issuer, retryAfterSeconds: Math.ceil((failure.startedAt + REFETCH_INTERVAL_MS - startedAt) / 1000) }));
     }
-    fetch = this.fetchKeysAfresh(issuer, startedAt).then(
-      (keys) => {
-        this.failed.delete(issuer);
-        return keys;
-      },
-      (error: unknown) => {
-        const reason = error instanceof TokenInvalid ? error.message : "the issuer's keys cannot be fetched";
-        this.failed.set(issuer, { startedAt, reason });
-        throw error;
-      },
-    ).finally(() => this.fetching.delete(issuer));
+    fetch = this.fetchKeysAfresh(issuer, startedAt)
+      .then(
+        (keys) => {
+          this.failed.delete(issuer);
+          return keys;
+        },
+        (error: unknown) => {
+          const reason = error instanceof TokenInvalid ? error.message : "the issuer's keys cannot be fetched";
+          this.failed.set(issuer, { startedAt, reason });
+          throw error;
+        },
+      )
+      .finally(() => this.fetching.delete(issuer));
     this.fetching.set(issuer, fetch);
     return fetch;
   }

@@ -127,25 +127,33 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     res.json({ token });
   });
 
-  on(R.keyRelease, async ({ body, query }, _req, res) => {
-    const key = await releaseKey(
-      {
-        maaOrigin: endpoint(body.maa_endpoint, ctx.maaEndpoint, 'maa_endpoint', ctx.allowedEndpoints),
-        akvOrigin: endpoint(body.akv_endpoint, ctx.akvEndpoint, 'akv_endpoint', ctx.allowedEndpoints),
-        kid: body.kid,
-        accessToken: body.access_token,
-        enc: body.enc,
-      },
-      ctx,
-    );
-    // Microsoft's shape is the JWK as a JSON string; ?format=object gives the object.
-    res.json({ key: query.format === 'object' ? key : JSON.stringify(key) });
-  }, countRelease(ctx.observability));
+  on(
+    R.keyRelease,
+    async ({ body, query }, _req, res) => {
+      const key = await releaseKey(
+        {
+          maaOrigin: endpoint(body.maa_endpoint, ctx.maaEndpoint, 'maa_endpoint', ctx.allowedEndpoints),
+          akvOrigin: endpoint(body.akv_endpoint, ctx.akvEndpoint, 'akv_endpoint', ctx.allowedEndpoints),
+          kid: body.kid,
+          accessToken: body.access_token,
+          enc: body.enc,
+        },
+        ctx,
+      );
+      // Microsoft's shape is the JWK as a JSON string; ?format=object gives the object.
+      res.json({ key: query.format === 'object' ? key : JSON.stringify(key) });
+    },
+    countRelease(ctx.observability),
+  );
 
-  on(R.cdhResource, async ({ params }, _req, res) => {
-    const bytes = await kbsResource(ctx.kbs, `${params.repository}/${params.type}/${params.tag}`);
-    res.type('application/octet-stream').send(bytes);
-  }, countRelease(ctx.observability));
+  on(
+    R.cdhResource,
+    async ({ params }, _req, res) => {
+      const bytes = await kbsResource(ctx.kbs, `${params.repository}/${params.type}/${params.tag}`);
+      res.type('application/octet-stream').send(bytes);
+    },
+    countRelease(ctx.observability),
+  );
 
   on(R.metrics, async (_in, _req, res) => {
     res.type(ctx.observability.registry.contentType).send(await ctx.observability.registry.metrics());

@@ -99,7 +99,11 @@ export function loadSidecarConfig({ flags, env }: SidecarInputs): SidecarConfig 
   const kbsEndpoint = kbsRaw ? normaliseEndpoint(kbsRaw, 'kbs url') : undefined;
   const allowRaw = pick(flags, env, 'allow', 'SKR_ALLOWED_ENDPOINTS');
   const allowed = new Set<string>([maaEndpoint, akvEndpoint].filter((e): e is string => e !== undefined));
-  for (const entry of (allowRaw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) allowed.add(normaliseEndpoint(entry, 'allowed endpoint'));
+  for (const entry of (allowRaw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean))
+    allowed.add(normaliseEndpoint(entry, 'allowed endpoint'));
   const bits = integer(pick(flags, env, 'tee-key-bits', 'SKR_TEE_KEY_BITS'), 'tee key bits', 2048, 3072, 2048);
   if (bits !== 2048 && bits !== 3072) throw new InvalidArgument('tee key bits must be 2048 or 3072');
   const product = pick(flags, env, 'product', 'SKR_DEFAULT_PRODUCT') ?? 'Milan';

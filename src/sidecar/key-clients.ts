@@ -57,7 +57,13 @@ export class KeyClients {
     }
     const client = this.create(origin, this.credential);
     const first = call(client);
-    this.clients.set(origin, { client, firstCall: first.then(() => undefined, () => undefined) });
+    this.clients.set(origin, {
+      client,
+      firstCall: first.then(
+        () => undefined,
+        () => undefined,
+      ),
+    });
     return first;
   }
 

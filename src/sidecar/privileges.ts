@@ -11,7 +11,10 @@ export interface Account {
 /** The unprivileged account `user` (a name or a numeric uid) from /etc/passwd; none for root (stay root). */
 export async function lookupAccount(user: string): Promise<Account | undefined> {
   const passwd = await readFile('/etc/passwd', 'utf8');
-  const entry = passwd.split('\n').map((line) => line.split(':')).find((fields) => fields[0] === user || fields[2] === user);
+  const entry = passwd
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((fields) => fields[0] === user || fields[2] === user);
   if (!entry) throw new InvalidArgument(`user ${user} does not exist`);
   const uid = Number(entry[2]);
   const gid = Number(entry[3]);

@@ -48,14 +48,16 @@ export class ReleaseJwsVerifier {
       }
     });
     const issuers = new Set(chain.map((c) => c.issuer));
-    return this.anchors.filter((a) => issuers.has(a.subject)).map((a) => {
-      let parsed = this.parsedAnchors.get(a);
-      if (!parsed) {
-        parsed = parseCertificate(a.raw);
-        this.parsedAnchors.set(a, parsed);
-      }
-      return parsed;
-    });
+    return this.anchors
+      .filter((a) => issuers.has(a.subject))
+      .map((a) => {
+        let parsed = this.parsedAnchors.get(a);
+        if (!parsed) {
+          parsed = parseCertificate(a.raw);
+          this.parsedAnchors.set(a, parsed);
+        }
+        return parsed;
+      });
   }
 
   async verify(jws: string, host: string): Promise<unknown> {

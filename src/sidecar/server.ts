@@ -65,9 +65,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
   const evidence = new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency });
   const context: SidecarContext = {
     evidence,
-    ...(config.kbsEndpoint
-      ? { kbs: new KbsClient({ url: config.kbsEndpoint, device: evidence.limitedDevice(), ca: config.caPems, timeoutMs: config.timeoutMs }) }
-      : {}),
+    ...(config.kbsEndpoint ? { kbs: new KbsClient({ url: config.kbsEndpoint, device: evidence.limitedDevice(), ca: config.caPems, timeoutMs: config.timeoutMs }) } : {}),
     maa: new MaaClient({ verifier, ca: config.caPems, timeoutMs: config.timeoutMs, cacheTokens: !config.freshPerRelease }),
     teeKeys,
     keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),
@@ -81,7 +79,10 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     status: async () => {
       const checks: Record<string, unknown> = {
         device: { name: device.name, path: device.path, virtual: device.virtual },
-        teeKey: (await teeKeys.get().then(() => 'ok', () => 'failed')) as string,
+        teeKey: (await teeKeys.get().then(
+          () => 'ok',
+          () => 'failed',
+        )) as string,
         maaEndpoint: config.maaEndpoint ?? null,
         akvEndpoint: config.akvEndpoint ?? null,
         kbsEndpoint: config.kbsEndpoint ?? null,

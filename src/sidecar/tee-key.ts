@@ -30,7 +30,9 @@ async function createTeeKey(modulusLength: number, now: number): Promise<TeeKey>
   const { privateKey, publicKey } = await generateKeyPair('rsa', { modulusLength });
   const { n, e } = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
   // RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
-  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ e, kty: 'RSA', n }))
+    .digest('base64url');
   return { privateKey, kid, jwks: { keys: [{ e, key_ops: ['encrypt'], kid, kty: 'RSA', n }] }, createdAt: now };
 }
 

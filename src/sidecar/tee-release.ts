@@ -50,9 +50,7 @@ export async function releaseKey(request: TeeReleaseRequest, deps: ReleaseDeps):
   const { name, version } = parseKid(request.kid);
   const { teeKey, attestation } = await attestTeeKey(deps, request.maaOrigin);
   const enc = request.enc ?? 'CKM_RSA_AES_KEY_WRAP';
-  const released = await deps.keyClients.use(request.akvOrigin, request.accessToken, (client) =>
-    callKeyService(client, name, attestation.token, { version, enc, timeoutMs: deps.timeoutMs }),
-  );
+  const released = await deps.keyClients.use(request.akvOrigin, request.accessToken, (client) => callKeyService(client, name, attestation.token, { version, enc, timeoutMs: deps.timeoutMs }));
   const payload = (await deps.jws.verify(released, new URL(request.akvOrigin).hostname)) as ReleasePayload;
   const key = payload?.response?.key?.key;
   if (!key || typeof key.kty !== 'string' || typeof key.key_hsm !== 'string') throw new ReleaseResponseInvalid('the release payload carries no key_hsm');
@@ -79,12 +77,7 @@ interface ReleasePayload {
   response?: { key?: { key?: { kid?: string; kty?: unknown; key_ops?: string[]; key_hsm?: unknown } } };
 }
 
-async function callKeyService(
-  client: KeyClient,
-  name: string,
-  token: string,
-  options: { version?: string; enc: KeyWrapAlgorithm; timeoutMs: number },
-): Promise<string> {
+async function callKeyService(client: KeyClient, name: string, token: string, options: { version?: string; enc: KeyWrapAlgorithm; timeoutMs: number }): Promise<string> {
   // The SDK's error keeps only the message and code; the raw body carries a denial's explanation.
   let body: string | undefined;
   try {

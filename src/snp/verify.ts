@@ -165,12 +165,7 @@ function sameCert(a: X509Certificate, b: X509Certificate): boolean {
  * trusted one; intermediates may come from the evidence or from the trusted bundles, but each
  * must be signed by a trusted ARK of the product, and carry the name AMD gives it.
  */
-function chainToRoot(
-  vek: VekCertificate,
-  product: Product,
-  supplied: X509Certificate[],
-  configured: TrustedRoot[],
-): { root: TrustedRoot; intermediate: X509Certificate } {
+function chainToRoot(vek: VekCertificate, product: Product, supplied: X509Certificate[], configured: TrustedRoot[]): { root: TrustedRoot; intermediate: X509Certificate } {
   const roots = [...amdRoots(), ...configured].filter((r) => r.product === product);
   const isArk = (c: X509Certificate) => c.subject === c.issuer && commonName(c.subject)?.startsWith('ARK-');
   for (const ark of supplied.filter(isArk)) {
@@ -179,10 +174,7 @@ function chainToRoot(
     }
   }
   const intermediateName = vek.kind === 'VLEK' ? `SEV-VLEK-${product}` : `SEV-${product}`;
-  const candidates = [
-    ...supplied.filter((c) => !isArk(c)),
-    ...roots.flatMap((r) => (vek.kind === 'VLEK' ? r.asvk : r.ask) ?? []),
-  ].filter((c) => c.subject === vek.cert.issuer);
+  const candidates = [...supplied.filter((c) => !isArk(c)), ...roots.flatMap((r) => (vek.kind === 'VLEK' ? r.asvk : r.ask) ?? [])].filter((c) => c.subject === vek.cert.issuer);
   // The VEK's actual issuer is the candidate whose key verifies it; only then is that issuer
   // itself judged, so an error says which link of the chain is broken.
   const issuers = candidates.filter((c) => vek.cert.verify(c.publicKey));
@@ -227,10 +219,7 @@ function bindVekToReport(vek: VekCertificate, report: AttestationReport, reporte
   if (vek.kind === 'VCEK') {
     const hwId = vek.hwId!;
     const significant = product === 'Turin' ? 8 : 64;
-    const chipMatches =
-      hwId.length === significant &&
-      report.chipId.subarray(0, significant).equals(hwId) &&
-      report.chipId.subarray(significant).every((b) => b === 0);
+    const chipMatches = hwId.length === significant && report.chipId.subarray(0, significant).equals(hwId) && report.chipId.subarray(significant).every((b) => b === 0);
     if (!chipMatches) throw new VekChipMismatch(hwId.toString('hex'), report.chipId.toString('hex'));
   }
   for (const component of TCB_COMPONENTS) {

@@ -57,14 +57,13 @@ export async function createTlsMaterial(options: TlsOptions = {}): Promise<TlsMa
   ca.serialNumber = serial();
   ca.validity.notBefore = now;
   ca.validity.notAfter = new Date(now.getTime() + CA_YEARS * 365 * 86_400_000);
-  const caSubject = [{ name: 'commonName', value: `${name} local CA` }, { name: 'organizationName', value: 'skr' }];
+  const caSubject = [
+    { name: 'commonName', value: `${name} local CA` },
+    { name: 'organizationName', value: 'skr' },
+  ];
   ca.setSubject(caSubject);
   ca.setIssuer(caSubject);
-  ca.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
+  ca.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }, { name: 'subjectKeyIdentifier' }]);
   ca.sign(caPrivate, forge.md.sha256.create());
 
   const server = forge.pki.createCertificate();

@@ -7,8 +7,7 @@ import { runCli } from './run-cli';
 
 const AT = '2025-12-06T12:00:00Z';
 const vec = (id: string, file: string) => join(FIXTURES, 'snp', id, file);
-const verify = (id: string, ...extra: string[]) =>
-  runCli(['report', 'verify', '--report', vec(id, 'report.bin'), '--vcek', vec(id, 'vek.der'), '--at', AT, ...extra]);
+const verify = (id: string, ...extra: string[]) => runCli(['report', 'verify', '--report', vec(id, 'report.bin'), '--vcek', vec(id, 'vek.der'), '--at', AT, ...extra]);
 
 describe('skr report verify (CLI contract)', () => {
   test.each(VECTOR_IDS)('%s: exit 0 and the contract fields', (id) => {

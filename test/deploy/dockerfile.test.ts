@@ -52,7 +52,10 @@ describe('Dockerfile', () => {
   });
 
   test('the build stage installs, compiles the addon and TypeScript, then drops dev dependencies', () => {
-    const runs = build.filter((i) => i.keyword === 'RUN').map((i) => i.args).join(' && ');
+    const runs = build
+      .filter((i) => i.keyword === 'RUN')
+      .map((i) => i.args)
+      .join(' && ');
     const order = ['npm ci', 'npm run build:native', 'npm run build', 'npm prune --omit=dev'].map((step) => runs.indexOf(step));
     expect(order.every((at) => at >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
@@ -61,9 +64,7 @@ describe('Dockerfile', () => {
   test('the runtime copies exactly dist, bin, the addon, production node_modules and package.json from the build', () => {
     const copies = runtime.filter((i) => i.keyword === 'COPY');
     expect(copies.every((c) => c.args.startsWith('--from=build '))).toBe(true);
-    expect(copies.map((c) => c.args.split(/\s+/)[1]).sort()).toEqual(
-      ['/app/bin', '/app/build/Release/sevguest.node', '/app/dist', '/app/node_modules', '/app/package.json'].sort(),
-    );
+    expect(copies.map((c) => c.args.split(/\s+/)[1]).sort()).toEqual(['/app/bin', '/app/build/Release/sevguest.node', '/app/dist', '/app/node_modules', '/app/package.json'].sort());
     expect(runtime.some((i) => i.keyword === 'RUN')).toBe(false);
   });
 
@@ -81,13 +82,19 @@ describe('Dockerfile', () => {
   });
 
   test('OCI labels', () => {
-    const labels = runtime.filter((i) => i.keyword === 'LABEL').map((i) => i.args).join(' ');
+    const labels = runtime
+      .filter((i) => i.keyword === 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
     for (const key of ['title', 'description', 'version', 'licenses']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
   });
 });
 
 describe('.dockerignore', () => {
-  const entries = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const entries = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
   test.each(['node_modules', '.git', '.state', 'dist', 'build', 'test', 'coverage'])('excludes %s', (entry) => {
     expect(entries).toContain(entry);

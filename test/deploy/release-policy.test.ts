@@ -59,7 +59,18 @@ describe('skr policy lint', () => {
     ['the allow-all host_data', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: ALLOW_ALL })), ['error:hostdata_allow_all']],
     ['all-zero host_data (a VM launched without host data)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: '0'.repeat(64) })), ['warning:hostdata_zero']],
     ['uppercase host_data (never matches MAA)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', equals: H1.toUpperCase() })), ['error:hostdata_malformed']],
-    ['host_data only on one anyOf path', policyWith(claims({ anyOf: [{ claim: 'x-ms-sevsnpvm-hostdata', equals: H1 }, { claim: 'x-ms-attestation-type', equals: 'sevsnpvm' }] })), ['error:hostdata_missing']],
+    [
+      'host_data only on one anyOf path',
+      policyWith(
+        claims({
+          anyOf: [
+            { claim: 'x-ms-sevsnpvm-hostdata', equals: H1 },
+            { claim: 'x-ms-attestation-type', equals: 'sevsnpvm' },
+          ],
+        }),
+      ),
+      ['error:hostdata_missing'],
+    ],
     ['host_data only checked for existence (an operator the KMS refuses)', policyWith(claims({ claim: 'x-ms-sevsnpvm-hostdata', exists: true })), ['error:policy_invalid', 'error:hostdata_missing']],
     ['an operator the KMS refuses on a claim lint does not require', policyWith([...claims(), { claim: 'x-ms-attestation-type', notEquals: 'sevsnpvm' }]), ['error:policy_invalid']],
     ['no VMPL claim', policyWith(claims().filter((_, i) => i !== 3)), ['error:vmpl_missing']],
@@ -98,9 +109,13 @@ describe('skr policy lint', () => {
   });
 
   test('a weak second authority makes the policy weak (any branch releases)', () => {
-    const policy = { version: '1.0.0', anyOf: [{ authority: MAA, allOf: claims() }, { authority: 'https://other.attest.azure.net', allOf: claims().slice(1) }] };
-    expect(lintReleasePolicy(policy).findings).toEqual([
-      expect.objectContaining({ severity: 'error', code: 'hostdata_missing', path: 'anyOf[1]' }),
-    ]);
+    const policy = {
+      version: '1.0.0',
+      anyOf: [
+        { authority: MAA, allOf: claims() },
+        { authority: 'https://other.attest.azure.net', allOf: claims().slice(1) },
+      ],
+    };
+    expect(lintReleasePolicy(policy).findings).toEqual([expect.objectContaining({ severity: 'error', code: 'hostdata_missing', path: 'anyOf[1]' })]);
   });
 });

@@ -11,7 +11,12 @@ describe('the shipped ARM schemas', () => {
   test('are the verbatim copies the README lists (source commit and sha256)', () => {
     expect(rows).toHaveLength(4);
     for (const [file, sha256] of rows) {
-      expect([file, createHash('sha256').update(readFileSync(join(SCHEMAS, file))).digest('hex')]).toEqual([file, sha256]);
+      expect([
+        file,
+        createHash('sha256')
+          .update(readFileSync(join(SCHEMAS, file)))
+          .digest('hex'),
+      ]).toEqual([file, sha256]);
     }
   });
 

@@ -107,9 +107,7 @@ describe('broken copies of the sidecar template are caught', () => {
     const template = load('aci-skr-sidecar.json');
     template.resources[0].properties.containers[0].properties.resources.requests.cpu = 'lots';
     const report = validateTemplate(template, { parameters: sidecarParameters() });
-    expect(report.errors).toEqual([
-      { code: 'schema_invalid', message: 'must be number', path: 'resources[0].properties.containers[0].properties.resources.requests.cpu' },
-    ]);
+    expect(report.errors).toEqual([{ code: 'schema_invalid', message: 'must be number', path: 'resources[0].properties.containers[0].properties.resources.requests.cpu' }]);
   });
 
   test.each([

@@ -18,7 +18,11 @@ export interface ServiceEndpoints {
  * Runs `skr <command> --state-dir D ...` through the CLI's own entry (`main`, which sets the
  * umask as `bin/skr.js` does) in a child process, and waits for the endpoints.json it writes.
  */
-export async function serve(command: 'dev' | 'kms', stateDir: string, extraArgs: string[] = []): Promise<{ child: ChildProcess; endpoints: ServiceEndpoints; stop: () => Promise<void>; stderr: () => string }> {
+export async function serve(
+  command: 'dev' | 'kms',
+  stateDir: string,
+  extraArgs: string[] = [],
+): Promise<{ child: ChildProcess; endpoints: ServiceEndpoints; stop: () => Promise<void>; stderr: () => string }> {
   const script = `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1))`;
   const child = spawn(process.execPath, ['-r', REGISTER, '-e', script, '--', command, '--state-dir', stateDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

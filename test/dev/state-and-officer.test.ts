@@ -22,7 +22,9 @@ const EXPORTABLE_KEY = JSON.stringify({
   kty: 'oct-HSM',
   key_size: 256,
   attributes: { exportable: true },
-  release_policy: { data: Buffer.from(JSON.stringify({ version: '1.0.0', anyOf: [{ authority: 'https://verifier.example', allOf: [{ claim: 'x-ms-sevsnpvm-vmpl', equals: 0 }] }] })).toString('base64url') },
+  release_policy: {
+    data: Buffer.from(JSON.stringify({ version: '1.0.0', anyOf: [{ authority: 'https://verifier.example', allOf: [{ claim: 'x-ms-sevsnpvm-vmpl', equals: 0 }] }] })).toString('base64url'),
+  },
 });
 
 function kmsCall(endpoints: ServiceEndpoints, ca: string, method: string, path: string, token: string, body?: string): Promise<number> {
@@ -122,7 +124,7 @@ describe.each([
     expect(open.map((e) => `${e.path.slice(stateDir.length + 1)} ${e.mode.toString(8)}`)).toEqual([]);
   });
 
-  test('endpoints.json names the officer\'s App Service endpoint and a header file owned by the service\'s user', async () => {
+  test("endpoints.json names the officer's App Service endpoint and a header file owned by the service's user", async () => {
     const { officer } = service.endpoints;
     expect(officer).toEqual({ endpoint: `${service.endpoints.identity}/msi/token`, headerFile: join(stateDir, 'identity', 'identity-header') });
     const info = await stat(officer.headerFile);
@@ -131,10 +133,16 @@ describe.each([
 
   // The attacker must be another user: CI runs as root and becomes `nobody` with runuser.
   (AS_ROOT ? test : test.skip)(
-    AS_ROOT ? 'a local process of another user gets release rights only: policy update and create are 403, no officer token, no header file' : 'a local process of another user gets release rights only (SKIPPED: needs root to run the attacker as nobody with runuser; CI runs it)',
+    AS_ROOT
+      ? 'a local process of another user gets release rights only: policy update and create are 403, no officer token, no header file'
+      : 'a local process of another user gets release rights only (SKIPPED: needs root to run the attacker as nobody with runuser; CI runs it)',
     async () => {
       const header = await readFile(service.endpoints.officer.headerFile, 'utf8');
-      const officerClientId = ((await (await fetch(`${service.endpoints.officer.endpoint}?api-version=2019-08-01&resource=https://vault.azure.net`, { headers: { 'X-IDENTITY-HEADER': header } })).json()) as { client_id: string }).client_id;
+      const officerClientId = (
+        (await (await fetch(`${service.endpoints.officer.endpoint}?api-version=2019-08-01&resource=https://vault.azure.net`, { headers: { 'X-IDENTITY-HEADER': header } })).json()) as {
+          client_id: string;
+        }
+      ).client_id;
       const seen = await asNobody([service.endpoints, ca, officerClientId, key, policyBody, EXPORTABLE_KEY]);
       expect(seen).toEqual({ uid: 65534, token: 200, updatePolicy: 403, createKey: 403, officerByClientId: 403, headerFile: 'EACCES' });
       // The same requests with the officer's token succeed: only the role stood in the way.

@@ -17,8 +17,7 @@ let child: ChildProcess | undefined;
 const keyOf = (res: RawResponse) => (JSON.parse(res.text) as { key: { k: string } }).key.k;
 
 function startSidecarProcess(env: NodeJS.ProcessEnv): Promise<string> {
-  const args = ['--port', '0', '--device', 'virtual', '--state-dir', stack.stateDir, '--user', '',
-    '--maa-endpoint', stack.endpoints.verifier, '--akv-endpoint', stack.endpoints.kms];
+  const args = ['--port', '0', '--device', 'virtual', '--state-dir', stack.stateDir, '--user', '', '--maa-endpoint', stack.endpoints.verifier, '--akv-endpoint', stack.endpoints.kms];
   const started = spawnSidecarProcess(args, { SKR_CA_FILE: '', AZURE_POD_IDENTITY_AUTHORITY_HOST: stack.endpoints.identity, ...env });
   child = started.child;
   return started.url;

@@ -32,7 +32,9 @@ describe('KMS release through the SDK', () => {
   beforeAll(async () => {
     ({ stack, keys } = await startTestStack());
     const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'tee', key_ops: ['encrypt'], n: jwk.n, e: jwk.e }] }));
-    const res = await request(stack.endpoints.sidecar).post('/attest/maa').send({ runtime_data: runtime.toString('base64') });
+    const res = await request(stack.endpoints.sidecar)
+      .post('/attest/maa')
+      .send({ runtime_data: runtime.toString('base64') });
     token = res.body.token;
   });
   afterAll(() => stack?.close());
@@ -78,7 +80,11 @@ describe('KMS release through the SDK', () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const otherJwk = other.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
     const runtime = Buffer.from(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'other', key_ops: ['encrypt'], n: otherJwk.n, e: otherJwk.e }] }));
-    const otherToken = (await request(stack.endpoints.sidecar).post('/attest/maa').send({ runtime_data: runtime.toString('base64') })).body.token as string;
+    const otherToken = (
+      await request(stack.endpoints.sidecar)
+        .post('/attest/maa')
+        .send({ runtime_data: runtime.toString('base64') })
+    ).body.token as string;
     const otherValue = (await keys.releaseKey('demo', otherToken)).value;
     const open = async (value: string, privateKey: typeof tee.privateKey) => {
       const body = JSON.parse(Buffer.from(value.split('.')[1]!, 'base64url').toString());
@@ -107,7 +113,15 @@ describe('KMS release through the SDK', () => {
     const master = await openMasterKey({ kind: 'file', path: join(dir, 'master.key') });
     try {
       let clock = Date.now();
-      const core = { db, store: new SqliteKeyStore(db, master), secrets: new SqliteSecretStore(db, master), master, now: () => Math.floor(clock / 1000), recoverableDays: 7, validateReleasePolicy: () => undefined };
+      const core = {
+        db,
+        store: new SqliteKeyStore(db, master),
+        secrets: new SqliteSecretStore(db, master),
+        master,
+        now: () => Math.floor(clock / 1000),
+        recoverableDays: 7,
+        validateReleasePolicy: () => undefined,
+      };
       const policy = Buffer.from(JSON.stringify(demoPolicy(stack.verifier.issuer, stack.hostData, stack.arkSha256))).toString('base64url');
       await createKey(core, 'answer', { kty: 'oct-HSM', key_size: 256, attributes: { exportable: true }, release_policy: { data: policy } });
       const tls = await createTlsMaterial({ name: 'answer test' });

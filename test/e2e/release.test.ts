@@ -103,10 +103,16 @@ describe('end to end: sidecar → verifier → KMS over real sockets', () => {
   });
 
   test('attest routes on the stack: raw and combined (evidence + VCEK, ASK, ARK endorsements)', async () => {
-    const raw = await request(stack.endpoints.sidecar).post('/attest/raw').send({ runtime_data: Buffer.from('hello').toString('base64') });
+    const raw = await request(stack.endpoints.sidecar)
+      .post('/attest/raw')
+      .send({ runtime_data: Buffer.from('hello').toString('base64') });
     expect(raw.body.report).toHaveLength(2368);
     const combined = await request(stack.endpoints.sidecar).post('/attest/combined').send({ runtime_data: 'aGVsbG8=' });
     expect(Buffer.from(combined.body.evidence, 'base64')).toHaveLength(1184);
-    expect(Buffer.from(combined.body.endorsements, 'base64').toString().match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+    expect(
+      Buffer.from(combined.body.endorsements, 'base64')
+        .toString()
+        .match(/BEGIN CERTIFICATE/g),
+    ).toHaveLength(3);
   });
 });

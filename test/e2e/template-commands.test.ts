@@ -141,7 +141,10 @@ beforeAll(async () => {
   const officerEnv = { ...trustEnv, IDENTITY_ENDPOINT: endpoints.officer.endpoint, IDENTITY_HEADER: await readFile(endpoints.officer.headerFile, 'utf8') };
 
   const otherHostData = (BigInt(`0x${hostData}`) ^ 1n).toString(16).padStart(64, '0');
-  for (const [name, data] of [['bound', hostData], ['other-tee', otherHostData]] as const) {
+  for (const [name, data] of [
+    ['bound', hostData],
+    ['other-tee', otherHostData],
+  ] as const) {
     const policy = await runSkr(['policy', 'create', '--maa', verifierUrl, '--hostdata', data], trustEnv);
     const file = join(work, `${name}.policy.json`);
     await writeFile(file, JSON.stringify(policy));
@@ -172,10 +175,10 @@ async function releaseThrough(sidecar: Record<string, any>): Promise<void> {
 
 test('skr sidecar --device virtual releases the key bound to its host_data from the template’s KMS, and is refused the other (403)', async () => {
   const sidecar = await timed('sidecarStartMs', () =>
-    startService(
-      ['sidecar', '--port', '0', '--device', 'virtual', '--state-dir', virtualState, '--maa-endpoint', verifierUrl, '--akv-endpoint', kmsUrl, '--user', 'root'],
-      { ...trustEnv, AZURE_POD_IDENTITY_AUTHORITY_HOST: identityUrl },
-    ),
+    startService(['sidecar', '--port', '0', '--device', 'virtual', '--state-dir', virtualState, '--maa-endpoint', verifierUrl, '--akv-endpoint', kmsUrl, '--user', 'root'], {
+      ...trustEnv,
+      AZURE_POD_IDENTITY_AUTHORITY_HOST: identityUrl,
+    }),
   );
   await releaseThrough(sidecar);
 }, 120_000);

@@ -35,7 +35,7 @@ afterAll(async () => {
   await state.remove();
 });
 
-test('the header file is absolute, 0600 and owned by the service\'s user, and holds exactly the header', async () => {
+test("the header file is absolute, 0600 and owned by the service's user, and holds exactly the header", async () => {
   expect(isAbsolute(identity.officer.headerFile)).toBe(true);
   const info = await stat(identity.officer.headerFile);
   expect(info.mode & 0o777).toBe(0o600);
@@ -44,7 +44,7 @@ test('the header file is absolute, 0600 and owned by the service\'s user, and ho
   expect(identity.officer.endpoint).toBe(`${identity.url}/msi/token`);
 });
 
-test('ManagedIdentityCredential with IDENTITY_ENDPOINT and the header file\'s contents gets a verifiable officer token', async () => {
+test("ManagedIdentityCredential with IDENTITY_ENDPOINT and the header file's contents gets a verifiable officer token", async () => {
   const token = await new ManagedIdentityCredential().getToken('https://vault.azure.net/.default');
   const claims = await new TokenVerifier({ trustedIssuers: [identity.issuer] }).verify(token.token);
   expect(claims).toMatchObject({ aud: 'https://vault.azure.net', oid: identity.officerPrincipal.objectId });

@@ -22,7 +22,7 @@ function dialledHost(args: unknown[]): string | undefined {
   const first = Array.isArray(args[0]) ? args[0][0] : args[0];
   if (typeof first === 'object' && first !== null) {
     const options = first as { host?: string; path?: string };
-    return options.path ? undefined : options.host ?? 'localhost';
+    return options.path ? undefined : (options.host ?? 'localhost');
   }
   if (typeof first === 'number') return typeof args[1] === 'string' ? args[1] : 'localhost';
   return undefined;

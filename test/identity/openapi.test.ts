@@ -53,7 +53,7 @@ test.each<[string, number, () => { route: string; url: string; headers: Record<s
   expect(undocumentedAnswer(IDENTITY_OPENAPI, 'get', route, res.status, res.body)).toBeUndefined();
 });
 
-test('a schema violation names the field in IMDS\'s error shape', async () => {
+test("a schema violation names the field in IMDS's error shape", async () => {
   const res = await request(http).get(`${TOKEN}?api-version=2018-02-01`).set('Metadata', 'true');
   expect(res.body).toEqual({ error: 'invalid_request', error_description: 'resource is required' });
 });

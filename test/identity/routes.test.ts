@@ -28,7 +28,9 @@ const imds = (query: string) => request(http).get(`${TOKEN}?${query}`).set('Meta
 
 describe('IMDS token path', () => {
   test.each([TOKEN, `${TOKEN}/`])('%s answers IMDS JSON with string expiries and a token for the resource', async (path) => {
-    const res = await request(http).get(`${path}?api-version=2018-02-01&resource=${encodeURIComponent(KV)}`).set('Metadata', 'true');
+    const res = await request(http)
+      .get(`${path}?api-version=2018-02-01&resource=${encodeURIComponent(KV)}`)
+      .set('Metadata', 'true');
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const exp = Math.floor(NOW.getTime() / 1000) + 3600;
@@ -59,7 +61,7 @@ describe('IMDS token path', () => {
   });
 
   test.each([
-    ['no Metadata header (the shape of @azure/identity\'s availability probe)', () => request(http).get(TOKEN).set('Accept', 'application/json'), 'metadata_header_required'],
+    ["no Metadata header (the shape of @azure/identity's availability probe)", () => request(http).get(TOKEN).set('Accept', 'application/json'), 'metadata_header_required'],
     ['Metadata: false', () => request(http).get(`${TOKEN}?api-version=2018-02-01&resource=${KV}`).set('Metadata', 'false'), 'metadata_header_required'],
     ['no api-version', () => imds(`resource=${KV}`), 'invalid_request'],
     ['an api-version older than IMDS identity', () => imds(`api-version=2017-09-01&resource=${KV}`), 'invalid_request'],
@@ -71,7 +73,7 @@ describe('IMDS token path', () => {
     ['an unknown msi_res_id', () => imds(`api-version=2018-02-01&resource=${KV}&msi_res_id=/subscriptions/x/nope`), 'identity_not_found'],
     ['two selectors', () => imds(`api-version=2018-02-01&resource=${KV}&client_id=${app.clientId}&object_id=${app.objectId}`), 'invalid_request'],
     ['X-Forwarded-For (a proxied request)', () => imds(`api-version=2018-02-01&resource=${KV}`).set('X-Forwarded-For', '10.0.0.5'), 'invalid_request'],
-  ])('400 with IMDS\'s error shape for %s', async (_name, send, code) => {
+  ])("400 with IMDS's error shape for %s", async (_name, send, code) => {
     const res = await send();
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: code, error_description: expect.any(String) });
@@ -160,9 +162,7 @@ describe('OpenID discovery', () => {
     const discovery = await request(http).get('/.well-known/openid-configuration');
     expect(discovery.body).toMatchObject({ issuer: identity.issuer, jwks_uri: `${identity.issuer}/discovery/keys` });
     const jwks = await request(http).get('/discovery/keys');
-    expect(jwks.body.keys).toEqual([
-      { kid: identity.context.keys.current().kid, kty: 'RSA', alg: 'RS256', use: 'sig', n: expect.any(String), e: 'AQAB', x5c: [expect.any(String)] },
-    ]);
+    expect(jwks.body.keys).toEqual([{ kid: identity.context.keys.current().kid, kty: 'RSA', alg: 'RS256', use: 'sig', n: expect.any(String), e: 'AQAB', x5c: [expect.any(String)] }]);
   });
 
   test('TokenVerifier accepts a token through discovery and refuses it after exp', async () => {

@@ -50,12 +50,15 @@ test('an identity header file written with a newline or a wide mode is rewritten
 test.each([
   ['a principal named like the officer', { principals: [{ name: 'officer', objectId: '0a1b2c3d-0000-4000-8000-000000000001', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' }] }],
   ['a principal id that is not a GUID', { principals: [{ name: 'x', objectId: 'nope', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' }] }],
-  ['two principals with one client id', {
-    principals: [
-      { name: 'a', objectId: '0a1b2c3d-0000-4000-8000-000000000001', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' },
-      { name: 'b', objectId: '0a1b2c3d-0000-4000-8000-000000000002', clientId: '6F1D0A7E-5B3C-4E2A-9D8F-1A2B3C4D5E6F' },
-    ],
-  }],
+  [
+    'two principals with one client id',
+    {
+      principals: [
+        { name: 'a', objectId: '0a1b2c3d-0000-4000-8000-000000000001', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' },
+        { name: 'b', objectId: '0a1b2c3d-0000-4000-8000-000000000002', clientId: '6F1D0A7E-5B3C-4E2A-9D8F-1A2B3C4D5E6F' },
+      ],
+    },
+  ],
   ['a principal named like the default one', { principals: [{ name: 'default', objectId: '0a1b2c3d-0000-4000-8000-000000000001', clientId: '6f1d0a7e-5b3c-4e2a-9d8f-1a2b3c4d5e6f' }] }],
   ['a token lifetime over a day', { tokenLifetimeSeconds: 86_401 }],
 ])('refuses to start with %s', async (_name, options) => {

@@ -23,7 +23,10 @@ beforeAll(async () => {
   expect((await admin(kbs, 'POST', '/kbs/v0/resource/default/demo-x/secret', Buffer.from('outside'))).status).toBe(200);
   expect((await admin(kbs, 'PUT', '/kbs/v0/resource-policy/default/demo', virtualTeePolicy(kbs))).status).toBe(200);
   // The more specific prefix wins: this one asks for a measurement the virtual guest does not have.
-  expect((await admin(kbs, 'PUT', '/kbs/v0/resource-policy/default/demo/denied', virtualTeePolicy(kbs, 'submods.cpu0.ear.veraison.annotated-evidence.snp.x-ms-sevsnpvm-launchmeasurement', 'ab'.repeat(48)))).status).toBe(200);
+  expect(
+    (await admin(kbs, 'PUT', '/kbs/v0/resource-policy/default/demo/denied', virtualTeePolicy(kbs, 'submods.cpu0.ear.veraison.annotated-evidence.snp.x-ms-sevsnpvm-launchmeasurement', 'ab'.repeat(48))))
+      .status,
+  ).toBe(200);
 }, 60_000);
 
 afterAll(async () => {
@@ -51,7 +54,7 @@ describe('skr kbs over real sockets with the virtual device', () => {
     expect(response.headers.get('set-cookie')).toMatch(/^kbs-session-id=[0-9a-f]{32}; Expires=/);
   });
 
-  test('a wrong protocol version is 401 with trustee\'s AttestationError type', async () => {
+  test("a wrong protocol version is 401 with trustee's AttestationError type", async () => {
     const response = await post(kbs, '/kbs/v0/auth', { version: '0.3.0', tee: 'snp', 'extra-params': '' });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ type: `${TRUSTEE}AttestationError`, code: 'kbs_version_unsupported' });
@@ -73,7 +76,7 @@ describe('skr kbs over real sockets with the virtual device', () => {
     await expect(new KbsClient({ url: kbs.url, device }).getResource('default/demo/denied')).rejects.toMatchObject({ code: 'release_denied', status: 403 });
   });
 
-  test('the token is trustee\'s EAR shape and carries the tee-pubkey it was bound to', async () => {
+  test("the token is trustee's EAR shape and carries the tee-pubkey it was bound to", async () => {
     const { attest, teePubkey } = await handshake(kbs, device);
     const { token } = (await (await attest()).json()) as { token: string };
     const claims = decodeJwt(token) as Record<string, any>;
@@ -189,13 +192,18 @@ describe('skr kbs over real sockets with the virtual device', () => {
     expect(await refused.json()).toMatchObject({ type: `${TRUSTEE}AdminAuthAccess` });
     const anonymous = await fetch(`${kbs.url}/kbs/v0/resource-policy/default`, { method: 'PUT', body: virtualTeePolicy(kbs) });
     expect(anonymous.status).toBe(401);
-    const audit = readFileSync(kbs.auditFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(audit).toEqual(expect.arrayContaining([
-      expect.objectContaining({ action: 'resource.set', outcome: 'done', resource: 'default/demo/secret' }),
-      expect.objectContaining({ action: 'policy.set', outcome: 'done', resource: 'default/demo' }),
-      expect.objectContaining({ action: 'resource.get', outcome: 'allowed', resource: 'default/demo/secret' }),
-      expect.objectContaining({ action: 'resource.get', outcome: 'denied', resource: 'default/demo/denied' }),
-    ]));
+    const audit = readFileSync(kbs.auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'resource.set', outcome: 'done', resource: 'default/demo/secret' }),
+        expect.objectContaining({ action: 'policy.set', outcome: 'done', resource: 'default/demo' }),
+        expect.objectContaining({ action: 'resource.get', outcome: 'allowed', resource: 'default/demo/secret' }),
+        expect.objectContaining({ action: 'resource.get', outcome: 'denied', resource: 'default/demo/denied' }),
+      ]),
+    );
     expect(readFileSync(kbs.auditFile, 'utf8')).not.toContain('demo secret');
   });
 

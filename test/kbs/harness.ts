@@ -27,7 +27,11 @@ export async function startTestKbs(device: VirtualDevice, overrides: Partial<Kbs
 export async function adminToken(kbs: RunningKbs, key?: KeyObject): Promise<string> {
   const privateKey = key ?? (await import('node:crypto')).createPrivateKey(readFileSync(kbs.adminKeyFile!));
   const iat = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' }).setIssuedAt(iat).setExpirationTime(iat + 600).sign(privateKey);
+  return new SignJWT({ role: 'admin' })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 600)
+    .sign(privateKey);
 }
 
 export async function admin(kbs: RunningKbs, method: string, path: string, body?: string | Buffer, key?: KeyObject): Promise<Response> {

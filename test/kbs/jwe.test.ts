@@ -43,7 +43,7 @@ describe('the resource JWE', () => {
     expect(decryptFromKbs(jwe, privateKey)).toEqual(SECRET);
   });
 
-  test.each(CASES)('$name: members are unpadded base64url, no aad, header members in trustee\'s order', async ({ alg, pair }) => {
+  test.each(CASES)("$name: members are unpadded base64url, no aad, header members in trustee's order", async ({ alg, pair }) => {
     const { publicKey } = pair();
     const jwe = await encryptToTee(SECRET, teePubkeyOf(publicKey, alg));
     expect(Object.keys(jwe)).toEqual(['protected', 'encrypted_key', 'iv', 'ciphertext', 'tag']);

@@ -23,7 +23,7 @@ afterAll(async () => {
   await verifier?.close();
 });
 
-test.each(['guest-components', 'skr'] as const)('a resource is released on the remote verifier\'s appraisal of %s evidence', async (evidence) => {
+test.each(['guest-components', 'skr'] as const)("a resource is released on the remote verifier's appraisal of %s evidence", async (evidence) => {
   expect((await new KbsClient({ url: kbs.url, device, evidence }).getResource('default/remote/secret')).toString()).toBe('via the verifier');
 });
 

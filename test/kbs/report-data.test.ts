@@ -7,9 +7,7 @@ describe('the REPORT_DATA binding', () => {
   test("trustee's runtime-data vector: JCS then SHA-384", () => {
     const canonical = canonicalJson({ b: 1, a: 'test', c: { d: 'e' } });
     expect(canonical).toBe('{"a":"test","b":1,"c":{"d":"e"}}');
-    expect(createHash('sha384').update(canonical).digest('hex')).toBe(
-      'e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da78870c3',
-    );
+    expect(createHash('sha384').update(canonical).digest('hex')).toBe('e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da78870c3');
   });
 
   test('canonical JSON sorts by UTF-16 code units, escapes as JSON.stringify and writes numbers in ECMAScript form', () => {

@@ -3,9 +3,7 @@ import { parseResourcePath, resourcePathOf, secretNameOf, type ResourcePath } fr
 
 const FIRST = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'.split('');
 const REST = [...FIRST, '.'];
-const segment = fc
-  .tuple(fc.constantFrom(...FIRST), fc.array(fc.constantFrom(...REST), { maxLength: 12 }))
-  .map(([first, rest]) => first + rest.join(''));
+const segment = fc.tuple(fc.constantFrom(...FIRST), fc.array(fc.constantFrom(...REST), { maxLength: 12 })).map(([first, rest]) => first + rest.join(''));
 const path = fc.tuple(segment, segment, segment).map((p) => p as unknown as ResourcePath);
 
 describe('the resource path → Key Vault secret name mapping', () => {
@@ -20,7 +18,7 @@ describe('the resource path → Key Vault secret name mapping', () => {
     );
   });
 
-  test('is injective even under Key Vault\'s case-insensitive names', () => {
+  test("is injective even under Key Vault's case-insensitive names", () => {
     fc.assert(
       fc.property(path, path, (a, b) => {
         fc.pre(a.join('/') !== b.join('/'));

@@ -36,7 +36,7 @@ describe("guest-components' SNP evidence", () => {
     expect(Buffer.from(evidence.report)).toEqual(raw);
   });
 
-  test('the field layout is the sev crate\'s: byte arrays, TCB structs, key_info, signature r/s of 72', () => {
+  test("the field layout is the sev crate's: byte arrays, TCB structs, key_info, signature r/s of 72", () => {
     const report = genoaEvidence().attestation_report;
     expect(report.version).toBe(3);
     expect(report.cpuid_fam_id).toBe(0x19);
@@ -47,7 +47,7 @@ describe("guest-components' SNP evidence", () => {
     expect(report.policy).toBe(0x3001f);
   });
 
-  test('the genuine Genoa evidence verifies through skr\'s verifier up to the binding, which it does not meet', async () => {
+  test("the genuine Genoa evidence verifies through skr's verifier up to the binding, which it does not meet", async () => {
     const { evidence } = parseSnpEvidence(genoaEvidence());
     const actual = parseReport(GENOA.report).reportData;
     const { claims } = await appraiseBoundEvidence(evidence, actual, context());

@@ -36,7 +36,7 @@ describe('the KBS attestation token', () => {
     expect((claims.submods as any).cpu0['ear.status']).toBe('affirming');
   });
 
-  test('exp is honoured with trustee\'s 60 s leeway', async () => {
+  test("exp is honoured with trustee's 60 s leeway", async () => {
     const { key, token } = await setup();
     await expect(verifyKbsToken(token, key, ISSUER, new Date(NOW.getTime() + 359_000))).resolves.toBeDefined();
     await expect(verifyKbsToken(token, key, ISSUER, new Date(NOW.getTime() + 361_000))).rejects.toMatchObject({ code: 'kbs_token_invalid' });
@@ -53,7 +53,11 @@ describe('the KBS attestation token', () => {
 
   test('a token signed by the right key without the tee-pubkey is refused', async () => {
     const { key } = await setup();
-    const bare = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: key.kid }).setIssuer(ISSUER).setExpirationTime(Math.floor(NOW.getTime() / 1000) + 60).sign(key.privateKey);
+    const bare = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .setIssuer(ISSUER)
+      .setExpirationTime(Math.floor(NOW.getTime() / 1000) + 60)
+      .sign(key.privateKey);
     await expect(verifyKbsToken(bare, key, ISSUER, NOW)).rejects.toMatchObject({ code: 'kbs_token_invalid' });
   });
 });

@@ -82,7 +82,10 @@ describe('wrapKeyMaterial / unwrapKeyMaterial round trips', () => {
     const { publicKey, privateKey } = wrapping.get(3072)!;
     const { n, e } = publicKey.export({ format: 'jwk' });
     const material = materials.get('oct-256')!.bytes;
-    for (const jwk of [{ kty: 'RSA', n, e, key_ops: ['encrypt'], kid: 'k1' }, { kty: 'RSA-HSM', n, e }]) {
+    for (const jwk of [
+      { kty: 'RSA', n, e, key_ops: ['encrypt'], kid: 'k1' },
+      { kty: 'RSA-HSM', n, e },
+    ]) {
       const ciphertext = await wrapKeyMaterial({ publicKey: jwk, material, enc: 'RSA_AES_KEY_WRAP_256' });
       expect(await unwrapKeyMaterial({ privateKey: privateKey.export({ format: 'jwk' }), ciphertext, enc: 'RSA_AES_KEY_WRAP_256' })).toEqual(material);
     }

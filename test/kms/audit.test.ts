@@ -284,7 +284,11 @@ describe('what the KMS records', () => {
         await commit(entry);
         audited();
       };
-      const client = https.request(`${stack.kms.url}/keys/gone/release${API}`, { method: 'POST', ca: stack.kms.caPem, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+      const client = https.request(`${stack.kms.url}/keys/gone/release${API}`, {
+        method: 'POST',
+        ca: stack.kms.caPem,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
       const gone = new Promise<Error>((resolve) => client.on('error', resolve));
       client.end(releaseBody);
       await holding;
@@ -336,7 +340,11 @@ describe('what the KMS records', () => {
     }
     const db = new Database(path, { readonly: true });
     try {
-      const rows = db.prepare("SELECT COUNT(*) AS n, SUM(count) AS requests, SUM(length(coalesce(route,'')) + length(coalesce(reason,'')) + length(coalesce(detail,'')) + length(coalesce(source,'')) + length(operation)) AS bytes FROM audit WHERE decision = 'deny'").get() as { n: number; requests: number; bytes: number };
+      const rows = db
+        .prepare(
+          "SELECT COUNT(*) AS n, SUM(count) AS requests, SUM(length(coalesce(route,'')) + length(coalesce(reason,'')) + length(coalesce(detail,'')) + length(coalesce(source,'')) + length(operation)) AS bytes FROM audit WHERE decision = 'deny'",
+        )
+        .get() as { n: number; requests: number; bytes: number };
       expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(40);
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
       expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
@@ -373,9 +381,11 @@ describe('what the KMS records', () => {
         return res.status;
       };
       let next = 0;
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        while (next < FLOOD + EXTRA) await ask(`missing-${next++}-${'m'.repeat(100)}`);
-      }));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < FLOOD + EXTRA) await ask(`missing-${next++}-${'m'.repeat(100)}`);
+        }),
+      );
       // Past the throttle, allowed requests are answered and stored one by one.
       for (let i = 0; i < 3; i++) expect(await ask('present')).toBe(200);
     } finally {
@@ -386,7 +396,11 @@ describe('what the KMS records', () => {
     try {
       expect(Object.fromEntries(statuses)).toEqual({ 404: FLOOD, 429: EXTRA, 200: 3 });
       expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-      const refused = db.prepare("SELECT status, COUNT(*) AS n, SUM(count) AS requests, SUM(length(coalesce(principal,'')) + length(coalesce(route,'')) + length(coalesce(reason,'')) + length(coalesce(detail,'')) + length(coalesce(source,'')) + length(operation)) AS bytes FROM audit WHERE status >= 400 AND principal = ? GROUP BY status ORDER BY status").all(stack.officer);
+      const refused = db
+        .prepare(
+          "SELECT status, COUNT(*) AS n, SUM(count) AS requests, SUM(length(coalesce(principal,'')) + length(coalesce(route,'')) + length(coalesce(reason,'')) + length(coalesce(detail,'')) + length(coalesce(source,'')) + length(operation)) AS bytes FROM audit WHERE status >= 400 AND principal = ? GROUP BY status ORDER BY status",
+        )
+        .all(stack.officer);
       // 20 stored one by one, one summary for the other 9,980; one summary for the 429s.
       expect(refused).toEqual([
         { status: 404, n: 21, requests: FLOOD, bytes: expect.any(Number) },
@@ -461,7 +475,9 @@ describe('what the KMS records', () => {
       const uid = process.getuid!();
       expect(changes.reverse()).toEqual([
         // The roles the KMS ensured when it started.
-        ...(await stack.kms.roles.list()).filter((a) => a.principal !== 'bob').map((a) => expect.objectContaining({ operation: 'role.add', principal: 'kms:startup', detail: expect.stringContaining(`principal=${a.principal} role=${a.role}`) })),
+        ...(await stack.kms.roles.list())
+          .filter((a) => a.principal !== 'bob')
+          .map((a) => expect.objectContaining({ operation: 'role.add', principal: 'kms:startup', detail: expect.stringContaining(`principal=${a.principal} role=${a.role}`) })),
         expect.objectContaining({ operation: 'role.add', principal: 'admin', route: '/admin/roles', status: 201, detail: expect.stringContaining('principal=alice role=crypto-user scope=/') }),
         expect.objectContaining({ operation: 'role.remove', principal: 'admin', route: '/admin/roles/:id', status: 204, detail: expect.stringContaining('principal=alice') }),
         expect.objectContaining({ operation: 'role.add', principal: `operator:${uid}`, detail: expect.stringContaining('principal=bob role=crypto-officer scope=/keys/k1') }),

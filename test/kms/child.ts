@@ -16,7 +16,10 @@ const SERVE = join(__dirname, 'fixtures', 'kms-serve.ts');
 export async function spawnKms(stateDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; endpoints: Endpoints; stdout: () => string }> {
   const endpointsFile = join(stateDir, 'endpoints.json');
   const previous = await readFile(endpointsFile, 'utf8').catch(() => undefined);
-  const child = spawn(process.execPath, ['-r', REGISTER, '-e', `require(${JSON.stringify(SERVE)})`, '--', '--state-dir', stateDir, ...extraArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', REGISTER, '-e', `require(${JSON.stringify(SERVE)})`, '--', '--state-dir', stateDir, ...extraArgs], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -38,9 +38,24 @@ describe('challenge authentication', () => {
   const forged: [string, () => Promise<string>][] = [
     ['a wrong audience', () => stack.issuer.mint({ oid: stack.officer, aud: 'https://storage.azure.com' })],
     ['an untrusted issuer', () => stranger.mint({ oid: stack.officer })],
-    ['a trusted issuer name signed by another key', () => new SignJWT({ oid: stack.officer, aud: 'https://vault.azure.net', exp: Math.floor(Date.now() / 1000) + 600 }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(stack.issuer.url).sign(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)],
+    [
+      'a trusted issuer name signed by another key',
+      () =>
+        new SignJWT({ oid: stack.officer, aud: 'https://vault.azure.net', exp: Math.floor(Date.now() / 1000) + 600 })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(stack.issuer.url)
+          .sign(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+    ],
     ['alg none', async () => new UnsecuredJWT({ oid: stack.officer, aud: 'https://vault.azure.net' }).setIssuer(stack.issuer.url).setExpirationTime('10m').encode()],
-    ['HS256 keyed with a guessable secret', () => new SignJWT({ oid: stack.officer, aud: 'https://vault.azure.net' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setIssuer(stack.issuer.url).setExpirationTime('10m').sign(Buffer.from('secret'))],
+    [
+      'HS256 keyed with a guessable secret',
+      () =>
+        new SignJWT({ oid: stack.officer, aud: 'https://vault.azure.net' })
+          .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+          .setIssuer(stack.issuer.url)
+          .setExpirationTime('10m')
+          .sign(Buffer.from('secret')),
+    ],
     ['an expired token', () => stack.issuer.mint({ oid: stack.officer }, { expiresIn: -600 })],
     ['a token not valid yet', () => stack.issuer.mint({ oid: stack.officer, nbf: Math.floor(Date.now() / 1000) + 3600 })],
     ['a token without exp', () => stack.issuer.mint({ oid: stack.officer, exp: undefined })],
@@ -182,7 +197,7 @@ describe('RBAC', () => {
 
   test.each<[string, () => string | undefined]>([
     ['no token', () => undefined],
-    ['a principal\'s bearer token', () => officerToken],
+    ["a principal's bearer token", () => officerToken],
     ['a wrong admin token', () => 'not-the-admin-token'],
   ])('the admin API answers %s with 401 before it reads the body, even bad JSON', async (_name, tokenOf) => {
     const token = tokenOf();

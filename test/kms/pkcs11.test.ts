@@ -46,7 +46,11 @@ describeHsm('PKCS#11 master key (SoftHSM)', () => {
 
   test('generates a non-extractable, sensitive AES-256 key in the token, seals with AES-GCM inside it and refuses a wrong PIN', () => {
     const script = join(__dirname, 'fixtures', 'master-key-check.ts');
-    const out = execFileSync(process.execPath, ['-r', join(__dirname, 'fixtures', 'ts-register.js'), '-e', `require(${JSON.stringify(script)})`, MODULE, 'skr-test', '1234'], { env, encoding: 'utf8', timeout: 30_000 });
+    const out = execFileSync(process.execPath, ['-r', join(__dirname, 'fixtures', 'ts-register.js'), '-e', `require(${JSON.stringify(script)})`, MODULE, 'skr-test', '1234'], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     const report = JSON.parse(out);
     expect(report).toEqual({
       id: expect.stringMatching(/^pkcs11:skr-test:skr-kms-master:[0-9a-f]{32}$/),

@@ -7,7 +7,13 @@ export interface RawResponse {
 }
 
 /** One HTTPS request to the KMS with nothing the SDK would add or fix. */
-export function raw(base: string, ca: string, method: string, path: string, options: { token?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: https.Agent } = {}): Promise<RawResponse> {
+export function raw(
+  base: string,
+  ca: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: https.Agent } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${base}${path}`,

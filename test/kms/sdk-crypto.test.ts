@@ -19,13 +19,15 @@ afterAll(async () => {
   await stack.close();
 });
 
-const remote = (key: KeyVaultKey) =>
-  new CryptographyClient(key.id!, credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: stack.kms.caPem }, retryOptions: { maxRetries: 0 } });
+const remote = (key: KeyVaultKey) => new CryptographyClient(key.id!, credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: stack.kms.caPem }, retryOptions: { maxRetries: 0 } });
 
-const digest = (alg: string, data: Buffer) => createHash(`sha${alg.slice(2) === '256K' ? '256' : alg.slice(2)}`).update(data).digest();
+const digest = (alg: string, data: Buffer) =>
+  createHash(`sha${alg.slice(2) === '256K' ? '256' : alg.slice(2)}`)
+    .update(data)
+    .digest();
 
 test.each(['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5'] as const)('RSA %s encrypts, decrypts, wraps and unwraps', async (algorithm) => {
-  const key = await stack.client(credential).createRsaKey(`rsa-enc-${algorithm.replace("_", "-")}`, { keySize: 2048 });
+  const key = await stack.client(credential).createRsaKey(`rsa-enc-${algorithm.replace('_', '-')}`, { keySize: 2048 });
   const crypto = remote(key);
   const plaintext = randomBytes(32);
   const { result } = await crypto.encrypt({ algorithm, plaintext });

@@ -38,7 +38,10 @@ describe.each(storeBackends().map((backend) => [backend.name, backend] as const)
     test('an edited row is the first broken link; a checkpoint shows a cut', async () => {
       const log = await backend.auditLog('tamper');
       const store = await log.open();
-      await store.append([0, 1, 2, 3].map((i) => entry(i)), []);
+      await store.append(
+        [0, 1, 2, 3].map((i) => entry(i)),
+        [],
+      );
       const verdict = await store.verify();
       if (!verdict.ok) throw new Error('a fresh log verifies');
       const [second] = await log.sql('SELECT id FROM audit ORDER BY id LIMIT 1 OFFSET 1');
@@ -53,7 +56,10 @@ describe.each(storeBackends().map((backend) => [backend.name, backend] as const)
     test('pruning moves the anchor, records itself, and leaves a chain that verifies', async () => {
       const log = await backend.auditLog('prune');
       const store = await log.open();
-      await store.append([0, 1, 2, 3, 4].map((i) => entry(i)), []);
+      await store.append(
+        [0, 1, 2, 3, 4].map((i) => entry(i)),
+        [],
+      );
       expect(await store.prune(1003, 2000)).toBe(3);
       expect(await store.prune(1003, 2000)).toBe(0);
       expect((await store.query({})).map((e) => e.operation)).toEqual(['audit.prune', 'get', 'get']);
@@ -71,7 +77,12 @@ describe.each(storeBackends().map((backend) => [backend.name, backend] as const)
       const [summarised, again] = await Promise.all([a.summarizeCounts(1_600), b.summarizeCounts(1_600)]);
       expect(summarised + again).toBe(2);
       const summaries = await a.query({});
-      expect(summaries.filter((e) => e.operation === 'refused.summary').map((e) => [e.principal, e.status, e.count ?? 1]).sort()).toEqual([
+      expect(
+        summaries
+          .filter((e) => e.operation === 'refused.summary')
+          .map((e) => [e.principal, e.status, e.count ?? 1])
+          .sort(),
+      ).toEqual([
         [undefined, 401, 1],
         ['mallory', 403, 3],
       ]);

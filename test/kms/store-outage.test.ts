@@ -26,8 +26,7 @@ describePostgres('a KMS whose PostgreSQL store goes away and comes back', () => 
     await cluster?.remove();
   });
 
-  const call = (method: string, path: string, body?: unknown) =>
-    raw(stack.kms.url, stack.kms.caPem, method, `${path}${API}`, { token, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const call = (method: string, path: string, body?: unknown) => raw(stack.kms.url, stack.kms.caPem, method, `${path}${API}`, { token, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
   test('refuses with 503 while the database is down, answers not ready, and serves again afterwards', async () => {
     const created = await call('POST', '/keys/kept/create', { kty: 'oct-HSM', key_size: 256 });
@@ -60,7 +59,12 @@ describePostgres('a KMS whose PostgreSQL store goes away and comes back', () => 
     expect([read.status, read.body.key.kid]).toEqual([200, created.body.key.kid]);
     expect((await call('GET', '/keys/lost')).status).toBe(404);
     const entries = await stack.kms.audit.query({ key: 'kept', limit: 10 });
-    expect(entries.map((e) => [e.operation, e.status])).toEqual(expect.arrayContaining([['create', 200], ['get', 200]]));
+    expect(entries.map((e) => [e.operation, e.status])).toEqual(
+      expect.arrayContaining([
+        ['create', 200],
+        ['get', 200],
+      ]),
+    );
     expect(await stack.kms.audit.verify()).toMatchObject({ ok: true });
   });
 });

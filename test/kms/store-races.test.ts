@@ -12,7 +12,11 @@ import { storeBackends } from './store-backends';
 const ROUNDS = 12;
 const now = () => 1_800_000_000;
 
-const settle = <T>(promise: Promise<T>) => promise.then((value) => ({ ok: true as const, value }), (error: { code?: string }) => ({ ok: false as const, code: error.code }));
+const settle = <T>(promise: Promise<T>) =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: { code?: string }) => ({ ok: false as const, code: error.code }),
+  );
 
 describe.each(storeBackends().map((backend) => [backend.name, backend] as const))('races between replicas on %s', (name, backend) => {
   backend.describe(`${name}: two replicas on one vault`, () => {

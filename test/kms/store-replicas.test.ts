@@ -63,7 +63,12 @@ describePostgres('two skr kms processes on one PostgreSQL database and one state
       expect((await b('GET', '/keys/shared')).status).toBe(200);
 
       const audited = (await kmsAudit(['--state-dir', temp.dir, '--store', store, '--key', 'shared'])) as { entries: { operation: string; status: number }[] };
-      expect(audited.entries.filter((e) => e.status !== 0).map((e) => e.operation).reverse()).toEqual(['create', 'get', 'update', 'get', 'delete', 'get', 'recover', 'get']);
+      expect(
+        audited.entries
+          .filter((e) => e.status !== 0)
+          .map((e) => e.operation)
+          .reverse(),
+      ).toEqual(['create', 'get', 'update', 'get', 'delete', 'get', 'recover', 'get']);
       expect(await kmsAudit(['verify', '--state-dir', temp.dir, '--store', store])).toMatchObject({ ok: true });
     } finally {
       for (const replica of [first, second]) {
@@ -86,7 +91,8 @@ describePostgres('two skr kms processes on one PostgreSQL database and one state
       const officerA = await officerToken(first.endpoints);
       // The default principal: Crypto Service Release User, as `skr kms` grants it.
       const releaser = await imdsToken(second.endpoints.identity);
-      const a = (method: string, path: string, body?: unknown, token = officerA) => raw(first.endpoints.kms, ca, method, path.startsWith('/admin') ? path : `${path}${API}`, { token, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const a = (method: string, path: string, body?: unknown, token = officerA) =>
+        raw(first.endpoints.kms, ca, method, path.startsWith('/admin') ? path : `${path}${API}`, { token, ...(body ? { body: JSON.stringify(body) } : {}) });
       const b = (method: string, path: string, token: string, body?: unknown) => raw(second.endpoints.kms, ca, method, `${path}${API}`, { token, ...(body ? { body: JSON.stringify(body) } : {}) });
 
       const policy = (equals: string) => ({

@@ -8,7 +8,10 @@ describe('--store / SKR_STORE', () => {
     ['', { kind: 'sqlite', path: DEFAULT }],
     ['sqlite:/var/lib/skr/keys.sqlite', { kind: 'sqlite', path: '/var/lib/skr/keys.sqlite' }],
     ['postgres://skr@db.internal:5432/vault', { kind: 'postgres', url: 'postgres://skr@db.internal:5432/vault', display: 'postgres://skr@db.internal:5432/vault' }],
-    ['postgresql://skr:s3cret@db.internal/vault?sslmode=require', { kind: 'postgres', url: 'postgresql://skr:s3cret@db.internal/vault?sslmode=require', display: 'postgresql://skr:***@db.internal/vault?sslmode=require' }],
+    [
+      'postgresql://skr:s3cret@db.internal/vault?sslmode=require',
+      { kind: 'postgres', url: 'postgresql://skr:s3cret@db.internal/vault?sslmode=require', display: 'postgresql://skr:***@db.internal/vault?sslmode=require' },
+    ],
   ])('%s is read as %o', (value, expected) => {
     expect(parseStoreLocation(value, DEFAULT)).toEqual(expected);
   });

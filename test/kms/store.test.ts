@@ -45,7 +45,6 @@ describe('master key file', () => {
   });
 });
 
-
 describe('SQLite key store schema', () => {
   test('migrations run once and a newer schema is refused', () => {
     const path = join(temp.dir, 'migrate.sqlite');

@@ -24,7 +24,7 @@ function exchange(port: number, bytes: string): Promise<string> {
   });
 }
 
-test('headers over the limit: 431 in the service\'s JSON envelope; a malformed request line: 400', async () => {
+test("headers over the limit: 431 in the service's JSON envelope; a malformed request line: 400", async () => {
   const s = await server();
   try {
     const huge = await exchange(s.port, `GET / HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${'A'.repeat(70_000)}\r\n\r\n`);
@@ -39,7 +39,7 @@ test('headers over the limit: 431 in the service\'s JSON envelope; a malformed r
   }
 });
 
-describe('one mapper for what the JSON body parser refuses, in the service\'s own envelope', () => {
+describe("one mapper for what the JSON body parser refuses, in the service's own envelope", () => {
   const envelope: ErrorEnvelope = {
     send: (res, error) => {
       const skr = error as SkrError;

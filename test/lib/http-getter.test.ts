@@ -9,7 +9,7 @@ function httpGet(url: string, headers: Record<string, string>, options: Partial<
   return createHttpGetter(settings).get(url, headers);
 }
 
-describe('the certificate sources\' HTTP getter retries only what another attempt can fix', () => {
+describe("the certificate sources' HTTP getter retries only what another attempt can fix", () => {
   let server: LocalServer | undefined;
   afterEach(async () => {
     await server?.close();

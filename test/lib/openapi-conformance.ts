@@ -32,7 +32,13 @@ process.stdout.write(JSON.stringify(r.valid ? null : r.errors));`;
 export function servedRoutes(app: Express): string[] {
   const stack = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
   return stack
-    .flatMap((layer) => (layer.route ? Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${openApiPath(layer.route!.path)}`) : []))
+    .flatMap((layer) =>
+      layer.route
+        ? Object.keys(layer.route.methods)
+            .filter((m) => m !== '_all')
+            .map((m) => `${m.toUpperCase()} ${openApiPath(layer.route!.path)}`)
+        : [],
+    )
     .sort();
 }
 

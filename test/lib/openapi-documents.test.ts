@@ -64,7 +64,11 @@ interface Service {
 const SERVICES: Record<string, () => Service> = {
   sidecar: () => ({ document: SIDECAR_OPENAPI, served: async () => (await request(sidecar.url).get('/openapi.json')).body, mounted: () => servedRoutes(createSidecarApp(sidecar.context)) }),
   verifier: () => ({ document: VERIFIER_OPENAPI, served: async () => (await request(verifier.url).get('/openapi.json')).body, mounted: () => servedRoutes(createVerifierApp(verifier.context)) }),
-  identity: () => ({ document: IDENTITY_OPENAPI, served: async () => (await request(createIdentityApp(identity.context)).get('/openapi.json')).body, mounted: () => servedRoutes(createIdentityApp(identity.context)) }),
+  identity: () => ({
+    document: IDENTITY_OPENAPI,
+    served: async () => (await request(createIdentityApp(identity.context)).get('/openapi.json')).body,
+    mounted: () => servedRoutes(createIdentityApp(identity.context)),
+  }),
   kms: () => ({
     document: KMS_OPENAPI,
     served: async () => (await raw(stack.kms.url, stack.kms.caPem, 'GET', '/openapi.json', { token: officerToken })).body,
@@ -107,7 +111,10 @@ describe('the KMS answers as its OpenAPI document says', () => {
 
   const send = (method: string, path: string, body?: unknown, as: Caller = 'officer'): Promise<RawResponse> => {
     const token = { officer: officerToken, nobody: nobodyToken, anonymous: undefined, admin: stack.kms.adminToken }[as];
-    return raw(stack.kms.url, stack.kms.caPem, method, path, { ...(token === undefined ? {} : { token }), ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+    return raw(stack.kms.url, stack.kms.caPem, method, path, {
+      ...(token === undefined ? {} : { token }),
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
   };
   const ok = async (method: string, path: string, body?: unknown): Promise<RawResponse> => {
     const res = await send(method, path, body);
@@ -126,7 +133,9 @@ describe('the KMS answers as its OpenAPI document says', () => {
       release_policy: { data: Buffer.from(JSON.stringify(policy)).toString('base64url') },
     });
     made.version = String(oct.body.key.kid).split('/').pop()!;
-    made.ecVersion = String((await ok('POST', `/keys/conf-ec/create${API}`, { kty: 'EC', crv: 'P-256' })).body.key.kid).split('/').pop()!;
+    made.ecVersion = String((await ok('POST', `/keys/conf-ec/create${API}`, { kty: 'EC', crv: 'P-256' })).body.key.kid)
+      .split('/')
+      .pop()!;
     for (const name of ['conf-delete', 'conf-deleted-get', 'conf-deleted-recover', 'conf-deleted-purge', 'conf-restore']) await ok('POST', `/keys/${name}/create${API}`, { kty: 'oct' });
     for (const name of ['conf-deleted-get', 'conf-deleted-recover', 'conf-deleted-purge']) await ok('DELETE', `/keys/${name}${API}`);
     made.backup = (await ok('POST', `/keys/conf-restore/backup${API}`)).body.value;
@@ -134,8 +143,11 @@ describe('the KMS answers as its OpenAPI document says', () => {
     await ok('DELETE', `/deletedkeys/conf-restore${API}`);
     made.roleId = (await send('POST', '/admin/roles', { principal: 'conf-role', role: 'crypto-user' }, 'admin')).body.id;
     stack.kms.roles.add(stack.officer, 'secrets-officer');
-    made.secretVersion = String((await ok('PUT', `/secrets/conf-secret${API}`, { value: 'v' })).body.id).split('/').pop()!;
-    for (const name of ['conf-secret-delete', 'conf-secret-deleted-get', 'conf-secret-deleted-recover', 'conf-secret-deleted-purge', 'conf-secret-restore']) await ok('PUT', `/secrets/${name}${API}`, { value: name });
+    made.secretVersion = String((await ok('PUT', `/secrets/conf-secret${API}`, { value: 'v' })).body.id)
+      .split('/')
+      .pop()!;
+    for (const name of ['conf-secret-delete', 'conf-secret-deleted-get', 'conf-secret-deleted-recover', 'conf-secret-deleted-purge', 'conf-secret-restore'])
+      await ok('PUT', `/secrets/${name}${API}`, { value: name });
     for (const name of ['conf-secret-deleted-get', 'conf-secret-deleted-recover', 'conf-secret-deleted-purge']) await ok('DELETE', `/secrets/${name}${API}`);
     made.secretBackup = (await ok('POST', `/secrets/conf-secret-restore/backup${API}`)).body.value;
     await ok('DELETE', `/secrets/conf-secret-restore${API}`);
@@ -164,7 +176,11 @@ describe('the KMS answers as its OpenAPI document says', () => {
     ['create', 200, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-new/create${API}`, body: { kty: 'RSA', key_size: 2048, tags: { team: 'a' } } })],
     ['create with a name outside the alphabet', 400, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/bad_name/create${API}`, body: { kty: 'oct' } })],
     ['create with an unknown kty', 400, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-x/create${API}`, body: { kty: 'DSA' } })],
-    ['create with 16 tags', 400, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-x/create${API}`, body: { kty: 'oct', tags: Object.fromEntries([...Array(16).keys()].map((i) => [`t${i}`, 'v'])) } })],
+    [
+      'create with 16 tags',
+      400,
+      () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-x/create${API}`, body: { kty: 'oct', tags: Object.fromEntries([...Array(16).keys()].map((i) => [`t${i}`, 'v'])) } }),
+    ],
     ['create with a body that is not JSON', 400, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-x/create${API}`, body: '{"kty":' })],
     ['create with a body over the limit', 413, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-x/create${API}`, body: { kty: 'oct', tags: { a: 'x'.repeat(70_000) } } })],
     ['create without a role, even with a bad body', 403, () => ({ method: 'POST', route: '/keys/{name}/create', url: `/keys/conf-x/create${API}`, body: { kty: 5 }, as: 'nobody' })],
@@ -186,7 +202,11 @@ describe('the KMS answers as its OpenAPI document says', () => {
         body: { lifetimeActions: [{ trigger: { timeAfterCreate: 'P30D' }, action: { type: 'Rotate' } }], attributes: { expiryTime: 'P90D' } },
       }),
     ],
-    ['set a rotation policy whose actions are not a list', 400, () => ({ method: 'PUT', route: '/keys/{name}/rotationpolicy', url: `/keys/conf-ec/rotationpolicy${API}`, body: { lifetimeActions: 'rotate' } })],
+    [
+      'set a rotation policy whose actions are not a list',
+      400,
+      () => ({ method: 'PUT', route: '/keys/{name}/rotationpolicy', url: `/keys/conf-ec/rotationpolicy${API}`, body: { lifetimeActions: 'rotate' } }),
+    ],
     ['get', 200, () => ({ method: 'GET', route: '/keys/{name}', url: `/keys/conf${API}` })],
     ['get an unknown key', 404, () => ({ method: 'GET', route: '/keys/{name}', url: `/keys/conf-none${API}` })],
     ['get a version', 200, () => ({ method: 'GET', route: '/keys/{name}/{version}', url: `/keys/conf/${made.version}${API}` })],
@@ -203,41 +223,65 @@ describe('the KMS answers as its OpenAPI document says', () => {
     ['purge', 204, () => ({ method: 'DELETE', route: '/deletedkeys/{name}', url: `/deletedkeys/conf-deleted-purge${API}` })],
     ['encrypt', 200, () => ({ method: 'POST', route: '/keys/{name}/encrypt', url: `/keys/conf/encrypt${API}`, body: { alg: 'A256GCM', value: b64(16) } })],
     ['encrypt with a version', 200, () => ({ method: 'POST', route: '/keys/{name}/{version}/encrypt', url: `/keys/conf/${made.version}/encrypt${API}`, body: { alg: 'A256GCM', value: b64(16) } })],
-    ['encrypt with the SDK\'s empty version segment', 200, () => ({ method: 'POST', route: '/keys/{name}/encrypt', url: `/keys/conf//encrypt${API}`, body: { alg: 'A256GCM', value: b64(16) } })],
+    ["encrypt with the SDK's empty version segment", 200, () => ({ method: 'POST', route: '/keys/{name}/encrypt', url: `/keys/conf//encrypt${API}`, body: { alg: 'A256GCM', value: b64(16) } })],
     ['decrypt without a value', 400, () => ({ method: 'POST', route: '/keys/{name}/decrypt', url: `/keys/conf/decrypt${API}`, body: { alg: 'A256GCM' } })],
-    ['decrypt with a version and a value that is not base64url', 400, () => ({ method: 'POST', route: '/keys/{name}/{version}/decrypt', url: `/keys/conf/${made.version}/decrypt${API}`, body: { alg: 'A256GCM', value: '!!' } })],
+    [
+      'decrypt with a version and a value that is not base64url',
+      400,
+      () => ({ method: 'POST', route: '/keys/{name}/{version}/decrypt', url: `/keys/conf/${made.version}/decrypt${API}`, body: { alg: 'A256GCM', value: '!!' } }),
+    ],
     ['wrap', 200, () => ({ method: 'POST', route: '/keys/{name}/wrapkey', url: `/keys/conf/wrapkey${API}`, body: { alg: 'A256KW', value: b64(32) } })],
     ['wrap an empty key', 400, () => ({ method: 'POST', route: '/keys/{name}/{version}/wrapkey', url: `/keys/conf/${made.version}/wrapkey${API}`, body: { alg: 'A256KW', value: '' } })],
     ['unwrap an empty key', 400, () => ({ method: 'POST', route: '/keys/{name}/unwrapkey', url: `/keys/conf/unwrapkey${API}`, body: { alg: 'A256KW', value: '' } })],
-    ['unwrap with a version on an unknown key', 404, () => ({ method: 'POST', route: '/keys/{name}/{version}/unwrapkey', url: `/keys/conf-none/${made.version}/unwrapkey${API}`, body: { alg: 'A256KW', value: b64(40) } })],
+    [
+      'unwrap with a version on an unknown key',
+      404,
+      () => ({ method: 'POST', route: '/keys/{name}/{version}/unwrapkey', url: `/keys/conf-none/${made.version}/unwrapkey${API}`, body: { alg: 'A256KW', value: b64(40) } }),
+    ],
     ['sign', 200, () => ({ method: 'POST', route: '/keys/{name}/sign', url: `/keys/conf-ec/sign${API}`, body: { alg: 'ES256', value: b64(32) } })],
     ['sign with a key that may not', 403, () => ({ method: 'POST', route: '/keys/{name}/{version}/sign', url: `/keys/conf/${made.version}/sign${API}`, body: { alg: 'ES256', value: b64(32) } })],
-    ['verify a signature that does not verify', 200, () => ({ method: 'POST', route: '/keys/{name}/verify', url: `/keys/conf-ec/verify${API}`, body: { alg: 'ES256', digest: b64(32), value: b64(64) } })],
+    [
+      'verify a signature that does not verify',
+      200,
+      () => ({ method: 'POST', route: '/keys/{name}/verify', url: `/keys/conf-ec/verify${API}`, body: { alg: 'ES256', digest: b64(32), value: b64(64) } }),
+    ],
     ['verify without a digest', 400, () => ({ method: 'POST', route: '/keys/{name}/{version}/verify', url: `/keys/conf-ec/${made.ecVersion}/verify${API}`, body: { alg: 'ES256', value: b64(64) } })],
     ['backup', 200, () => ({ method: 'POST', route: '/keys/{name}/backup', url: `/keys/conf-ec/backup${API}` })],
     ['restore', 200, () => ({ method: 'POST', route: '/keys/restore', url: `/keys/restore${API}`, body: { value: made.backup } })],
     ['restore a key that exists', 409, () => ({ method: 'POST', route: '/keys/restore', url: `/keys/restore${API}`, body: { value: made.backup } })],
     ['restore without a value', 400, () => ({ method: 'POST', route: '/keys/restore', url: `/keys/restore${API}`, body: {} })],
     ['release', 200, async () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf/release${API}`, body: { target: await target() } })],
-    ['release a version', 200, async () => ({ method: 'POST', route: '/keys/{name}/{version}/release', url: `/keys/conf/${made.version}/release${API}`, body: { target: await target(), nonce: 'n' } })],
+    [
+      'release a version',
+      200,
+      async () => ({ method: 'POST', route: '/keys/{name}/{version}/release', url: `/keys/conf/${made.version}/release${API}`, body: { target: await target(), nonce: 'n' } }),
+    ],
     ['release without a target', 400, () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf/release${API}`, body: { nonce: 'n' } })],
     ['release with a nonce that is not a string', 400, async () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf/release${API}`, body: { target: await target(), nonce: 7 } })],
     ['release an unknown key', 404, async () => ({ method: 'POST', route: '/keys/{name}/release', url: `/keys/conf-none/release${API}`, body: { target: await target() } })],
     ['list secrets', 200, () => ({ method: 'GET', route: '/secrets', url: `/secrets${API}&maxresults=1` })],
     ['list secrets without a role', 403, () => ({ method: 'GET', route: '/secrets', url: `/secrets${API}`, as: 'nobody' })],
-    ['set a secret', 200, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-new${API}`, body: { value: 's', contentType: 'text/plain', tags: { a: 'b' }, attributes: { enabled: true } } })],
+    [
+      'set a secret',
+      200,
+      () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-new${API}`, body: { value: 's', contentType: 'text/plain', tags: { a: 'b' }, attributes: { enabled: true } } }),
+    ],
     ['set a secret without a value', 400, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-new${API}`, body: { contentType: 'text/plain' } })],
     ['set a secret under a name outside the alphabet', 400, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/bad_name${API}`, body: { value: 's' } })],
     ['set a secret under a deleted name', 409, () => ({ method: 'PUT', route: '/secrets/{name}', url: `/secrets/conf-secret-deleted-get${API}`, body: { value: 's' } })],
     ['secret versions', 200, () => ({ method: 'GET', route: '/secrets/{name}/versions', url: `/secrets/conf-secret/versions${API}` })],
     ['versions of an unknown secret', 404, () => ({ method: 'GET', route: '/secrets/{name}/versions', url: `/secrets/conf-none/versions${API}` })],
     ['get a secret', 200, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-secret${API}` })],
-    ['get a secret with the SDK\'s empty version segment', 200, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-secret/${API}` })],
+    ["get a secret with the SDK's empty version segment", 200, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-secret/${API}` })],
     ['get an unknown secret', 404, () => ({ method: 'GET', route: '/secrets/{name}', url: `/secrets/conf-none${API}` })],
     ['get a secret version', 200, () => ({ method: 'GET', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}` })],
     ['get a secret version that is not one', 404, () => ({ method: 'GET', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/not-a-version${API}` })],
     ['update a secret version', 200, () => ({ method: 'PATCH', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}`, body: { tags: { a: 'b' } } })],
-    ['update a secret version with enabled as a string', 400, () => ({ method: 'PATCH', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}`, body: { attributes: { enabled: 'yes' } } })],
+    [
+      'update a secret version with enabled as a string',
+      400,
+      () => ({ method: 'PATCH', route: '/secrets/{name}/{version}', url: `/secrets/conf-secret/${made.secretVersion}${API}`, body: { attributes: { enabled: 'yes' } } }),
+    ],
     ['delete a secret', 200, () => ({ method: 'DELETE', route: '/secrets/{name}', url: `/secrets/conf-secret-delete${API}` })],
     ['delete an unknown secret', 404, () => ({ method: 'DELETE', route: '/secrets/{name}', url: `/secrets/conf-none${API}` })],
     ['list deleted secrets', 200, () => ({ method: 'GET', route: '/deletedsecrets', url: `/deletedsecrets${API}` })],
@@ -252,7 +296,7 @@ describe('the KMS answers as its OpenAPI document says', () => {
     ['rng', 200, () => ({ method: 'POST', route: '/rng', url: `/rng${API}`, body: { count: 16 } })],
     ['rng over 128 bytes', 400, () => ({ method: 'POST', route: '/rng', url: `/rng${API}`, body: { count: 129 } })],
     ['list roles', 200, () => ({ method: 'GET', route: '/admin/roles', url: '/admin/roles?principal=conf-role', as: 'admin' })],
-    ['list roles with a principal\'s token', 401, () => ({ method: 'GET', route: '/admin/roles', url: '/admin/roles' })],
+    ["list roles with a principal's token", 401, () => ({ method: 'GET', route: '/admin/roles', url: '/admin/roles' })],
     ['add a role', 201, () => ({ method: 'POST', route: '/admin/roles', url: '/admin/roles', body: { principal: 'conf-other', role: 'crypto-user', scope: '/keys/conf' }, as: 'admin' })],
     ['add a role without one', 400, () => ({ method: 'POST', route: '/admin/roles', url: '/admin/roles', body: { principal: 'conf-other' }, as: 'admin' })],
     ['add a role that does not exist', 400, () => ({ method: 'POST', route: '/admin/roles', url: '/admin/roles', body: { principal: 'conf-other', role: 'emperor' }, as: 'admin' })],
@@ -278,11 +322,14 @@ describe('the KMS answers as its OpenAPI document says', () => {
     expect(documentedRoutes(KMS_OPENAPI).filter((r) => !exercised.has(r))).toEqual([]);
   });
 
-  test('a schema violation is Key Vault\'s BadParameter naming the field, and the refusal is audited', async () => {
+  test("a schema violation is Key Vault's BadParameter naming the field, and the refusal is audited", async () => {
     // A caller of its own: the officer's many refusals above are past the per-caller bound, counted rather than stored.
     const who = `conf-writer-${randomBytes(4).toString('hex')}`;
     stack.kms.roles.add(who, 'crypto-officer');
-    const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/conf-field/create${API}`, { token: await stack.issuer.mint({ oid: who }), body: JSON.stringify({ kty: 'oct', attributes: { nbf: 'soon' } }) });
+    const res = await raw(stack.kms.url, stack.kms.caPem, 'POST', `/keys/conf-field/create${API}`, {
+      token: await stack.issuer.mint({ oid: who }),
+      body: JSON.stringify({ kty: 'oct', attributes: { nbf: 'soon' } }),
+    });
     expect(res.body).toEqual({ error: { code: 'BadParameter', message: 'attributes.nbf must be integer', innererror: { code: 'bad_parameter' } } });
     // Newest first: the refusal, then the intent committed before the request was checked.
     expect(await stack.kms.audit.query({ principal: who })).toEqual([

@@ -17,4 +17,3 @@ export function describePostgres(name: string, body: () => void): void {
     describe.skip(`${name} (no PostgreSQL: ${problem})`, body);
   }
 }
-

@@ -77,7 +77,10 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const sockets = root;
   const as = (command: string, args: string[]) =>
     process.getuid?.() === 0
-      ? run('setpriv', ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', join(bin, command), ...args], { cwd: root, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } })
+      ? run('setpriv', ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--clear-groups', join(bin, command), ...args], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
+        })
       : run(join(bin, command), args, { cwd: root, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' } });
   const user = process.getuid?.() === 0 ? USER : execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
   await as('initdb', ['-D', data, '-U', user, '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);

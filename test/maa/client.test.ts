@@ -47,8 +47,7 @@ describe('MaaClient', () => {
     };
   }
 
-  const client = (endpoint = verifier.issuer) =>
-    new MaaClient({ verifier: new TokenVerifier({ trustedIssuers: [endpoint] }), retry: noWait });
+  const client = (endpoint = verifier.issuer) => new MaaClient({ verifier: new TokenVerifier({ trustedIssuers: [endpoint] }), retry: noWait });
 
   test('uses the advertised challenge, verifies the token, and caches it per runtime data', async () => {
     const maa = client();
@@ -163,10 +162,12 @@ describe('TokenVerifier refuses forged tokens', () => {
     guest = await virtualGuest();
     verifier = await startTestVerifier({ trustedRoots: [guest.pki.root] });
     const maa = new MaaClient({ verifier: new TokenVerifier(), retry: noWait });
-    genuineToken = (await maa.attest(verifier.url, { keys: [] }, async (data) => ({
-      report: (await guest.getReport({ reportData: reportDataFor(data) })).report,
-      vcekCertChain: chainPem(guest),
-    }))).token;
+    genuineToken = (
+      await maa.attest(verifier.url, { keys: [] }, async (data) => ({
+        report: (await guest.getReport({ reportData: reportDataFor(data) })).report,
+        vcekCertChain: chainPem(guest),
+      }))
+    ).token;
   });
   afterAll(() => verifier.close());
 
@@ -180,10 +181,13 @@ describe('TokenVerifier refuses forged tokens', () => {
 
   test.each([
     ['alg none', () => `${Buffer.from(JSON.stringify({ alg: 'none', kid: kid() })).toString('base64url')}.${genuineToken.split('.')[1]}.`],
-    ['a tampered payload', () => {
-      const [h, , s] = genuineToken.split('.');
-      return `${h}.${Buffer.from(JSON.stringify({ ...payload(), 'x-ms-sevsnpvm-is-debuggable': true })).toString('base64url')}.${s}`;
-    }],
+    [
+      'a tampered payload',
+      () => {
+        const [h, , s] = genuineToken.split('.');
+        return `${h}.${Buffer.from(JSON.stringify({ ...payload(), 'x-ms-sevsnpvm-is-debuggable': true })).toString('base64url')}.${s}`;
+      },
+    ],
   ])('%s', async (_name, forge) => {
     await expect(tokens().verify(forge())).rejects.toMatchObject({ code: 'token_invalid' });
   });

@@ -47,7 +47,12 @@ export const hostileValueText = fc.oneof(
 
 /** An object of the given fields, each absent or any hostile value, written as JSON text. */
 export function objectText(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
-  const entries = Object.entries(fields).map(([name, value]) => fc.option(value.map((v) => `${JSON.stringify(name)}:${v}`), { nil: undefined }));
+  const entries = Object.entries(fields).map(([name, value]) =>
+    fc.option(
+      value.map((v) => `${JSON.stringify(name)}:${v}`),
+      { nil: undefined },
+    ),
+  );
   return fc.tuple(...entries).map((parts) => `{${parts.filter((p) => p !== undefined).join(',')}}`);
 }
 

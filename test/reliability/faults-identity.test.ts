@@ -46,8 +46,22 @@ function tokenRequests(): number {
 
 /** `skr sidecar` in its own process, its identity endpoint the proxy; resolves to its URL. */
 async function startSidecarProcess(): Promise<string> {
-  const args = ['--port', '0', '--device', 'virtual', '--state-dir', stack.stateDir, '--user', '', '--ca-file', stack.endpoints.caCertFile,
-    '--maa-endpoint', stack.endpoints.verifier, '--akv-endpoint', stack.endpoints.kms];
+  const args = [
+    '--port',
+    '0',
+    '--device',
+    'virtual',
+    '--state-dir',
+    stack.stateDir,
+    '--user',
+    '',
+    '--ca-file',
+    stack.endpoints.caCertFile,
+    '--maa-endpoint',
+    stack.endpoints.verifier,
+    '--akv-endpoint',
+    stack.endpoints.kms,
+  ];
   const started = spawnSidecarProcess(args, { AZURE_POD_IDENTITY_AUTHORITY_HOST: proxy.url });
   child = started.child;
   return started.url;

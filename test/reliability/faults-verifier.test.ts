@@ -124,7 +124,8 @@ test('connections dropped: retried as transport failures, then 502 upstream_fail
 
 describe('a verifier answering with something that is not its token: 502, and the token is never passed on', () => {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const forge = async (issuer: string) => new SignJWT({ 'x-ms-attestation-type': 'sevsnpvm' }).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).setIssuer(issuer).setExpirationTime('1h').sign(privateKey);
+  const forge = async (issuer: string) =>
+    new SignJWT({ 'x-ms-attestation-type': 'sevsnpvm' }).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).setIssuer(issuer).setExpirationTime('1h').sign(privateKey);
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
   test.each<[string, (real: string, issuer: string) => Promise<string>]>([

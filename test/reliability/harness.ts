@@ -24,11 +24,7 @@ export interface RawResponse {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 afterAll(() => agent.destroy());
 
-export function send(
-  base: string,
-  request: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string> },
-  timeoutMs = 15_000,
-): Promise<RawResponse> {
+export function send(base: string, request: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string> }, timeoutMs = 15_000): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(request.path, base);
     const body = request.body === undefined ? undefined : Buffer.from(request.body);
@@ -151,7 +147,9 @@ export async function closedPort(): Promise<number> {
 }
 
 /** What the fault proxy does with one request: forward it (after `delayMs`), answer instead, or cut the connection. */
-export type Fault = { delayMs?: number } & ({ kind: 'forward'; rewrite?: (body: string) => string } | { kind: 'answer'; status: number; body?: string; headers?: Record<string, string> } | { kind: 'drop' });
+export type Fault = { delayMs?: number } & (
+  { kind: 'forward'; rewrite?: (body: string) => string } | { kind: 'answer'; status: number; body?: string; headers?: Record<string, string> } | { kind: 'drop' }
+);
 
 export interface FaultProxy {
   url: string;

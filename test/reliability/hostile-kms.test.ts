@@ -107,7 +107,9 @@ beforeAll(async () => {
   const first = await releaseDemo(attestation);
   if (first.status !== 200) throw new Error(`the genuine release failed: ${first.status} ${JSON.stringify(first.body)}`);
   demoMaterial = await releasedMaterial(first, tee.privateKey);
-  demoVersion = String((await asOfficer('GET', `/keys/demo?${API}`)).body.key.kid).split('/').pop()!;
+  demoVersion = String((await asOfficer('GET', `/keys/demo?${API}`)).body.key.kid)
+    .split('/')
+    .pop()!;
 }, 180_000);
 
 afterAll(async () => {
@@ -146,7 +148,7 @@ async function expectKmsStillServing(): Promise<void> {
 }
 
 describe('keys that must never be released, with a genuine attestation token', () => {
-  test('the demo key is released to the genuine token (so every refusal below is the key\'s doing), in a JWS signed under the stack\'s CA', async () => {
+  test("the demo key is released to the genuine token (so every refusal below is the key's doing), in a JWS signed under the stack's CA", async () => {
     await expectKmsStillServing();
     const jws = String((await releaseDemo(attestation)).body.value);
     const [header, payload, signature] = jws.split('.') as [string, string, string];
@@ -162,7 +164,9 @@ describe('keys that must never be released, with a genuine attestation token', (
     ['hk-disabled', 403],
     ['demo-denied', 403],
   ] as const)('%s is refused with %i, by name and by version', async (name, status) => {
-    const version = String((await asOfficer('GET', `/keys/${name}?${API}`)).body.key.kid).split('/').pop();
+    const version = String((await asOfficer('GET', `/keys/${name}?${API}`)).body.key.kid)
+      .split('/')
+      .pop();
     for (const path of [`/keys/${name}/release?${API}`, `/keys/${name}/${version}/release?${API}`]) {
       const res = await releaseDemo(attestation, path);
       expectNotReleased(res, path);
@@ -258,7 +262,23 @@ const queryString = fc
   .tuple(
     fc.oneof(
       { weight: 8, arbitrary: fc.constant(API) },
-      { weight: 2, arbitrary: fc.constantFrom('', 'api-version=', 'api-version=7.0', 'api-version=2016-10-01', `${API}&${API}`, 'api-version[]=7.6', 'api-version[a]=7.6', 'API-VERSION=7.6', 'api%2Dversion=7.6', '%', '&&&', 'api-version=7.6%00') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          '',
+          'api-version=',
+          'api-version=7.0',
+          'api-version=2016-10-01',
+          `${API}&${API}`,
+          'api-version[]=7.6',
+          'api-version[a]=7.6',
+          'API-VERSION=7.6',
+          'api%2Dversion=7.6',
+          '%',
+          '&&&',
+          'api-version=7.6%00',
+        ),
+      },
       { weight: 1, arbitrary: param('api-version', hostileString) },
     ),
     fc.option(fc.oneof(param('maxresults', fc.oneof(hostileString, fc.integer().map(String))), param('$skiptoken', hostileString), param('principal', hostileString)), { nil: undefined }),
@@ -314,8 +334,19 @@ test('every keys-API route with a genuine bearer: hostile paths, queries, method
   const backup = String((await asOfficer('POST', `/keys/hk-oct/backup?${API}`)).body.value);
   const ownValues = {
     // A genuine backup damaged, and attestation tokens damaged or forged: restore and release get past the type checks.
-    value: fc.oneof(PLAUSIBLE.value!, mutated(backup).map((v) => JSON.stringify(v))),
-    target: fc.oneof(mutated(attestation), fc.constantFrom(algNone(attestation), withTamperedPayload(attestation, (c) => ({ ...c, 'x-ms-sevsnpvm-vmpl': 0, exp: 4_102_444_800 })))).map((v) => JSON.stringify(v)),
+    value: fc.oneof(
+      PLAUSIBLE.value!,
+      mutated(backup).map((v) => JSON.stringify(v)),
+    ),
+    target: fc
+      .oneof(
+        mutated(attestation),
+        fc.constantFrom(
+          algNone(attestation),
+          withTamperedPayload(attestation, (c) => ({ ...c, 'x-ms-sevsnpvm-vmpl': 0, exp: 4_102_444_800 })),
+        ),
+      )
+      .map((v) => JSON.stringify(v)),
   };
   await fc.assert(
     fc.asyncProperty(hostileRequest(ROUTES, ownValues, await victimVersions()), async ({ route, method, name, version, query, headers, body }) => {
@@ -346,7 +377,14 @@ test('the admin API with its own token: hostile bodies, ids and audit queries ne
       limit: fc.option(fc.oneof(fc.integer().map(String), fc.constantFrom('NaN', '-1', '0', '1e309', '99999999999'), hostileString), { nil: undefined }),
     })
     // Each value cut to 2 000 characters: the request head stays under Node's header limit.
-    .map((q) => `?${new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]): [string, string] => [k, v.slice(0, 2_000)])).toString()}`);
+    .map(
+      (q) =>
+        `?${new URLSearchParams(
+          Object.entries(q)
+            .filter((e): e is [string, string] => e[1] !== undefined)
+            .map(([k, v]): [string, string] => [k, v.slice(0, 2_000)]),
+        ).toString()}`,
+    );
   await fc.assert(
     fc.asyncProperty(hostileRequest(ADMIN_ROUTES), fc.oneof(auditQuery, queryString), async ({ route, method, name, headers, body }, query) => {
       const path = route.path.replace('{n}', name) + query;
@@ -402,7 +440,10 @@ function mutatedJwk(jwks: ReturnType<typeof privateJwks>): fc.Arbitrary<Record<s
           return changed;
         }),
       },
-      { weight: 1, arbitrary: fc.constantFrom<Record<string, unknown>>({ ...mine, kty: `${kind}-HSM` }, { ...mine, key_hsm: 'AAAA' }, { ...mine, kty: kind.toLowerCase() }, { ...mine, key_ops: ['sign'] }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom<Record<string, unknown>>({ ...mine, kty: `${kind}-HSM` }, { ...mine, key_hsm: 'AAAA' }, { ...mine, kty: kind.toLowerCase() }, { ...mine, key_ops: ['sign'] }),
+      },
     );
   });
 }
@@ -415,7 +456,11 @@ function usableFor(bundle: { key: { key_ops?: string[] }; attributes: { enabled?
 }
 
 /** A key the KMS accepted must work: RSA and EC keys sign a digest that then verifies, oct keys wrap a key that then unwraps. */
-async function expectKeyWorks(name: string, bundle: { key: { kty: string; kid: string; key_ops?: string[]; crv?: string }; attributes: { enabled?: boolean; nbf?: number; exp?: number } }, context: string): Promise<void> {
+async function expectKeyWorks(
+  name: string,
+  bundle: { key: { kty: string; kid: string; key_ops?: string[]; crv?: string }; attributes: { enabled?: boolean; nbf?: number; exp?: number } },
+  context: string,
+): Promise<void> {
   const version = bundle.key.kid.split('/').pop();
   const at = `/keys/${name}/${version}`;
   const family = bundle.key.kty.replace(/-HSM$/, '');
@@ -428,7 +473,7 @@ async function expectKeyWorks(name: string, bundle: { key: { kty: string; kid: s
     return;
   }
   if (!usableFor(bundle, ['sign', 'verify'])) return;
-  const alg = family === 'RSA' ? 'PS256' : ({ 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', 'P-256K': 'ES256K' } as Record<string, string>)[bundle.key.crv ?? ''] ?? 'ES256';
+  const alg = family === 'RSA' ? 'PS256' : (({ 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', 'P-256K': 'ES256K' } as Record<string, string>)[bundle.key.crv ?? ''] ?? 'ES256');
   const digest = randomBytes(alg.endsWith('384') ? 48 : alg.endsWith('512') ? 64 : 32).toString('base64url');
   const signed = await asOfficer('POST', `${at}/sign?${API}`, JSON.stringify({ alg, value: digest }));
   const verified = await asOfficer('POST', `${at}/verify?${API}`, JSON.stringify({ alg, digest, value: signed.body?.value }));
@@ -441,11 +486,19 @@ test('key creation, import, update and rotation policy with near-valid bodies: n
   /** A valid body, then up to two of its fields (or new ones) replaced by near-valid or hostile values: mostly one thing wrong at a time. */
   const oneThingWrong = (base: fc.Arbitrary<Record<string, unknown>>, fields: string[], own: Record<string, fc.Arbitrary<string>> = {}) =>
     fc
-      .tuple(base, fc.array(fc.constantFrom(...fields).chain((f) => fc.tuple(fc.constant(f), fc.oneof({ weight: 3, arbitrary: own[f] ?? PLAUSIBLE[f]! }, { weight: 1, arbitrary: hostileValueText }))), { maxLength: 2 }))
+      .tuple(
+        base,
+        fc.array(
+          fc.constantFrom(...fields).chain((f) => fc.tuple(fc.constant(f), fc.oneof({ weight: 3, arbitrary: own[f] ?? PLAUSIBLE[f]! }, { weight: 1, arbitrary: hostileValueText }))),
+          { maxLength: 2 },
+        ),
+      )
       .map(([valid, changes]) => {
         const text: Record<string, string> = Object.fromEntries(Object.entries(valid).map(([k, v]) => [k, JSON.stringify(v)]));
         for (const [field, value] of changes) text[field] = value;
-        return `{${Object.entries(text).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+        return `{${Object.entries(text)
+          .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+          .join(',')}}`;
       });
   const validCreate = fc.oneof(
     { weight: 3, arbitrary: fc.record({ kty: fc.constantFrom('oct-HSM', 'oct'), key_size: fc.constantFrom(128, 192, 256) }) },
@@ -456,7 +509,11 @@ test('key creation, import, update and rotation policy with near-valid bodies: n
   const validUpdate = fc.record({ tags: fc.constant({ purpose: 'hostile-kms' }), attributes: fc.constant({ enabled: true }) }, { requiredKeys: [] });
   const validRotation = fc.constant({ lifetimeActions: [{ trigger: { timeAfterCreate: 'P90D' }, action: { type: 'Rotate' } }], attributes: { expiryTime: 'P1Y' } });
   const request = fc.oneof(
-    fc.record({ method: fc.constant('POST'), suffix: fc.constant('/create'), body: oneThingWrong(validCreate, ['kty', 'key_size', 'crv', 'public_exponent', 'key_ops', 'attributes', 'tags', 'release_policy']) }),
+    fc.record({
+      method: fc.constant('POST'),
+      suffix: fc.constant('/create'),
+      body: oneThingWrong(validCreate, ['kty', 'key_size', 'crv', 'public_exponent', 'key_ops', 'attributes', 'tags', 'release_policy']),
+    }),
     fc.record({ method: fc.constant('PUT'), suffix: fc.constant(''), body: oneThingWrong(validImport, ['hsm', 'key_ops', 'attributes', 'tags', 'release_policy']) }),
     fc.record({ method: fc.constant('PATCH'), suffix: fc.constant(''), body: oneThingWrong(validUpdate, ['key_ops', 'attributes', 'tags', 'release_policy']) }),
     fc.record({ method: fc.constant('PUT'), suffix: fc.constant('/rotationpolicy'), body: oneThingWrong(validRotation, ['lifetimeActions', 'attributes']) }),
@@ -534,28 +591,28 @@ test('crypto operations on real RSA, EC and oct keys with well-typed but wrong-s
     });
   });
   await fc.assert(
-    fc.asyncProperty(
-      request,
-      async ({ name, op, alg, value, extra }) => {
-        const b64 = (bytes: Buffer) => bytes.toString('base64url');
-        const body = { alg, value: b64(value), ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, b64(v)])) };
-        const res = await asOfficer('POST', `/keys/${name}/${op}?${API}`, JSON.stringify(body));
-        const context = `${op} on ${name} with ${alg}, value ${value.length} bytes, ${Object.entries(extra).map(([k, v]) => `${k} ${v.length}`).join(', ')}`;
-        expectKvAnswer(res, 'POST', context);
-        // Wrapping yields a wrapped key and unwrapping a key: an empty one means no check was made.
-        if (res.status === 200 && (op === 'wrapkey' || op === 'unwrapkey')) expect({ context, empty: res.body.value === '' }).toEqual({ context, empty: false });
-        const inverse = INVERSE[op];
-        if (res.status !== 200 || !inverse) return;
-        // A success must be a real one: the inverse operation gives back what went in.
-        const out = res.body as { value: string; iv?: string; tag?: string; aad?: string };
-        const back = inverse === 'verify'
+    fc.asyncProperty(request, async ({ name, op, alg, value, extra }) => {
+      const b64 = (bytes: Buffer) => bytes.toString('base64url');
+      const body = { alg, value: b64(value), ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, b64(v)])) };
+      const res = await asOfficer('POST', `/keys/${name}/${op}?${API}`, JSON.stringify(body));
+      const context = `${op} on ${name} with ${alg}, value ${value.length} bytes, ${Object.entries(extra)
+        .map(([k, v]) => `${k} ${v.length}`)
+        .join(', ')}`;
+      expectKvAnswer(res, 'POST', context);
+      // Wrapping yields a wrapped key and unwrapping a key: an empty one means no check was made.
+      if (res.status === 200 && (op === 'wrapkey' || op === 'unwrapkey')) expect({ context, empty: res.body.value === '' }).toEqual({ context, empty: false });
+      const inverse = INVERSE[op];
+      if (res.status !== 200 || !inverse) return;
+      // A success must be a real one: the inverse operation gives back what went in.
+      const out = res.body as { value: string; iv?: string; tag?: string; aad?: string };
+      const back =
+        inverse === 'verify'
           ? { alg, digest: body.value, value: out.value }
           : { alg, value: out.value, ...(out.iv ? { iv: out.iv } : {}), ...(out.tag ? { tag: out.tag } : {}), ...(out.aad ? { aad: out.aad } : {}) };
-        const undo = await asOfficer('POST', `/keys/${name}/${inverse}?${API}`, JSON.stringify(back));
-        expect({ context, inverse, status: undo.status }).toEqual({ context, inverse, status: 200 });
-        expect({ context, value: undo.body.value }).toEqual({ context, value: inverse === 'verify' ? true : body.value });
-      },
-    ),
+      const undo = await asOfficer('POST', `/keys/${name}/${inverse}?${API}`, JSON.stringify(back));
+      expect({ context, inverse, status: undo.status }).toEqual({ context, inverse, status: 200 });
+      expect({ context, value: undo.body.value }).toEqual({ context, value: inverse === 'verify' ? true : body.value });
+    }),
     { numRuns: runs(300) },
   );
   await expectKmsStillServing();
@@ -575,7 +632,11 @@ test('regression: an RSA1_5 block not below the modulus is a 400, not a 500 (fou
 });
 
 test('regression: wrapping or unwrapping an empty value is a 400 — AES key wrap would "unwrap" it to an empty key unchecked (found by the property above)', async () => {
-  for (const [name, alg] of [['hk-crypto-oct', 'A256KW'], ['hk-crypto-oct', 'CKM_AES_KEY_WRAP_PAD'], ['hk-crypto-rsa', 'RSA-OAEP']]) {
+  for (const [name, alg] of [
+    ['hk-crypto-oct', 'A256KW'],
+    ['hk-crypto-oct', 'CKM_AES_KEY_WRAP_PAD'],
+    ['hk-crypto-rsa', 'RSA-OAEP'],
+  ]) {
     for (const op of ['wrapkey', 'unwrapkey']) {
       const res = await asOfficer('POST', `/keys/${name}/${op}?${API}`, JSON.stringify({ alg, value: '' }));
       expect({ op, alg, status: res.status, code: expectKvAnswer(res, 'POST', `${op} ${alg}`) }).toEqual({ op, alg, status: 400, code: 'BadParameter' });
@@ -701,7 +762,11 @@ test('release of the demo key with forged, foreign or unsatisfying attestation t
   );
   await fc.assert(
     fc.asyncProperty(target, enc, nonce, fc.boolean(), async (forgery, encField, nonceField, versioned) => {
-      const fields = [`"target":${await forgery.jsonText()}`, ...(encField.text !== undefined ? [`"enc":${encField.text}`] : []), ...(nonceField.text !== undefined ? [`"nonce":${nonceField.text}`] : [])];
+      const fields = [
+        `"target":${await forgery.jsonText()}`,
+        ...(encField.text !== undefined ? [`"enc":${encField.text}`] : []),
+        ...(nonceField.text !== undefined ? [`"nonce":${nonceField.text}`] : []),
+      ];
       const path = versioned ? `/keys/demo/${demoVersion}/release?${API}` : `/keys/demo/release?${API}`;
       const res = await asOfficer('POST', path, `{${fields.join(',')}}`);
       const context = `${forgery.what} enc=${String(encField.text).slice(0, 80)} nonce=${String(nonceField.text).slice(0, 80)} on ${path}`;

@@ -45,7 +45,7 @@ async function expectNoToken(body: string, context: string): Promise<string | un
   return code;
 }
 
-test('the genuine evidence gets a token (so every refusal below is the mutation\'s doing)', async () => {
+test("the genuine evidence gets a token (so every refusal below is the mutation's doing)", async () => {
   const res = await send(verifier.url, { path: ATTEST, body: attestText(genuine) });
   expect(res.status).toBe(200);
   expect(JSON.parse(res.text).token).toMatch(/^ey/);
@@ -128,8 +128,16 @@ describe('mutated genuine evidence never gets a token', () => {
 
 describe('hostile request bodies', () => {
   const inner = objectText({
-    SnpReport: fc.oneof(badBase64.map((s) => JSON.stringify(s)), fc.uint8Array({ maxLength: 2000 }).map((b) => JSON.stringify(b64(b))), hostileValueText),
-    VcekCertChain: fc.oneof(fc.constant(JSON.stringify(b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'))), badBase64.map((s) => JSON.stringify(s)), hostileValueText),
+    SnpReport: fc.oneof(
+      badBase64.map((s) => JSON.stringify(s)),
+      fc.uint8Array({ maxLength: 2000 }).map((b) => JSON.stringify(b64(b))),
+      hostileValueText,
+    ),
+    VcekCertChain: fc.oneof(
+      fc.constant(JSON.stringify(b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'))),
+      badBase64.map((s) => JSON.stringify(s)),
+      hostileValueText,
+    ),
     Endorsements: fc.oneof(
       fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(b64(JSON.stringify({ Uvm: v })))),
       fc.array(fc.string(), { maxLength: 40 }).map((uvm) => JSON.stringify(b64(JSON.stringify({ Uvm: uvm })))),
@@ -137,14 +145,22 @@ describe('hostile request bodies', () => {
     ),
   });
   const typed = objectText({
-    data: fc.oneof(badBase64.map((s) => JSON.stringify(s)), fc.json().map((t) => JSON.stringify(b64(t))), hostileValueText),
+    data: fc.oneof(
+      badBase64.map((s) => JSON.stringify(s)),
+      fc.json().map((t) => JSON.stringify(b64(t))),
+      hostileValueText,
+    ),
     dataType: fc.oneof(fc.constantFrom('"JSON"', '"Binary"', '""', '"json"'), hostileValueText),
   });
   const body = fc.oneof(
     {
       weight: 3,
       arbitrary: objectText({
-        report: fc.oneof(inner.map((t) => JSON.stringify(b64(t))), badBase64.map((s) => JSON.stringify(s)), hostileValueText),
+        report: fc.oneof(
+          inner.map((t) => JSON.stringify(b64(t))),
+          badBase64.map((s) => JSON.stringify(s)),
+          hostileValueText,
+        ),
         runtimeData: fc.oneof(typed, hostileValueText),
         initTimeData: fc.oneof(typed, hostileValueText),
         nonce: fc.oneof(hostileValueText, fc.constant(JSON.stringify('n'.repeat(300)))),
@@ -210,7 +226,15 @@ describe('/admin/refs', () => {
   const refsPath = fc.oneof(
     fc.constant('/admin/refs'),
     fc.tuple(fc.oneof(fc.constantFrom('measurement', 'host-data', '%E0%A4%A', '..', '%2F'), hostileString), fc.oneof(badHex, hostileString)).map(
-      ([kind, value]) => `/admin/refs/${encodeURIComponent(kind).slice(0, 500)}/${value.length % 3 === 0 ? value.replace(/[^\x21-\x7e]/g, '%').replace(/[?#/]/g, '%').slice(0, 500) : encodeURIComponent(value).slice(0, 500)}`,
+      ([kind, value]) =>
+        `/admin/refs/${encodeURIComponent(kind).slice(0, 500)}/${
+          value.length % 3 === 0
+            ? value
+                .replace(/[^\x21-\x7e]/g, '%')
+                .replace(/[?#/]/g, '%')
+                .slice(0, 500)
+            : encodeURIComponent(value).slice(0, 500)
+        }`,
     ),
     fc.constantFrom('/admin/refs/measurement/%', '/admin/refs/%E0%A4%A/00', '/admin/signing-keys/rotate', '/ADMIN/REFS'),
   );
@@ -225,22 +249,16 @@ describe('/admin/refs', () => {
       fc.constantFrom(real.toLowerCase(), real.toUpperCase(), verifier.adminToken, `Basic ${verifier.adminToken}`, `Bearer  ${verifier.adminToken}`, real.slice(0, -1)),
     );
     await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('GET', 'POST', 'DELETE'),
-        refsPath,
-        fc.option(refsBody, { nil: undefined }),
-        forged,
-        async (method, p, b, authorization) => {
-          // HTTP drops a header value's surrounding whitespace, so a padded real token is the real token.
-          fc.pre(authorization?.trim() !== real);
-          const headers: Record<string, string> = authorization === undefined ? {} : { authorization: authorization.replace(/[^\t\x20-\x7e]/g, '') };
-          const res = await send(verifier.url, { method, path: p, body: b, headers });
-          const code = expectRefusal(res, 'verifier', `${method} ${p}`);
-          if (res.status === 404) return;
-          // The JSON parser runs for the whole app, before the admin check.
-          expect([...(code === 'unauthorized' ? [401] : []), ...(code === 'invalid_request' ? [400] : []), ...(code === 'body_too_large' ? [413] : [])]).toContain(res.status);
-        },
-      ),
+      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'DELETE'), refsPath, fc.option(refsBody, { nil: undefined }), forged, async (method, p, b, authorization) => {
+        // HTTP drops a header value's surrounding whitespace, so a padded real token is the real token.
+        fc.pre(authorization?.trim() !== real);
+        const headers: Record<string, string> = authorization === undefined ? {} : { authorization: authorization.replace(/[^\t\x20-\x7e]/g, '') };
+        const res = await send(verifier.url, { method, path: p, body: b, headers });
+        const code = expectRefusal(res, 'verifier', `${method} ${p}`);
+        if (res.status === 404) return;
+        // The JSON parser runs for the whole app, before the admin check.
+        expect([...(code === 'unauthorized' ? [401] : []), ...(code === 'invalid_request' ? [400] : []), ...(code === 'body_too_large' ? [413] : [])]).toContain(res.status);
+      }),
       { numRuns: RUNS },
     );
     const list = await send(verifier.url, { path: '/admin/refs', headers: { authorization: real } });
@@ -283,7 +301,7 @@ test.each<[string, Record<string, string>]>([
   ['Content-Encoding br on a body that is not compressed', { 'content-encoding': 'br' }],
   ['an unknown Content-Encoding', { 'content-encoding': 'x-unknown' }],
   ['an unknown charset', { 'content-type': 'application/json; charset=bogus' }],
-])('%s: a 4xx in MAA\'s envelope, not a 500', async (_name, headers) => {
+])("%s: a 4xx in MAA's envelope, not a 500", async (_name, headers) => {
   const res = await send(verifier.url, { path: ATTEST, body: '{}', headers });
   expectRefusal(res, 'verifier', JSON.stringify(headers));
   expect(res.status).toBeGreaterThanOrEqual(400);

@@ -169,7 +169,11 @@ export function forgedBearers(genuine: string, issuer: SigningIdentity, untruste
 }
 
 /** The claims of a genuine attestation token, changed; signed by the verifier's real key unless `key` says otherwise. */
-export function forgedTargets(genuine: string, verifier: SigningIdentity, other: { untrusted: KeyObject; identity: SigningIdentity; weakJwk: Record<string, unknown> }): (Forgery & { status: 400 | 403 })[] {
+export function forgedTargets(
+  genuine: string,
+  verifier: SigningIdentity,
+  other: { untrusted: KeyObject; identity: SigningIdentity; weakJwk: Record<string, unknown> },
+): (Forgery & { status: 400 | 403 })[] {
   const claims = decodeJwt(genuine);
   const resign = (change: Record<string, unknown>, signer: SigningIdentity = verifier) =>
     signClaims({ ...claims, iat: seconds(), nbf: seconds(), exp: seconds() + 600, ...change }, signer.key, { alg: 'RS256', kid: signer.kid });
@@ -189,9 +193,17 @@ export function forgedTargets(genuine: string, verifier: SigningIdentity, other:
     // Key Vault compares claims type-leniently (src/kms/policy/claim-match.ts): "0" would satisfy `equals: 0`, "1" must not.
     { what: 'VMPL "1" as a string', status: 403, make: () => resign({ 'x-ms-sevsnpvm-vmpl': '1' }) },
     { what: 'not compliant', status: 403, make: () => resign({ 'x-ms-compliance-status': 'none' }) },
-    { what: 'no policy claims at all', status: 403, make: () => resign({ 'x-ms-sevsnpvm-hostdata': undefined, 'x-ms-compliance-status': undefined, 'x-ms-sevsnpvm-vmpl': undefined, 'x-ms-sevsnpvm-is-debuggable': undefined }) },
+    {
+      what: 'no policy claims at all',
+      status: 403,
+      make: () => resign({ 'x-ms-sevsnpvm-hostdata': undefined, 'x-ms-compliance-status': undefined, 'x-ms-sevsnpvm-vmpl': undefined, 'x-ms-sevsnpvm-is-debuggable': undefined }),
+    },
     { what: 'the identity endpoint as issuer (trusted for bearers, not named by the policy)', status: 403, make: () => resign({ iss: other.identity.issuer }, other.identity) },
-    { what: 'a public issuer the policy does not name', status: 403, make: () => signClaims({ ...claims, iss: 'https://sharedeus2.eus2.attest.azure.net' }, other.untrusted, { alg: 'RS256', kid: verifier.kid }) },
+    {
+      what: 'a public issuer the policy does not name',
+      status: 403,
+      make: () => signClaims({ ...claims, iss: 'https://sharedeus2.eus2.attest.azure.net' }, other.untrusted, { alg: 'RS256', kid: verifier.kid }),
+    },
     { what: 'the verifier issuer with a path appended', status: 403, make: () => resign({ iss: `${String(claims.iss)}/evil` }) },
     { what: 'a runtime key of RSA-1024', status: 403, make: () => resign({ 'x-ms-runtime': { ...runtime, keys: [other.weakJwk] } }) },
     { what: 'no runtime key', status: 400, make: () => resign({ 'x-ms-runtime': {} }) },
@@ -230,17 +242,23 @@ const policyData = fc.oneof(
   // A policy nested far past any sane depth, as the grammar's own groups and as raw JSON.
   fc.integer({ min: 10, max: 5_000 }).map((depth) => Buffer.from(`{"version":"1.0.0","anyOf":[${'{"allOf":['.repeat(depth)}${']}'.repeat(depth)}]}`).toString('base64url')),
   deepJsonText.filter((t) => t.length < 200_000).map((t) => Buffer.from(t).toString('base64url')),
-  fc.constantFrom(
-    { version: '1.0.0', anyOf: [] },
-    { version: '1.0.0', anyOf: [{ authority: 'https://evil.example', allOf: [] }] },
-    { version: '1.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x', equals: { nested: true } }] }] },
-    { version: '2.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x', greater: 1 }] }] },
-    { version: '1.0.0', allOf: [{ anyOf: [{ allOf: [{ anyOf: [] }] }] }] },
-  ).map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
+  fc
+    .constantFrom(
+      { version: '1.0.0', anyOf: [] },
+      { version: '1.0.0', anyOf: [{ authority: 'https://evil.example', allOf: [] }] },
+      { version: '1.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x', equals: { nested: true } }] }] },
+      { version: '2.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x', greater: 1 }] }] },
+      { version: '1.0.0', allOf: [{ anyOf: [{ allOf: [{ anyOf: [] }] }] }] },
+    )
+    .map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
   bytesText,
 );
 const releasePolicy = fc.record(
-  { data: fc.oneof(policyData, fc.constantFrom(null, 5, '')), contentType: fc.oneof(fc.constantFrom('application/json; charset=utf-8', 'text/plain'), fc.string({ maxLength: 30 })), immutable: fc.oneof(fc.boolean(), fc.constant('true')) },
+  {
+    data: fc.oneof(policyData, fc.constantFrom(null, 5, '')),
+    contentType: fc.oneof(fc.constantFrom('application/json; charset=utf-8', 'text/plain'), fc.string({ maxLength: 30 })),
+    immutable: fc.oneof(fc.boolean(), fc.constant('true')),
+  },
   { requiredKeys: [] },
 );
 const jwkLike = fc.record(
@@ -251,7 +269,10 @@ const jwkLike = fc.record(
     d: bytesText,
     p: bytesText,
     q: bytesText,
-    k: fc.oneof(fc.uint8Array({ minLength: 0, maxLength: 64 }).map((b) => Buffer.from(b).toString('base64url')), bytesText),
+    k: fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 64 }).map((b) => Buffer.from(b).toString('base64url')),
+      bytesText,
+    ),
     crv: fc.constantFrom('P-256', 'P-384', 'P-521', 'P-256K', 'Ed25519', 'X25519', 'P-192'),
     x: bytesText,
     y: bytesText,
@@ -271,7 +292,29 @@ const lifetimeActions = fc.array(
 );
 
 export const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
-  alg: json(fc.constantFrom('RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5', 'A128GCM', 'A256GCM', 'A256KW', 'A256CBC', 'A256CBCPAD', 'ES256', 'ES384', 'ES512', 'ES256K', 'PS256', 'RS256', 'RS512', 'EdDSA', 'HS256', 'none', 'ECDH-ES')),
+  alg: json(
+    fc.constantFrom(
+      'RSA-OAEP',
+      'RSA-OAEP-256',
+      'RSA1_5',
+      'A128GCM',
+      'A256GCM',
+      'A256KW',
+      'A256CBC',
+      'A256CBCPAD',
+      'ES256',
+      'ES384',
+      'ES512',
+      'ES256K',
+      'PS256',
+      'RS256',
+      'RS512',
+      'EdDSA',
+      'HS256',
+      'none',
+      'ECDH-ES',
+    ),
+  ),
   value: json(bytesText),
   digest: json(bytesText),
   iv: json(bytesText),

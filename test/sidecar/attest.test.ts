@@ -27,7 +27,7 @@ describe('sidecar attestation routes (virtual device, chosen explicitly)', () =>
     await verifier.close();
   });
 
-  test('GET /status: Microsoft\'s message plus real readiness, saying the device is virtual', async () => {
+  test("GET /status: Microsoft's message plus real readiness, saying the device is virtual", async () => {
     const res = await request(sidecar.url).get('/status');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ message: 'Status OK', ready: true, device: 'virtual', virtual: true });
@@ -41,8 +41,11 @@ describe('sidecar attestation routes (virtual device, chosen explicitly)', () =>
     expect(parseReport(Buffer.from(res.body.report, 'hex')).reportData).toEqual(reportData);
   });
 
-  test('bodies are JSON whatever the Content-Type says, as Microsoft\'s sidecar parses them', async () => {
-    const res = await request(sidecar.url).post('/attest/raw').set('content-type', 'text/plain').send(JSON.stringify({ runtime_data: b64 }));
+  test("bodies are JSON whatever the Content-Type says, as Microsoft's sidecar parses them", async () => {
+    const res = await request(sidecar.url)
+      .post('/attest/raw')
+      .set('content-type', 'text/plain')
+      .send(JSON.stringify({ runtime_data: b64 }));
     expect(res.status).toBe(200);
   });
 
@@ -69,7 +72,9 @@ describe('sidecar attestation routes (virtual device, chosen explicitly)', () =>
     // The sidecar sent the endorsement (Endorsements.Uvm) and the verifier, trusting this state, checked it.
     expect(claims['x-ms-compliance-status']).toBe('azure-compliant-uvm');
     expect(claims['x-ms-sevsnpvm-uvm-endorsement']).toMatchObject({ 'x-ms-sevsnpvm-guestsvn': '100' });
-    const named = await request(sidecar.url).post('/attest/maa').send({ runtime_data: b64, maa_endpoint: verifier.url.replace('http://', '') });
+    const named = await request(sidecar.url)
+      .post('/attest/maa')
+      .send({ runtime_data: b64, maa_endpoint: verifier.url.replace('http://', '') });
     // host[:port] means https, which this plain-HTTP verifier is not: a different, unlisted origin.
     expect(named.status).toBe(403);
     expect(named.body.code).toBe('endpoint_not_allowed');
@@ -108,7 +113,9 @@ describe('sidecar attestation routes (virtual device, chosen explicitly)', () =>
   test('a body that is not JSON is 400, an array is 400, one over 64 KiB is 413', async () => {
     expect((await request(sidecar.url).post('/attest/raw').set('content-type', 'application/json').send('{oops')).status).toBe(400);
     expect((await request(sidecar.url).post('/attest/raw').send([1, 2])).status).toBe(400);
-    const big = await request(sidecar.url).post('/attest/raw').send({ runtime_data: 'A'.repeat(70 * 1024) });
+    const big = await request(sidecar.url)
+      .post('/attest/raw')
+      .send({ runtime_data: 'A'.repeat(70 * 1024) });
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('body_too_large');
   });
@@ -142,15 +149,12 @@ test('configuration is validated at start', () => {
       SKR_MAA_ENDPOINT: 'sharedeus2.eus2.attest.azure.net',
       SKR_AKV_ENDPOINT: 'myvault.vault.azure.net',
       SKR_ALLOWED_ENDPOINTS: 'other.vault.azure.net, https://x.managedhsm.azure.net',
-      SkrSideCarArgs: Buffer.from(JSON.stringify({ identity: { client_id: 'cid' }, certcache: { endpoint_type: 'LocalTHIM', endpoint: '169.254.169.254/metadata/THIM/amd/certification' } })).toString('base64'),
+      SkrSideCarArgs: Buffer.from(JSON.stringify({ identity: { client_id: 'cid' }, certcache: { endpoint_type: 'LocalTHIM', endpoint: '169.254.169.254/metadata/THIM/amd/certification' } })).toString(
+        'base64',
+      ),
     },
   });
-  expect([...c.allowedEndpoints]).toEqual([
-    'https://sharedeus2.eus2.attest.azure.net',
-    'https://myvault.vault.azure.net',
-    'https://other.vault.azure.net',
-    'https://x.managedhsm.azure.net',
-  ]);
+  expect([...c.allowedEndpoints]).toEqual(['https://sharedeus2.eus2.attest.azure.net', 'https://myvault.vault.azure.net', 'https://other.vault.azure.net', 'https://x.managedhsm.azure.net']);
   expect(c).toMatchObject({ identityClientId: 'cid', thimUrl: 'http://169.254.169.254/metadata/THIM/amd/certification', host: '127.0.0.1', port: 8080 });
 });
 

@@ -15,10 +15,7 @@ export async function virtualState(): Promise<{ stateDir: string; root: Pki['roo
   return { stateDir, root: pki.root, uvm: pki.uvm };
 }
 
-export async function startTestSidecar(
-  flags: Record<string, string>,
-  extra: { caPems?: string[]; credential?: TokenCredential; tweak?: (c: SidecarConfig) => void } = {},
-): Promise<RunningSidecar> {
+export async function startTestSidecar(flags: Record<string, string>, extra: { caPems?: string[]; credential?: TokenCredential; tweak?: (c: SidecarConfig) => void } = {}): Promise<RunningSidecar> {
   const config = loadSidecarConfig({ flags: { port: '0', device: 'virtual', ...flags }, env: {} });
   config.caPems.push(...(extra.caPems ?? []));
   extra.tweak?.(config);

@@ -44,9 +44,7 @@ test('concurrent first calls on a new client all reach the key service with thei
   const service = await challengingKeyService();
   try {
     const clients = new KeyClients({ credential: { getToken: async () => ({ token: 'access', expiresOnTimestamp: Date.now() + 3_600_000 }) }, maxRetries: 0 });
-    const released = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => clients.use(service.url, undefined, async (client) => (await client.releaseKey('k', `attestation-${i}`)).value)),
-    );
+    const released = await Promise.all(Array.from({ length: 8 }, (_, i) => clients.use(service.url, undefined, async (client) => (await client.releaseKey('k', `attestation-${i}`)).value)));
     expect(released).toEqual(Array.from({ length: 8 }, (_, i) => `released-for-attestation-${i}`));
     expect(service.targets).toHaveLength(8);
   } finally {
@@ -54,7 +52,7 @@ test('concurrent first calls on a new client all reach the key service with thei
   }
 });
 
-test('a caller\'s own access token is what the key service sees, not the sidecar\'s identity', async () => {
+test("a caller's own access token is what the key service sees, not the sidecar's identity", async () => {
   const service = await challengingKeyService();
   try {
     const clients = new KeyClients({ credential: { getToken: async () => ({ token: 'sidecar-identity', expiresOnTimestamp: Date.now() + 3_600_000 }) }, maxRetries: 0 });
@@ -68,12 +66,16 @@ test('a caller\'s own access token is what the key service sees, not the sidecar
 describe('the sidecar credential is bounded by the release deadline', () => {
   const token = { token: 't', expiresOnTimestamp: Date.now() + 3_600_000 };
 
-  test('a credential that never answers: the release ends at its deadline as the identity\'s 504, not a hang', async () => {
+  test("a credential that never answers: the release ends at its deadline as the identity's 504, not a hang", async () => {
     const hung = boundedCredential({ getToken: () => new Promise(() => undefined) });
-    await expect(hung.getToken('s', { abortSignal: AbortSignal.timeout(50) })).rejects.toMatchObject({ status: 504, code: 'upstream_timeout', message: 'identity: the identity endpoint did not answer in time' });
+    await expect(hung.getToken('s', { abortSignal: AbortSignal.timeout(50) })).rejects.toMatchObject({
+      status: 504,
+      code: 'upstream_timeout',
+      message: 'identity: the identity endpoint did not answer in time',
+    });
   });
 
-  test('through the Key Vault SDK: a hung credential fails the call at the call\'s own timeout', async () => {
+  test("through the Key Vault SDK: a hung credential fails the call at the call's own timeout", async () => {
     const service = await challengingKeyService();
     try {
       const clients = new KeyClients({ credential: { getToken: () => new Promise(() => undefined) }, maxRetries: 0 });
@@ -87,10 +89,16 @@ describe('the sidecar credential is bounded by the release deadline', () => {
   test('a token or an error in time passes through unchanged', async () => {
     await expect(boundedCredential({ getToken: async () => token }).getToken('s', { abortSignal: AbortSignal.timeout(5_000) })).resolves.toBe(token);
     const failure = new Error('no');
-    await expect(boundedCredential({ getToken: async () => { throw failure; } }).getToken('s', { abortSignal: AbortSignal.timeout(5_000) })).rejects.toBe(failure);
+    await expect(
+      boundedCredential({
+        getToken: async () => {
+          throw failure;
+        },
+      }).getToken('s', { abortSignal: AbortSignal.timeout(5_000) }),
+    ).rejects.toBe(failure);
   });
 
-  test('a call with an already-aborted signal (the SDK\'s background refresh) is not cut short, nor handed the dead signal', async () => {
+  test("a call with an already-aborted signal (the SDK's background refresh) is not cut short, nor handed the dead signal", async () => {
     const seen: (GetTokenOptions | undefined)[] = [];
     const credential = boundedCredential({
       getToken: async (_s, options) => {

@@ -53,7 +53,12 @@ describe('the sidecar answers as its OpenAPI document says', () => {
     ['get', '/metrics', undefined],
     ['get', '/openapi.json', undefined],
   ])('%s %s (case %#)', async (method, path, body) => {
-    const res = method === 'get' ? await request(sidecar.url).get(path) : await request(sidecar.url).post(path).send(body as object);
+    const res =
+      method === 'get'
+        ? await request(sidecar.url).get(path)
+        : await request(sidecar.url)
+            .post(path)
+            .send(body as object);
     expect(undocumentedAnswer(SIDECAR_OPENAPI, method, path, res.status, res.body)).toBeUndefined();
   });
 

@@ -105,7 +105,7 @@ maybe('skr sidecar --device virtual --user skr-test, started as root', () => {
     }
   });
 
-  test('nothing written under the state directory after the drop is owned by root; the VCEK cache is the account\'s', () => {
+  test("nothing written under the state directory after the drop is owned by root; the VCEK cache is the account's", () => {
     const now = walk(stateDir);
     // The virtual device hands its VCEK over in the certificate table, so these requests may write nothing.
     const created = [...now].filter(([path]) => !afterStart.has(path));

@@ -34,7 +34,12 @@ test.each([500, 502, 503])('HTTP %i after the retries is 502 upstream_failed wit
 });
 
 test('no answer at all (reset, refused) is 502 upstream_failed naming the errno', () => {
-  expect(map(restError(undefined, 'ECONNRESET'))).toMatchObject({ status: 502, code: 'upstream_failed', message: 'kms: the key service cannot be reached', details: { service: 'kms', reason: 'ECONNRESET' } });
+  expect(map(restError(undefined, 'ECONNRESET'))).toMatchObject({
+    status: 502,
+    code: 'upstream_failed',
+    message: 'kms: the key service cannot be reached',
+    details: { service: 'kms', reason: 'ECONNRESET' },
+  });
 });
 
 test('the sidecar timeout is 504 upstream_timeout', () => {

@@ -46,15 +46,21 @@ test.each<[string, () => Promise<string>]>([
   ['no x5c', () => sign(tls, { x5c: undefined })],
   ['an x5c that does not parse', () => sign(tls, { x5c: ['AAAA'] })],
   ['a leaf signed by another CA than the one after it', () => sign(tls, { x5c: [der(stranger.certPem), der(tls.caPem)] })],
-  ['a changed payload', async () => {
-    const [h, , s] = (await sign(tls)).split('.');
-    return `${h}.${Buffer.from(JSON.stringify({ response: { key: { key: { kty: 'RSA' } } } })).toString('base64url')}.${s}`;
-  }],
-  ['a signature by another key under the genuine chain', async () => {
-    const [h, p] = (await sign(tls)).split('.');
-    const forged = await new CompactJwsSigner({ alg: 'RS256' }, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey).sign(Buffer.from(JSON.stringify(payload)));
-    return `${h}.${p}.${forged.split('.')[2]}`;
-  }],
+  [
+    'a changed payload',
+    async () => {
+      const [h, , s] = (await sign(tls)).split('.');
+      return `${h}.${Buffer.from(JSON.stringify({ response: { key: { key: { kty: 'RSA' } } } })).toString('base64url')}.${s}`;
+    },
+  ],
+  [
+    'a signature by another key under the genuine chain',
+    async () => {
+      const [h, p] = (await sign(tls)).split('.');
+      const forged = await new CompactJwsSigner({ alg: 'RS256' }, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey).sign(Buffer.from(JSON.stringify(payload)));
+      return `${h}.${p}.${forged.split('.')[2]}`;
+    },
+  ],
 ])('refused: %s', async (_name, forge) => {
   const verifier = new ReleaseJwsVerifier({ ca: [tls.caPem] });
   // The genuine chain is verified (and kept) first, so a forgery cannot ride on a cached chain.
@@ -123,9 +129,29 @@ describe('x5c path validation', () => {
   });
 
   test.each<[string, () => { intermediate?: Partial<Spec>; leaf?: Partial<Spec> }]>([
-    ['an intermediate that is CA:FALSE', () => ({ intermediate: { extensions: [{ name: 'basicConstraints', cA: false, critical: true }, { name: 'keyUsage', keyCertSign: true, critical: true }] } })],
+    [
+      'an intermediate that is CA:FALSE',
+      () => ({
+        intermediate: {
+          extensions: [
+            { name: 'basicConstraints', cA: false, critical: true },
+            { name: 'keyUsage', keyCertSign: true, critical: true },
+          ],
+        },
+      }),
+    ],
     ['an intermediate without basicConstraints', () => ({ intermediate: { extensions: [{ name: 'keyUsage', keyCertSign: true, critical: true }] } })],
-    ['an intermediate whose keyUsage lacks keyCertSign', () => ({ intermediate: { extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', digitalSignature: true, critical: true }] } })],
+    [
+      'an intermediate whose keyUsage lacks keyCertSign',
+      () => ({
+        intermediate: {
+          extensions: [
+            { name: 'basicConstraints', cA: true, critical: true },
+            { name: 'keyUsage', digitalSignature: true, critical: true },
+          ],
+        },
+      }),
+    ],
     ['an expired intermediate', () => ({ intermediate: { days: [-30, -1] } })],
     ['an intermediate not yet valid', () => ({ intermediate: { days: [1, 30] } })],
     ['a leaf whose issuer name is not the intermediate', () => ({ leaf: { issuer: 'someone else' } })],

@@ -16,7 +16,7 @@ describe('TeeKeyHolder', () => {
     expect(next.privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
   });
 
-  test('fresh (Microsoft\'s pipeline, freshPerRelease): a new key for every get', async () => {
+  test("fresh (Microsoft's pipeline, freshPerRelease): a new key for every get", async () => {
     const holder = new TeeKeyHolder({ modulusLength: 2048, ttlMs: 3_600_000, fresh: true });
     const kids = new Set<string>();
     for (let i = 0; i < 3; i++) kids.add((await holder.get()).kid);

@@ -59,7 +59,7 @@ describe('genuine reports with checkRevocations on', () => {
     ['milan-v3-vlek-aws', MILAN_TIME],
     ['genoa-v5-oak', GENOA_TIME],
     ['genoa-v3-azure-hcl', GENOA_TIME],
-  ])('%s passes against its ARK\'s CRL', async (id, now) => {
+  ])("%s passes against its ARK's CRL", async (id, now) => {
     const { report, vek } = loadVector(id);
     await expect(verifyReport({ report, vek }, { now, checkRevocations: true, crls: files.get })).resolves.toMatchObject({ genuine: true });
   });

@@ -22,8 +22,7 @@ beforeAll(async () => {
   ({ report, certTable } = (await device.getReport({ reportData: Buffer.alloc(64, 1), vmpl: 0, withCerts: true })) as { report: Buffer; certTable: Buffer });
 }, KEYGEN_TIMEOUT);
 
-const verify = (crls: CrlGetter | undefined, checkRevocations = true) =>
-  verifyReport({ report, certTable }, { now, trustedRoots: [pki.root], checkRevocations, ...(crls ? { crls } : {}) });
+const verify = (crls: CrlGetter | undefined, checkRevocations = true) => verifyReport({ report, certTable }, { now, trustedRoots: [pki.root], checkRevocations, ...(crls ? { crls } : {}) });
 
 test('a CRL of the virtual ARK that lists no ASK lets the report through, and is asked for the chain built', async () => {
   const asked: CrlRequest[] = [];

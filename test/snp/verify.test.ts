@@ -62,7 +62,12 @@ describe('every byte of the signed region and of R and S, flipped, is rejected w
 describe('signature malleability (s → n − s)', () => {
   const P384_N = BigInt('0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973');
   const S_OFFSET = 0x2a0 + 72;
-  const readS = (report: Buffer) => BigInt(`0x${Buffer.from(report.subarray(S_OFFSET, S_OFFSET + 48)).reverse().toString('hex')}`);
+  const readS = (report: Buffer) =>
+    BigInt(
+      `0x${Buffer.from(report.subarray(S_OFFSET, S_OFFSET + 48))
+        .reverse()
+        .toString('hex')}`,
+    );
   const writeS = (report: Buffer, value: bigint) => Buffer.from(value.toString(16).padStart(96, '0'), 'hex').reverse().copy(report, S_OFFSET);
 
   test('genuine AMD reports carry high s (so high s cannot be refused)', () => {
@@ -91,7 +96,10 @@ describe('verifyReport rejects, each with its own code', () => {
   });
 
   test('hwID differs from CHIP_ID (Turin: the 8 significant bytes, and the zero tail)', async () => {
-    for (const [offset, value] of [[0x1a0, 0x01], [0x1a0 + 8, 0x01]] as const) {
+    for (const [offset, value] of [
+      [0x1a0, 0x01],
+      [0x1a0 + 8, 0x01],
+    ] as const) {
       const { report, vek } = loadVector('turin-v5-oak');
       report[offset]! ^= value;
       await expect(verifyReport({ report, vek }, options)).rejects.toMatchObject({
@@ -161,17 +169,18 @@ describe('verifyReport rejects, each with its own code', () => {
   test('a fetcher is asked for the VEK by product, chip and TCB', async () => {
     const { report, vek } = loadVector('turin-v5-oak');
     const requests: unknown[] = [];
-    const verified = await verifyReport({ report }, {
-      ...options,
-      fetcher: async (request) => {
-        requests.push(request);
-        return { vek };
+    const verified = await verifyReport(
+      { report },
+      {
+        ...options,
+        fetcher: async (request) => {
+          requests.push(request);
+          return { vek };
+        },
       },
-    });
+    );
     expect(verified.product).toBe('Turin');
-    expect(requests).toEqual([
-      expect.objectContaining({ product: 'Turin', kind: 'VCEK', reportedTcb: { fmc: 0, bootloader: 1, tee: 0, snp: 2, microcode: 71 } }),
-    ]);
+    expect(requests).toEqual([expect.objectContaining({ product: 'Turin', kind: 'VCEK', reportedTcb: { fmc: 0, bootloader: 1, tee: 0, snp: 2, microcode: 71 } })]);
   });
 
   test('a garbage VEK: certificate_malformed', async () => {

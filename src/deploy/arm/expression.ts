@@ -12,10 +12,7 @@ export class Unresolved extends Error {}
 export class ExpressionError extends Error {}
 
 type Node =
-  | { kind: 'literal'; value: string | number }
-  | { kind: 'call'; name: string; args: Node[] }
-  | { kind: 'property'; target: Node; name: string }
-  | { kind: 'index'; target: Node; index: Node };
+  { kind: 'literal'; value: string | number } | { kind: 'call'; name: string; args: Node[] } | { kind: 'property'; target: Node; name: string } | { kind: 'index'; target: Node; index: Node };
 
 export type ArmFunction = (args: JsonValue[]) => JsonValue;
 

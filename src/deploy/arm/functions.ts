@@ -32,10 +32,13 @@ export function armFunctions(scope: DeploymentScope, lookups: Lookups): Readonly
     ['format', format],
     ['base64', (args) => Buffer.from(oneString('base64', args), 'utf8').toString('base64')],
     ['string', (args) => toText('string', exactly('string', args, 1)[0])],
-    ['resourcegroup', (args) => {
-      exactly('resourceGroup', args, 0);
-      return { id: resourceGroupId, name: scope.resourceGroup, type: 'Microsoft.Resources/resourceGroups', location: scope.location, properties: { provisioningState: 'Succeeded' } };
-    }],
+    [
+      'resourcegroup',
+      (args) => {
+        exactly('resourceGroup', args, 0);
+        return { id: resourceGroupId, name: scope.resourceGroup, type: 'Microsoft.Resources/resourceGroups', location: scope.location, properties: { provisioningState: 'Succeeded' } };
+      },
+    ],
     ['resourceid', (args) => resourceId(scope, args)],
     ['uniquestring', uniqueString],
   ]);
@@ -90,8 +93,7 @@ function resourceId(scope: DeploymentScope, args: JsonValue[]): JsonValue {
   if (!args.every((a): a is string => typeof a === 'string')) throw new ExpressionError('resourceId() takes strings');
   const typeAt = args.findIndex((a) => /^[A-Za-z0-9]+(\.[A-Za-z0-9]+)+\/[^/]+/.test(a));
   if (typeAt < 0 || typeAt > 2) throw new ExpressionError('resourceId() needs a resource type such as Microsoft.X/y');
-  const [subscriptionId, resourceGroup] =
-    typeAt === 2 ? [args[0], args[1]] : typeAt === 1 ? [scope.subscriptionId, args[0]] : [scope.subscriptionId, scope.resourceGroup];
+  const [subscriptionId, resourceGroup] = typeAt === 2 ? [args[0], args[1]] : typeAt === 1 ? [scope.subscriptionId, args[0]] : [scope.subscriptionId, scope.resourceGroup];
   const [namespace, ...types] = args[typeAt].split('/');
   const names = args.slice(typeAt + 1);
   if (names.length !== types.length) throw new ExpressionError(`resourceId() for ${args[typeAt]} needs ${types.length} name(s), got ${names.length}`);

@@ -34,12 +34,7 @@ export function createReleasePolicy(maaEndpoint: string, hostdata: string[]): Re
     anyOf: [
       {
         authority,
-        allOf: [
-          pins.length === 1 ? pins[0] : { anyOf: pins },
-          { claim: CLAIM_COMPLIANCE, equals: COMPLIANT_UVM },
-          { claim: CLAIM_DEBUGGABLE, equals: 'false' },
-          { claim: CLAIM_VMPL, equals: '0' },
-        ],
+        allOf: [pins.length === 1 ? pins[0] : { anyOf: pins }, { claim: CLAIM_COMPLIANCE, equals: COMPLIANT_UVM }, { claim: CLAIM_DEBUGGABLE, equals: 'false' }, { claim: CLAIM_VMPL, equals: '0' }],
       },
     ],
   };

@@ -69,8 +69,7 @@ export function lintReleasePolicy(policy: unknown): ReleasePolicyLint {
         if (allowAll) error('hostdata_allow_all', `host_data ${value} is the allow-all policy (${allowAll}): any container can run there`, path);
         else if (value.toLowerCase() === ZERO_HOSTDATA) {
           warning('hostdata_zero', 'host_data all zeros is what a VM launched without host data reports (an Azure CVM, most non-ACI guests): it binds no workload', path);
-        }
-        else if (!HOSTDATA_PATTERN.test(value)) error('hostdata_malformed', `host_data ${JSON.stringify(value)} is not 64 lowercase hex digits, so it never matches`, path);
+        } else if (!HOSTDATA_PATTERN.test(value)) error('hostdata_malformed', `host_data ${JSON.stringify(value)} is not 64 lowercase hex digits, so it never matches`, path);
       }
     }
     const vmpl = required.get(CLAIM_VMPL);

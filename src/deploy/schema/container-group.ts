@@ -55,9 +55,7 @@ function patched(schema: AnySchemaObject): AnySchemaObject {
 }
 
 function anyCase(text: string): string {
-  return [...text]
-    .map((ch) => (ch.toLowerCase() !== ch.toUpperCase() ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')))
-    .join('');
+  return [...text].map((ch) => (ch.toLowerCase() !== ch.toUpperCase() ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'))).join('');
 }
 
 let ajv: Ajv04 | undefined;

@@ -121,7 +121,15 @@ export function sumCounts(counts: RefusalCount[]): (RefusalCount & { requests: n
 
 /** The entry a prune appends about itself. */
 export function pruneEntry(removed: number, throughId: number, before: number, now: number): AuditEntry {
-  return { time: now, principal: 'kms', operation: 'audit.prune', decision: 'allow', status: 200, count: removed, detail: `retention: removed the ${removed} entries through id ${throughId}, older than ${new Date(before * 1000).toISOString()}` };
+  return {
+    time: now,
+    principal: 'kms',
+    operation: 'audit.prune',
+    decision: 'allow',
+    status: 200,
+    count: removed,
+    detail: `retention: removed the ${removed} entries through id ${throughId}, older than ${new Date(before * 1000).toISOString()}`,
+  };
 }
 
 /**

@@ -5,8 +5,7 @@ import { findRole, normaliseScope } from './roles';
 /** Who changes the roles, and through what: the admin API (`admin`, its route) or the CLI (`operator:<uid>`). */
 export type RoleChangeActor = Pick<AuditEntry, 'principal' | 'route' | 'source'> & { time: number };
 
-const describe = (a: { principal: string; role: string; scope?: string; id?: string }) =>
-  `principal=${a.principal} role=${a.role} scope=${a.scope ?? '/'}${a.id ? ` id=${a.id}` : ''}`;
+const describe = (a: { principal: string; role: string; scope?: string; id?: string }) => `principal=${a.principal} role=${a.role} scope=${a.scope ?? '/'}${a.id ? ` id=${a.id}` : ''}`;
 
 /**
  * Grants a role once its entry is committed on the audit log: if the entry cannot be committed
@@ -21,11 +20,14 @@ export async function addRoleAudited(roles: RoleAssignments, audit: AuditLog, ac
 }
 
 /** Removes an assignment (by id, or principal + role + scope) once it is recorded, as addRoleAudited; false when there was none (nothing recorded). */
-export async function removeRoleAudited(roles: RoleAssignments, audit: AuditLog, actor: RoleChangeActor, selector: { id: string } | { principal: string; role: string; scope?: string }): Promise<boolean> {
+export async function removeRoleAudited(
+  roles: RoleAssignments,
+  audit: AuditLog,
+  actor: RoleChangeActor,
+  selector: { id: string } | { principal: string; role: string; scope?: string },
+): Promise<boolean> {
   const target =
-    'id' in selector
-      ? await roles.byId(selector.id)
-      : (await roles.list(selector.principal)).find((a) => a.role === findRole(selector.role)?.id && a.scope === normaliseScope(selector.scope));
+    'id' in selector ? await roles.byId(selector.id) : (await roles.list(selector.principal)).find((a) => a.role === findRole(selector.role)?.id && a.scope === normaliseScope(selector.scope));
   if (!target) return false;
   await audit.record({ ...actor, operation: 'role.remove', decision: 'allow', status: 204, detail: describe('id' in selector ? target : selector) });
   return roles.remove(selector);

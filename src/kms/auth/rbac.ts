@@ -111,9 +111,7 @@ export class RoleAssignments {
    */
   async authorize(principal: string, action: Action, keyName?: string): Promise<void> {
     const scopes = ['/', ...(keyName ? [objectScope(action, keyName)] : [])];
-    const granted = (await this.list(principal)).some(
-      (a) => scopes.includes(a.scope.toLowerCase()) && (ROLES.find((r) => r.id === a.role)?.actions ?? []).includes(action),
-    );
+    const granted = (await this.list(principal)).some((a) => scopes.includes(a.scope.toLowerCase()) && (ROLES.find((r) => r.id === a.role)?.actions ?? []).includes(action));
     if (!granted) {
       throw new KmsForbidden(`Caller is not authorized to perform action on resource. Action: '${action}' Scope: '${scopes[scopes.length - 1]}'`, {
         reason: 'rbac_denied',

@@ -69,7 +69,10 @@ export const ROLES: readonly RoleDefinition[] = [
 
 /** A role by id, Azure role-definition id or display name, case-insensitively; "Managed HSM" names are accepted too. */
 export function findRole(name: string): RoleDefinition | undefined {
-  const wanted = name.trim().toLowerCase().replace(/^managed hsm /, 'key vault ');
+  const wanted = name
+    .trim()
+    .toLowerCase()
+    .replace(/^managed hsm /, 'key vault ');
   return ROLES.find((r) => r.id === wanted || r.definitionId === wanted || r.displayName.toLowerCase() === wanted);
 }
 

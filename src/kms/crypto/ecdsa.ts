@@ -166,4 +166,3 @@ export function ecdsaVerify(publicKey: KeyObject, curveName: CurveName, digest: 
   const zInv = inverse(z, curve.p);
   return mod(x * zInv * zInv, curve.p) % curve.n === r;
 }
-

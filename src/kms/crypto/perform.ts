@@ -74,9 +74,7 @@ export async function performCrypto(op: CryptoOperation, material: KeyMaterial, 
   }
   const curve = publicJwk.crv;
   if (!isCurveName(curve) || EC_SIGNATURE[input.alg] !== curve) throw new KmsBadParameter(`algorithm ${input.alg} does not match the key's curve ${curve}`);
-  return op === 'sign'
-    ? { value: ecdsaSign(privateKey, curve, input.value) }
-    : { verified: ecdsaVerify(createPublicKey(privateKey), curve, requireDigest(input), input.value) };
+  return op === 'sign' ? { value: ecdsaSign(privateKey, curve, input.value) } : { verified: ecdsaVerify(createPublicKey(privateKey), curve, requireDigest(input), input.value) };
 }
 
 function requireDigest(input: CryptoInput): Buffer {

@@ -70,7 +70,14 @@ async function pkcs1v15Decrypt(privateKey: KeyObject, ciphertext: Buffer): Promi
 }
 
 function syntheticMessage(privateKey: KeyObject, ciphertext: Buffer, k: number): Buffer {
-  const kdk = createHmac('sha256', createHash('sha256').update(privateKey.export({ format: 'der', type: 'pkcs8' })).digest()).update(ciphertext).digest();
+  const kdk = createHmac(
+    'sha256',
+    createHash('sha256')
+      .update(privateKey.export({ format: 'der', type: 'pkcs8' }))
+      .digest(),
+  )
+    .update(ciphertext)
+    .digest();
   const length = createHmac('sha256', kdk).update('length').digest().readUInt16BE(0) % (k - 10);
   const blocks: Buffer[] = [];
   for (let i = 0; blocks.length * 32 < length; i++) blocks.push(createHmac('sha256', kdk).update(`message${i}`).digest());

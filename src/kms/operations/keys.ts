@@ -49,10 +49,7 @@ async function storeNew(core: KmsCore, name: string, kty: string, material: KeyM
   const attributes = newAttributes(attributesOf(b.attributes), now);
   const releasePolicy = resolveReleasePolicy(core, releasePolicyOf(b.release_policy));
   checkExportable(attributes.exportable, releasePolicy);
-  return core.store.addVersion(
-    { name, kty, keyOps, publicJwk: publicJwkOf(material), material, attributes, tags: b.tags ?? {}, ...(releasePolicy ? { releasePolicy } : {}) },
-    now,
-  );
+  return core.store.addVersion({ name, kty, keyOps, publicJwk: publicJwkOf(material), material, attributes, tags: b.tags ?? {}, ...(releasePolicy ? { releasePolicy } : {}) }, now);
 }
 
 /** `POST /keys/{name}/create`: a new key, or a new version of an existing one. */

@@ -14,7 +14,7 @@ export const DEFAULT_POLICY_CONTENT_TYPE = 'application/json; charset=utf-8';
 export function resolveReleasePolicy(core: KmsCore, input: ReleasePolicyInput | undefined, previous?: ReleasePolicy): ReleasePolicy | undefined {
   if (!input) return previous;
   const data = input.data ? encodeBase64Url(input.data) : previous?.data;
-  if (!data || !input.data && !previous) throw new KmsBadParameter('release_policy.data is required');
+  if (!data || (!input.data && !previous)) throw new KmsBadParameter('release_policy.data is required');
   const next: ReleasePolicy = {
     contentType: input.contentType ?? previous?.contentType ?? DEFAULT_POLICY_CONTENT_TYPE,
     data,

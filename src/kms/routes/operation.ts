@@ -43,7 +43,17 @@ const param = (req: Request, name: string) => {
 };
 
 function commitIntent(ctx: KmsHttpContext, note: AuditNote): Promise<void> {
-  return ctx.audit.commit({ time: ctx.core.now(), principal: note.principal, operation: note.operation, route: note.route, key: note.key, version: note.version, decision: 'intent', status: 0, source: note.source });
+  return ctx.audit.commit({
+    time: ctx.core.now(),
+    principal: note.principal,
+    operation: note.operation,
+    route: note.route,
+    key: note.key,
+    version: note.version,
+    decision: 'intent',
+    status: 0,
+    source: note.source,
+  });
 }
 
 /**

@@ -1,5 +1,29 @@
 /** The literal path segments of the KMS's routes; any other segment is a parameter. */
-const LITERALS = new Set(['keys', 'deletedkeys', 'secrets', 'deletedsecrets', 'create', 'rotate', 'rotationpolicy', 'release', 'versions', 'backup', 'restore', 'recover', 'rng', 'encrypt', 'decrypt', 'wrapkey', 'unwrapkey', 'sign', 'verify', 'admin', 'roles', 'audit', 'openapi.json']);
+const LITERALS = new Set([
+  'keys',
+  'deletedkeys',
+  'secrets',
+  'deletedsecrets',
+  'create',
+  'rotate',
+  'rotationpolicy',
+  'release',
+  'versions',
+  'backup',
+  'restore',
+  'recover',
+  'rng',
+  'encrypt',
+  'decrypt',
+  'wrapkey',
+  'unwrapkey',
+  'sign',
+  'verify',
+  'admin',
+  'roles',
+  'audit',
+  'openapi.json',
+]);
 /** The collections whose next segment is an object's name (and the one after it, a version). */
 const NAMED = new Set(['keys', 'deletedkeys', 'secrets', 'deletedsecrets']);
 const MAX_SEGMENTS = 5;

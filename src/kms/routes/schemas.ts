@@ -82,7 +82,12 @@ function releaseRoute(versioned: boolean) {
   });
 }
 
-const crypto = Object.fromEntries(CRYPTO_PATHS.flatMap((path) => [[path, cryptoRoute(path, false)], [`${path}Version`, cryptoRoute(path, true)]])) as Record<CryptoPath | `${CryptoPath}Version`, ReturnType<typeof cryptoRoute>>;
+const crypto = Object.fromEntries(
+  CRYPTO_PATHS.flatMap((path) => [
+    [path, cryptoRoute(path, false)],
+    [`${path}Version`, cryptoRoute(path, true)],
+  ]),
+) as Record<CryptoPath | `${CryptoPath}Version`, ReturnType<typeof cryptoRoute>>;
 
 /** Secrets: names and versions as for keys; a route naming a secret answers 404 for a secret (or version) that is not there. */
 const SecretParams = Type.Object({ name: Type.String({ description: 'the secret name' }) });
@@ -93,7 +98,14 @@ const secretBundle = (description: string) => ({ 200: { description, schema: Sec
 const deletedSecret = { 200: { description: 'DeletedSecretBundle (no value)', schema: DeletedSecretBundle } };
 
 const SECRET_ROUTES = {
-  listSecrets: route({ method: 'get', path: '/secrets', summary: 'Lists the secrets (latest versions, no values)', query: PageQuery, responses: { 200: { description: 'SecretListResult', schema: SecretItemPage } }, errors: ALWAYS }),
+  listSecrets: route({
+    method: 'get',
+    path: '/secrets',
+    summary: 'Lists the secrets (latest versions, no values)',
+    query: PageQuery,
+    responses: { 200: { description: 'SecretListResult', schema: SecretItemPage } },
+    errors: ALWAYS,
+  }),
   restoreSecret: route({
     method: 'post',
     path: '/secrets/restore',
@@ -131,7 +143,15 @@ const SECRET_ROUTES = {
     responses: { 200: { description: 'BackupSecretResult', schema: ValueResult } },
     errors: ON_KEY,
   }),
-  getSecret: route({ method: 'get', path: '/secrets/:name', summary: 'The latest version of a secret, with its value', params: SecretParams, query: GetSecretQuery, responses: secretBundle('SecretBundle (with the value)'), errors: ON_KEY }),
+  getSecret: route({
+    method: 'get',
+    path: '/secrets/:name',
+    summary: 'The latest version of a secret, with its value',
+    params: SecretParams,
+    query: GetSecretQuery,
+    responses: secretBundle('SecretBundle (with the value)'),
+    errors: ON_KEY,
+  }),
   getSecretVersion: route({
     method: 'get',
     path: '/secrets/:name/:version',
@@ -151,7 +171,15 @@ const SECRET_ROUTES = {
     responses: secretBundle('SecretBundle (no value)'),
     errors: ON_KEY,
   }),
-  deleteSecret: route({ method: 'delete', path: '/secrets/:name', summary: 'Soft-deletes a secret: recoverable until its scheduled purge date', params: SecretParams, query: ApiVersionQuery, responses: deletedSecret, errors: ON_KEY }),
+  deleteSecret: route({
+    method: 'delete',
+    path: '/secrets/:name',
+    summary: 'Soft-deletes a secret: recoverable until its scheduled purge date',
+    params: SecretParams,
+    query: ApiVersionQuery,
+    responses: deletedSecret,
+    errors: ON_KEY,
+  }),
   listDeletedSecrets: route({
     method: 'get',
     path: '/deletedsecrets',
@@ -170,7 +198,15 @@ const SECRET_ROUTES = {
     responses: secretBundle('SecretBundle (no value)'),
     errors: ON_KEY,
   }),
-  purgeSecret: route({ method: 'delete', path: '/deletedsecrets/:name', summary: 'Purges a deleted secret for good', params: SecretParams, query: ApiVersionQuery, responses: { 204: { description: 'Purged' } }, errors: ON_KEY }),
+  purgeSecret: route({
+    method: 'delete',
+    path: '/deletedsecrets/:name',
+    summary: 'Purges a deleted secret for good',
+    params: SecretParams,
+    query: ApiVersionQuery,
+    responses: { 204: { description: 'Purged' } },
+    errors: ON_KEY,
+  }),
 } satisfies Record<string, RouteSchema>;
 
 /** The admin API needs `Authorization: Bearer <admin token>` (401 otherwise) and no api-version. */
@@ -180,7 +216,14 @@ const AuditEntry = Type.Object({ id: Type.Integer(), time: Type.Integer(), opera
 const DECISIONS = ['allow', 'deny', 'error', 'intent'] as const;
 
 export const KMS_ROUTES = {
-  listKeys: route({ method: 'get', path: '/keys', summary: 'Lists the keys (latest versions)', query: PageQuery, responses: { 200: { description: 'KeyListResult', schema: KeyItemPage } }, errors: ALWAYS }),
+  listKeys: route({
+    method: 'get',
+    path: '/keys',
+    summary: 'Lists the keys (latest versions)',
+    query: PageQuery,
+    responses: { 200: { description: 'KeyListResult', schema: KeyItemPage } },
+    errors: ALWAYS,
+  }),
   createKey: route({
     method: 'post',
     path: '/keys/:name/create',
@@ -201,7 +244,15 @@ export const KMS_ROUTES = {
     responses: bundle,
     errors: [...ALWAYS, 409],
   }),
-  listVersions: route({ method: 'get', path: '/keys/:name/versions', summary: 'Lists the versions of a key', params: KeyParams, query: PageQuery, responses: { 200: { description: 'KeyListResult', schema: KeyItemPage } }, errors: ON_KEY }),
+  listVersions: route({
+    method: 'get',
+    path: '/keys/:name/versions',
+    summary: 'Lists the versions of a key',
+    params: KeyParams,
+    query: PageQuery,
+    responses: { 200: { description: 'KeyListResult', schema: KeyItemPage } },
+    errors: ON_KEY,
+  }),
   rotate: route({ method: 'post', path: '/keys/:name/rotate', summary: 'A new version of the same kind', params: KeyParams, query: ApiVersionQuery, responses: bundle, errors: ON_KEY }),
   getRotationPolicy: route({
     method: 'get',
@@ -224,8 +275,26 @@ export const KMS_ROUTES = {
   }),
   getKey: route({ method: 'get', path: '/keys/:name', summary: 'The latest version of a key', params: KeyParams, query: ApiVersionQuery, responses: bundle, errors: ON_KEY }),
   getKeyVersion: route({ method: 'get', path: '/keys/:name/:version', summary: 'One version of a key', params: VersionParams, query: ApiVersionQuery, responses: bundle, errors: ON_KEY }),
-  updateKey: route({ method: 'patch', path: '/keys/:name', summary: 'Updates the latest version of a key', params: KeyParams, query: ApiVersionQuery, body: UpdateKeyBody, responses: bundle, errors: ON_KEY }),
-  updateKeyVersion: route({ method: 'patch', path: '/keys/:name/:version', summary: 'Updates one version of a key', params: VersionParams, query: ApiVersionQuery, body: UpdateKeyBody, responses: bundle, errors: ON_KEY }),
+  updateKey: route({
+    method: 'patch',
+    path: '/keys/:name',
+    summary: 'Updates the latest version of a key',
+    params: KeyParams,
+    query: ApiVersionQuery,
+    body: UpdateKeyBody,
+    responses: bundle,
+    errors: ON_KEY,
+  }),
+  updateKeyVersion: route({
+    method: 'patch',
+    path: '/keys/:name/:version',
+    summary: 'Updates one version of a key',
+    params: VersionParams,
+    query: ApiVersionQuery,
+    body: UpdateKeyBody,
+    responses: bundle,
+    errors: ON_KEY,
+  }),
 
   deleteKey: route({
     method: 'delete',
@@ -236,7 +305,14 @@ export const KMS_ROUTES = {
     responses: { 200: { description: 'DeletedKeyBundle', schema: DeletedKeyBundle } },
     errors: ON_KEY,
   }),
-  listDeleted: route({ method: 'get', path: '/deletedkeys', summary: 'Lists the deleted keys', query: PageQuery, responses: { 200: { description: 'DeletedKeyListResult', schema: DeletedKeyItemPage } }, errors: ALWAYS }),
+  listDeleted: route({
+    method: 'get',
+    path: '/deletedkeys',
+    summary: 'Lists the deleted keys',
+    query: PageQuery,
+    responses: { 200: { description: 'DeletedKeyListResult', schema: DeletedKeyItemPage } },
+    errors: ALWAYS,
+  }),
   getDeleted: route({
     method: 'get',
     path: '/deletedkeys/:name',
@@ -247,7 +323,15 @@ export const KMS_ROUTES = {
     errors: ON_KEY,
   }),
   recover: route({ method: 'post', path: '/deletedkeys/:name/recover', summary: 'Recovers a deleted key', params: KeyParams, query: ApiVersionQuery, responses: bundle, errors: ON_KEY }),
-  purge: route({ method: 'delete', path: '/deletedkeys/:name', summary: 'Purges a deleted key for good', params: KeyParams, query: ApiVersionQuery, responses: { 204: { description: 'Purged' } }, errors: ON_KEY }),
+  purge: route({
+    method: 'delete',
+    path: '/deletedkeys/:name',
+    summary: 'Purges a deleted key for good',
+    params: KeyParams,
+    query: ApiVersionQuery,
+    responses: { 204: { description: 'Purged' } },
+    errors: ON_KEY,
+  }),
 
   ...crypto,
 

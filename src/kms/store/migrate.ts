@@ -173,7 +173,13 @@ export async function migrateSqliteToPostgres(files: SqliteVaultFiles, target: P
       // Assignments the target already holds (a principal granted there before) are kept, not doubled; replicas' role caches see the change counter move.
       let roleAssignments = 0;
       for (const row of keysDb.prepare(`SELECT ${ROLE_COLUMNS} FROM role_assignments ORDER BY rowid`).all() as Row[]) {
-        const inserted = await q(`INSERT INTO role_assignments (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`, [row.id, row.principal, row.role, row.scope, row.created]);
+        const inserted = await q(`INSERT INTO role_assignments (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`, [
+          row.id,
+          row.principal,
+          row.role,
+          row.scope,
+          row.created,
+        ]);
         roleAssignments += inserted.length;
       }
       await q('UPDATE role_changes SET version = version + 1 WHERE id = 1');

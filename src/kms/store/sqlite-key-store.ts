@@ -2,7 +2,23 @@ import { KeyNotFound, KeyRotatedMeanwhile } from '../../errors';
 import type { MasterKey } from '../vault';
 import type { Db } from './database';
 import type { DeletedKey, KeySnapshot, KeyStore, KeyVersionWithMaterial } from './key-store';
-import { deletedNameConflict, deletedPage, nameKey, newVersionId, openMaterial, page, sealMaterial, sealSnapshot, snapshotOf, takenNameConflict, toVersion, VERSION_COLUMNS, versionColumns, type KeyRow, type VersionRow } from './rows';
+import {
+  deletedNameConflict,
+  deletedPage,
+  nameKey,
+  newVersionId,
+  openMaterial,
+  page,
+  sealMaterial,
+  sealSnapshot,
+  snapshotOf,
+  takenNameConflict,
+  toVersion,
+  VERSION_COLUMNS,
+  versionColumns,
+  type KeyRow,
+  type VersionRow,
+} from './rows';
 import type { KeyVersion, NewKeyVersion, Page, RotationPolicy } from '../model';
 
 /**
@@ -36,9 +52,8 @@ export class SqliteKeyStore implements KeyStore {
 
   private versionRow(name: string, version?: string): VersionRow | undefined {
     const base = `SELECT ${VERSION_COLUMNS} FROM key_versions v JOIN keys k ON k.name_key = v.name_key WHERE v.name_key = ?`;
-    return (version
-      ? this.db.prepare(`${base} AND v.version = ?`).get(nameKey(name), version.toLowerCase())
-      : this.db.prepare(`${base} ORDER BY v.seq DESC LIMIT 1`).get(nameKey(name))) as VersionRow | undefined;
+    return (version ? this.db.prepare(`${base} AND v.version = ?`).get(nameKey(name), version.toLowerCase()) : this.db.prepare(`${base} ORDER BY v.seq DESC LIMIT 1`).get(nameKey(name))) as
+      VersionRow | undefined;
   }
 
   private liveVersion(name: string, version?: string): VersionRow {
@@ -70,9 +85,7 @@ export class SqliteKeyStore implements KeyStore {
 
   private insertVersion(name: string, input: Parameters<typeof versionColumns>[0] & { kty: string }, version: string, sealed: Buffer): void {
     this.db
-      .prepare(
-        'INSERT INTO key_versions (name_key, version, kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
+      .prepare('INSERT INTO key_versions (name_key, version, kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(nameKey(name), version, input.kty, ...versionColumns(input), this.master.id, sealed);
   }
 
@@ -92,14 +105,7 @@ export class SqliteKeyStore implements KeyStore {
         const next = change(current);
         this.db
           .prepare('UPDATE key_versions SET key_ops = ?, attributes = ?, tags = ?, release_policy = ? WHERE name_key = ? AND version = ?')
-          .run(
-            JSON.stringify(next.keyOps),
-            JSON.stringify(next.attributes),
-            JSON.stringify(next.tags),
-            next.releasePolicy ? JSON.stringify(next.releasePolicy) : null,
-            nameKey(name),
-            current.version,
-          );
+          .run(JSON.stringify(next.keyOps), JSON.stringify(next.attributes), JSON.stringify(next.tags), next.releasePolicy ? JSON.stringify(next.releasePolicy) : null, nameKey(name), current.version);
         return current.version;
       })
       .immediate();
@@ -208,9 +214,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async snapshot(name: string): Promise<KeySnapshot> {
     const key = this.liveKey(name);
-    const rows = this.db
-      .prepare(`SELECT ${VERSION_COLUMNS} FROM key_versions v JOIN keys k ON k.name_key = v.name_key WHERE v.name_key = ? ORDER BY v.seq`)
-      .all(nameKey(name)) as VersionRow[];
+    const rows = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM key_versions v JOIN keys k ON k.name_key = v.name_key WHERE v.name_key = ? ORDER BY v.seq`).all(nameKey(name)) as VersionRow[];
     return snapshotOf(this.master, key.name, key.rotation_policy, rows);
   }
 

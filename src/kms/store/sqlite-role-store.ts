@@ -34,7 +34,8 @@ export class SqliteRoleStore implements RoleStore {
   }
 
   insert(assignment: RoleAssignment): Promise<RoleAssignment> {
-    const inserted = this.db.prepare('INSERT INTO role_assignments (id, principal, role, scope, created) VALUES (@id, @principal, @role, @scope, @created) ON CONFLICT DO NOTHING').run(assignment).changes > 0;
+    const inserted =
+      this.db.prepare('INSERT INTO role_assignments (id, principal, role, scope, created) VALUES (@id, @principal, @role, @scope, @created) ON CONFLICT DO NOTHING').run(assignment).changes > 0;
     if (inserted) {
       this.ownChanges++;
       return Promise.resolve(assignment);

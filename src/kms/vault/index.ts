@@ -11,10 +11,7 @@ export type { ReleasedMasterKeyOptions } from './released-master-key';
  * Where the master key is held: a 0600 file (the embedded default), a PKCS#11 token (on-premises
  * HSMs), or released into the TEE at start and kept in memory (confidential containers).
  */
-export type MasterKeyConfig =
-  | { kind: 'file'; path: string }
-  | ({ kind: 'pkcs11' } & Pkcs11MasterKeyOptions)
-  | ({ kind: 'released' } & ReleasedMasterKeyOptions);
+export type MasterKeyConfig = { kind: 'file'; path: string } | ({ kind: 'pkcs11' } & Pkcs11MasterKeyOptions) | ({ kind: 'released' } & ReleasedMasterKeyOptions);
 
 export function openMasterKey(config: MasterKeyConfig): Promise<MasterKey> {
   switch (config.kind) {

@@ -30,9 +30,7 @@ export async function openPkcs11MasterKey(options: Pkcs11MasterKeyOptions): Prom
   }
   p11.C_Initialize();
   try {
-    const slot = p11
-      .C_GetSlotList(true)
-      .find((s) => p11.C_GetTokenInfo(s).label.trim() === options.tokenLabel);
+    const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === options.tokenLabel);
     if (!slot) throw new MasterKeyUnavailable(`no PKCS#11 token is labelled "${options.tokenLabel}"`, { tokenLabel: options.tokenLabel });
     const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     try {

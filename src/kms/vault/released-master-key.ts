@@ -146,7 +146,10 @@ function octKeyOf(body: Buffer): Buffer {
   }
   if (typeof jwk !== 'object' || jwk === null) throw new MasterKeyReleaseFailed('the released key is not a JWK');
   const { kty, k } = jwk as { kty?: unknown; k?: unknown };
-  if (kty !== 'oct') throw new MasterKeyUnsuitable(`the released key is ${typeof kty === 'string' ? kty.slice(0, 16) : 'of no kty'}; the master key must be an oct key of 256 bits`, { kty: typeof kty === 'string' ? kty.slice(0, 16) : undefined });
+  if (kty !== 'oct')
+    throw new MasterKeyUnsuitable(`the released key is ${typeof kty === 'string' ? kty.slice(0, 16) : 'of no kty'}; the master key must be an oct key of 256 bits`, {
+      kty: typeof kty === 'string' ? kty.slice(0, 16) : undefined,
+    });
   if (typeof k !== 'string' || !K_BASE64URL.test(k)) throw new MasterKeyUnsuitable('the released oct key has no base64url k');
   const decoded = Buffer.from(k, 'base64url');
   try {

@@ -22,4 +22,3 @@ const PREVIEW = [
   '2026-01-01-preview',
 ];
 export const API_VERSIONS: readonly string[] = [...STABLE, ...PREVIEW];
-

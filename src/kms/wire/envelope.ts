@@ -17,7 +17,17 @@ const KV_CODES: Partial<Record<SkrErrorCode, string>> = {
   requests_throttled: 'Throttled',
 };
 
-const BY_STATUS: Record<number, string> = { 400: 'BadParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'RequestEntityTooLarge', 429: 'Throttled', 501: 'NotImplemented', 503: 'ServiceUnavailable' };
+const BY_STATUS: Record<number, string> = {
+  400: 'BadParameter',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  413: 'RequestEntityTooLarge',
+  429: 'Throttled',
+  501: 'NotImplemented',
+  503: 'ServiceUnavailable',
+};
 
 export function kvCode(error: SkrError): string {
   return KV_CODES[error.code] ?? BY_STATUS[error.status] ?? (error.status >= 500 ? 'InternalServerError' : 'BadParameter');

@@ -14,8 +14,17 @@ export function pageRequest(query: Static<typeof PageQuery>): { limit: number; a
 }
 
 /** `{value, nextLink}`: nextLink repeats the request's path and api-version with the continuation token. */
-export function pageBody<T>(vaultUrl: string, path: string, query: Static<typeof PageQuery>, page: Page<T>, render: (item: T) => unknown, limit: number): { value: unknown[]; nextLink: string | null } {
+export function pageBody<T>(
+  vaultUrl: string,
+  path: string,
+  query: Static<typeof PageQuery>,
+  page: Page<T>,
+  render: (item: T) => unknown,
+  limit: number,
+): { value: unknown[]; nextLink: string | null } {
   const next =
-    page.next === undefined ? null : `${vaultUrl}${path}?${new URLSearchParams({ 'api-version': query['api-version'], maxresults: String(limit), $skiptoken: encodeBase64Url(Buffer.from(page.next)) })}`;
+    page.next === undefined
+      ? null
+      : `${vaultUrl}${path}?${new URLSearchParams({ 'api-version': query['api-version'], maxresults: String(limit), $skiptoken: encodeBase64Url(Buffer.from(page.next)) })}`;
   return { value: page.items.map(render), nextLink: next };
 }

@@ -46,7 +46,12 @@ export const AttributesInput = Type.Object({
 });
 
 /** At most 15 tags, names up to 512 characters, values up to 256. */
-export const Tags = Type.Unsafe<Record<string, string>>({ type: 'object', maxProperties: 15, propertyNames: { type: 'string', maxLength: 512 }, additionalProperties: { type: 'string', maxLength: 256 } });
+export const Tags = Type.Unsafe<Record<string, string>>({
+  type: 'object',
+  maxProperties: 15,
+  propertyNames: { type: 'string', maxLength: 512 },
+  additionalProperties: { type: 'string', maxLength: 256 },
+});
 
 /** A release policy as sent: `data` is base64url of UTF-8 JSON. */
 export const ReleasePolicyInput = Type.Object({ contentType: Nullable(Type.String()), data: Nullable(Base64Url()), immutable: Nullable(Type.Boolean()) });
@@ -157,7 +162,12 @@ export const ValueResult = Type.Object({ value: Type.String() });
 
 export const RotationPolicy = Type.Object({
   id: Type.String(),
-  lifetimeActions: Type.Array(Type.Object({ trigger: Type.Object({ timeAfterCreate: Type.Optional(Type.String()), timeBeforeExpiry: Type.Optional(Type.String()) }), action: Type.Object({ type: OneOf(['Rotate', 'Notify']) }) })),
+  lifetimeActions: Type.Array(
+    Type.Object({
+      trigger: Type.Object({ timeAfterCreate: Type.Optional(Type.String()), timeBeforeExpiry: Type.Optional(Type.String()) }),
+      action: Type.Object({ type: OneOf(['Rotate', 'Notify']) }),
+    }),
+  ),
   attributes: Type.Object({ expiryTime: Type.Optional(Type.String()), created: Type.Optional(Type.Integer()), updated: Type.Optional(Type.Integer()) }),
 });
 

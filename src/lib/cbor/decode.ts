@@ -5,17 +5,7 @@ import { CborMalformed } from '../../errors';
  * every byte consumed, text checked as UTF-8, bounded nesting. Integers beyond 2^53 come back
  * as bigint; maps as Map so integer and text labels stay apart.
  */
-export type CborValue =
-  | number
-  | bigint
-  | string
-  | boolean
-  | null
-  | undefined
-  | Buffer
-  | CborValue[]
-  | Map<CborValue, CborValue>
-  | CborTagged;
+export type CborValue = number | bigint | string | boolean | null | undefined | Buffer | CborValue[] | Map<CborValue, CborValue> | CborTagged;
 
 export interface CborTagged {
   tag: number | bigint;

@@ -32,11 +32,7 @@ function sendError(res: Response, error: unknown): void {
 const VERIFIER_ERRORS: ErrorEnvelope = { send: sendError, invalid: (message, details) => new InvalidRequest(message, details) };
 
 /** The verifier's API as OpenAPI 3.1, served at /openapi.json. */
-export const VERIFIER_OPENAPI = openApiDocument(
-  { title: 'skr verifier', version: '1.0.0', description: 'Microsoft Azure Attestation-compatible SEV-SNP verifier.' },
-  Object.values(R),
-  MaaError,
-);
+export const VERIFIER_OPENAPI = openApiDocument({ title: 'skr verifier', version: '1.0.0', description: 'Microsoft Azure Attestation-compatible SEV-SNP verifier.' }, Object.values(R), MaaError);
 
 function requireAdmin(ctx: VerifierContext) {
   const expected = Buffer.from(`Bearer ${ctx.adminToken}`);

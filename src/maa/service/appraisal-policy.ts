@@ -98,7 +98,8 @@ export function parseAppraisalPolicy(text: string): AppraisalPolicy {
   }
   if (d.compliantStatus !== undefined) {
     if (typeof d.compliantStatus !== 'string' || d.compliantStatus.length === 0) bad('compliantStatus must be a string');
-    if (d.compliantStatus === UVM_COMPLIANT_STATUS || d.compliantStatus === NON_COMPLIANT_STATUS) bad(`compliantStatus cannot be "${d.compliantStatus}": the verifier sets it only when its checks back it`);
+    if (d.compliantStatus === UVM_COMPLIANT_STATUS || d.compliantStatus === NON_COMPLIANT_STATUS)
+      bad(`compliantStatus cannot be "${d.compliantStatus}": the verifier sets it only when its checks back it`);
     policy.compliantStatus = d.compliantStatus;
   }
   if (d.trustedUvmIssuers !== undefined) {

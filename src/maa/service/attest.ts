@@ -64,9 +64,7 @@ async function runtimeClaims(request: AttestRequest): Promise<{ claim?: unknown;
   if (nestsDeeperThan(parsed, MAX_RUNTIME_DEPTH)) throw new InvalidRequest('runtimeData nests too deeply', { field: 'runtimeData.data' });
   // A token must never vouch for a key that would not protect what is released to it.
   await checkRuntimeKeys(parsed);
-  const nonce = typeof parsed === 'object' && parsed !== null && typeof (parsed as { nonce?: unknown }).nonce === 'string'
-    ? (parsed as { nonce: string }).nonce
-    : undefined;
+  const nonce = typeof parsed === 'object' && parsed !== null && typeof (parsed as { nonce?: unknown }).nonce === 'string' ? (parsed as { nonce: string }).nonce : undefined;
   return { claim: parsed, nonce };
 }
 

@@ -13,13 +13,7 @@ export interface UvmClaims {
  * payload's fields). When endorsements were sent but none verified, `x-skr-uvm-endorsement-refused`
  * lists why, so an operator can tell a missing endorsement from a refused one.
  */
-export function uvmEndorsementClaims(
-  endorsements: Buffer[],
-  verified: VerifiedReport,
-  policy: AppraisalPolicy,
-  extraIssuers: UvmIssuer[],
-  now: Date,
-): UvmClaims {
+export function uvmEndorsementClaims(endorsements: Buffer[], verified: VerifiedReport, policy: AppraisalPolicy, extraIssuers: UvmIssuer[], now: Date): UvmClaims {
   const { endorsement, refusals } = appraiseUvmEndorsements(endorsements, {
     trusted: [...policy.trustedUvmIssuers, ...extraIssuers],
     measurement: verified.report.measurement,

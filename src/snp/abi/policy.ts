@@ -37,8 +37,15 @@ export function decodeGuestPolicy(policy: bigint): GuestPolicy {
 
 export function encodeGuestPolicy(p: GuestPolicy): bigint {
   const flags: [boolean, number][] = [
-    [p.smt, 16], [p.migrateMa, 18], [p.debug, 19], [p.singleSocket, 20], [p.cxlAllow, 21],
-    [p.memAes256Xts, 22], [p.raplDis, 23], [p.ciphertextHiding, 24], [p.pageSwapDisable, 25],
+    [p.smt, 16],
+    [p.migrateMa, 18],
+    [p.debug, 19],
+    [p.singleSocket, 20],
+    [p.cxlAllow, 21],
+    [p.memAes256Xts, 22],
+    [p.raplDis, 23],
+    [p.ciphertextHiding, 24],
+    [p.pageSwapDisable, 25],
   ];
   let value = BigInt(p.abiMinor & 0xff) | (BigInt(p.abiMajor & 0xff) << 8n) | POLICY_RESERVED_ONE;
   for (const [on, n] of flags) if (on) value |= 1n << BigInt(n);

@@ -156,13 +156,16 @@ export function parseReport(bytes: Uint8Array): AttestationReport {
 
   if (report.signatureAlgo !== 1) {
     throw new ReportMalformed(`signature algorithm ${report.signatureAlgo} is not ECDSA P-384 with SHA-384 (1)`, {
-      field: 'signature_algo', expected: 1, actual: report.signatureAlgo,
+      field: 'signature_algo',
+      expected: 1,
+      actual: report.signatureAlgo,
     });
   }
   if (report.vmpl > MAX_VMPL) throw new ReportMalformed(`VMPL ${report.vmpl} is out of range 0..${MAX_VMPL}`, { field: 'vmpl', actual: report.vmpl });
   if ((report.policy & POLICY_RESERVED_ONE) === 0n || (report.policy & POLICY_MBZ_MASK) !== 0n) {
     throw new ReportMalformed(`guest policy 0x${report.policy.toString(16)} has reserved bits wrong (bit 17 must be 1, 63:26 zero)`, {
-      field: 'policy', actual: `0x${report.policy.toString(16)}`,
+      field: 'policy',
+      actual: `0x${report.policy.toString(16)}`,
     });
   }
   report.signerInfo = decodeSignerInfo(buf.readUInt32LE(SIGNER_INFO));
@@ -237,7 +240,10 @@ function writeVersion(buf: Buffer, offset: number, v: FirmwareVersion): void {
 }
 
 function writeSignature(buf: Buffer, signature: ReportSignature): void {
-  for (const [component, offset] of [[signature.r, SIGNATURE_OFFSET], [signature.s, SIGNATURE_OFFSET + SIGNATURE_COMPONENT_SIZE]] as const) {
+  for (const [component, offset] of [
+    [signature.r, SIGNATURE_OFFSET],
+    [signature.s, SIGNATURE_OFFSET + SIGNATURE_COMPONENT_SIZE],
+  ] as const) {
     if (component.length !== SIGNATURE_COMPONENT_SIZE) throw new RangeError(`signature components are ${SIGNATURE_COMPONENT_SIZE} bytes`);
     component.copy(buf, offset);
   }

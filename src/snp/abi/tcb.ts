@@ -18,9 +18,7 @@ function byteAt(raw: bigint, index: number): number {
 
 /** Byte positions per family, in memory order (little-endian u64). */
 function positions(product: Product): Record<TcbComponent, number | undefined> {
-  return hasFmc(product)
-    ? { fmc: 0, bootloader: 1, tee: 2, snp: 3, microcode: 7 }
-    : { fmc: undefined, bootloader: 0, tee: 1, snp: 6, microcode: 7 };
+  return hasFmc(product) ? { fmc: 0, bootloader: 1, tee: 2, snp: 3, microcode: 7 } : { fmc: undefined, bootloader: 0, tee: 1, snp: 6, microcode: 7 };
 }
 
 /** Decodes a raw TCB_VERSION with the layout of the product; never guessed from the value. */

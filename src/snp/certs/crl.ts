@@ -31,11 +31,7 @@ function take(tlv: Tlv | undefined, tag: number, what: string): Tlv {
 function decodeTime(tlv: Tlv): Date {
   const text = tlv.value.toString('latin1');
   const m =
-    tlv.tag === TAG.UTC_TIME
-      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-      : tlv.tag === TAG.GENERALIZED_TIME
-        ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-        : null;
+    tlv.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : tlv.tag === TAG.GENERALIZED_TIME ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : null;
   if (!m) fail('CRL time is malformed');
   let year = Number(m[1]);
   if (tlv.tag === TAG.UTC_TIME) year += year < 50 ? 2000 : 1900;

@@ -150,4 +150,3 @@ function onceFor<T>(load: () => Promise<{ value: T; expires: number }>, now: () 
     return pending;
   };
 }
-

@@ -8,12 +8,6 @@ export { parseCrl, verifyCrl, assertNotRevoked, assertCrlCurrent, crlsFromFile, 
 export { createCrlSource, type CrlSource, type CrlGetterOptions } from './crl-source';
 export { DEFAULT_KDS_BASE, kdsVcekUrl, kdsChainUrl, kdsCrlUrl, fetchKdsChain, fetchKdsCrl, type KdsOptions } from './kds';
 export { DEFAULT_THIM_URL, parseThimCertification, fetchThimCertification, type ThimCertification, type ThimOptions } from './thim';
-export {
-  readSecurityContext,
-  findSecurityContextDir,
-  KATA_SECURITY_CONTEXT_DIR,
-  type SecurityContext,
-  type SecurityContextOptions,
-} from './security-context';
+export { readSecurityContext, findSecurityContextDir, KATA_SECURITY_CONTEXT_DIR, type SecurityContext, type SecurityContextOptions } from './security-context';
 export type { HttpGetter } from './getter';
 export type { CertSourceName } from './source';

@@ -98,9 +98,7 @@ export function securityContextSource(load: () => Promise<SecurityContext>): Vek
     async get() {
       const context = await load();
       if (!context.hostAmdCertificate) {
-        throw new Error(
-          `no ${FILES.hostAmdCertificate.file} in ${context.dir ?? 'any security context directory'} and no ${FILES.hostAmdCertificate.env}`,
-        );
+        throw new Error(`no ${FILES.hostAmdCertificate.file} in ${context.dir ?? 'any security context directory'} and no ${FILES.hostAmdCertificate.env}`);
       }
       return thimBundle(context.hostAmdCertificate);
     },

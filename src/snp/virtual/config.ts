@@ -111,7 +111,9 @@ export function newConfig(options: VirtualPkiOptions): VirtualDeviceConfig {
 export function applyOptions(base: VirtualDeviceConfig, options: VirtualPkiOptions): VirtualDeviceConfig {
   if (options.product !== undefined && checkProduct(options.product) !== base.product) {
     throw new InvalidArgument(`the virtual state is a ${base.product} device, not ${options.product}; use another state directory`, {
-      field: 'product', expected: base.product, actual: options.product,
+      field: 'product',
+      expected: base.product,
+      actual: options.product,
     });
   }
   if (options.chipId !== undefined && !normalizeChipId(options.chipId, base.product).equals(base.chipId)) {

@@ -8,14 +8,4 @@ export { mintUvmSigner, signUvmEndorsement, virtualUvmIssuer, UVM_SIGNER_EKU, VI
 export { generateP384Key } from './keys';
 export { mintVek, vcekExtensions, hwIdOf, VEK_VALIDITY_YEARS, type VekOverrides, type VekIssuer, type VcekFields } from './mint-vek';
 export { PRODUCT_PROFILES, amdName, type ProductProfile } from './profiles';
-export type {
-  BytesInput,
-  GuestConfig,
-  GuestOptions,
-  KeyedCertificate,
-  ReportVersion,
-  VirtualDeviceConfig,
-  VirtualPki,
-  VirtualPkiOptions,
-  VirtualUvm,
-} from './types';
+export type { BytesInput, GuestConfig, GuestOptions, KeyedCertificate, ReportVersion, VirtualDeviceConfig, VirtualPki, VirtualPkiOptions, VirtualUvm } from './types';

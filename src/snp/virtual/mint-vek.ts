@@ -44,12 +44,7 @@ export function vcekExtensions(fields: VcekFields): CertificateExtension[] {
         int(VEK_OIDS.snpSpl, fields.tcb.snp),
         ...[5, 6, 7].map((n) => int(`${AMD}.3.${n}`, 0)),
       ]
-    : [
-        int(VEK_OIDS.blSpl, fields.tcb.bootloader),
-        int(VEK_OIDS.teeSpl, fields.tcb.tee),
-        ...[4, 5, 6, 7].map((n) => int(`${AMD}.3.${n}`, 0)),
-        int(VEK_OIDS.snpSpl, fields.tcb.snp),
-      ];
+    : [int(VEK_OIDS.blSpl, fields.tcb.bootloader), int(VEK_OIDS.teeSpl, fields.tcb.tee), ...[4, 5, 6, 7].map((n) => int(`${AMD}.3.${n}`, 0)), int(VEK_OIDS.snpSpl, fields.tcb.snp)];
   const out: CertificateExtension[] = [];
   if (fields.structVersion !== undefined) out.push(int(VEK_OIDS.structVersion, fields.structVersion));
   out.push({ oid: VEK_OIDS.productName, value: derIa5String(fields.productName) }, ...spls, int(VEK_OIDS.ucodeSpl, fields.tcb.microcode));

@@ -30,7 +30,10 @@ export interface VirtualUvmSigner {
 }
 
 function name(cn: string): DistinguishedName {
-  return [['O', 'skr virtual device'], ['CN', cn]];
+  return [
+    ['O', 'skr virtual device'],
+    ['CN', cn],
+  ];
 }
 
 function generateRsa3072(): Promise<KeyObject> {

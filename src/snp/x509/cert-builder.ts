@@ -1,19 +1,6 @@
 import { constants, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { InvalidArgument } from '../../errors';
-import {
-  derBitString,
-  derBoolean,
-  derContext,
-  derInteger,
-  derNull,
-  derOctetString,
-  derOid,
-  derPrintableString,
-  derSequence,
-  derSet,
-  derTime,
-  derUtf8String,
-} from './der-writer';
+import { derBitString, derBoolean, derContext, derInteger, derNull, derOctetString, derOid, derPrintableString, derSequence, derSet, derTime, derUtf8String } from './der-writer';
 
 /**
  * Mints X.509 v3 certificates signed RSASSA-PSS SHA-384 (MGF1-SHA-384, salt 48), the one
@@ -71,11 +58,7 @@ const PSS_SALT_LENGTH = 48;
 /** AlgorithmIdentifier for RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48, spelled out as AMD does. */
 function pssSha384AlgorithmIdentifier(explicitTrailerField: boolean): Buffer {
   const sha384 = derSequence(derOid(OID.sha384), derNull());
-  const params = [
-    derContext(0, sha384),
-    derContext(1, derSequence(derOid(OID.mgf1), sha384)),
-    derContext(2, derInteger(PSS_SALT_LENGTH)),
-  ];
+  const params = [derContext(0, sha384), derContext(1, derSequence(derOid(OID.mgf1), sha384)), derContext(2, derInteger(PSS_SALT_LENGTH))];
   if (explicitTrailerField) params.push(derContext(3, derInteger(1)));
   return derSequence(derOid(OID.rsassaPss), derSequence(...params));
 }
@@ -161,9 +144,7 @@ export function encodeTbsCertificate(spec: CertificateSpec): Buffer {
 
 function signPss(data: Buffer, key: KeyObject): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    sign('sha384', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LENGTH }, (error, signature) =>
-      error ? reject(error) : resolve(signature),
-    );
+    sign('sha384', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LENGTH }, (error, signature) => (error ? reject(error) : resolve(signature)));
   });
 }
 

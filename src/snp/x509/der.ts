@@ -57,7 +57,7 @@ export function readSingle(buf: Buffer): Tlv {
 /** The children of a constructed value. */
 export function children(tlv: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = 0; at < tlv.value.length; ) {
+  for (let at = 0; at < tlv.value.length;) {
     const { tlv: child, next } = readTlv(tlv.value, at);
     out.push(child);
     at = next;

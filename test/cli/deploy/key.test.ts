@@ -70,7 +70,10 @@ beforeAll(() => {
   policyFile = join(dir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(POLICY));
   weakPolicyFile = join(dir, 'weak.json');
-  writeFileSync(weakPolicyFile, JSON.stringify({ version: '1.0.0', anyOf: [{ authority: 'https://sharedeus.eus.attest.azure.net', allOf: [{ claim: 'x-ms-compliance-status', equals: 'azure-compliant-uvm' }] }] }));
+  writeFileSync(
+    weakPolicyFile,
+    JSON.stringify({ version: '1.0.0', anyOf: [{ authority: 'https://sharedeus.eus.attest.azure.net', allOf: [{ claim: 'x-ms-compliance-status', equals: 'azure-compliant-uvm' }] }] }),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -99,7 +102,10 @@ describe('skr key create / import through @azure/keyvault-keys', () => {
     [['--kty', 'oct-HSM'], { kty: 'oct-HSM', key_size: 256 }],
     [['--kty', 'oct-HSM', '--size', '128'], { kty: 'oct-HSM', key_size: 128 }],
     [['--kty', 'EC-HSM', '--curve', 'P-384'], { kty: 'EC-HSM', crv: 'P-384' }],
-    [['--kty', 'RSA-HSM', '--size', '4096', '--ops', 'wrapKey,unwrapKey', '--immutable-policy'], { kty: 'RSA-HSM', key_size: 4096, key_ops: ['wrapKey', 'unwrapKey'], release_policy: { immutable: true } }],
+    [
+      ['--kty', 'RSA-HSM', '--size', '4096', '--ops', 'wrapKey,unwrapKey', '--immutable-policy'],
+      { kty: 'RSA-HSM', key_size: 4096, key_ops: ['wrapKey', 'unwrapKey'], release_policy: { immutable: true } },
+    ],
   ])('create %j', async (flags, expected) => {
     await keyCreate(['--vault', url, '--name', 'k1', '--policy', policyFile, ...flags], { credential });
     expect(vault.seen[0].body).toMatchObject(expected);

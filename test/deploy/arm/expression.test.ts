@@ -36,7 +36,10 @@ describe('ARM expressions evaluate offline', () => {
     ["[parameters('list')[1]]", 'b'],
     ["[parameters('obj')['b']]", 'x'],
     ["[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id1')]", `${RG_ID}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1`],
-    ["[resourceId('other-rg', 'Microsoft.Network/virtualNetworks/subnets', 'vnet', 'sub')]", '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/other-rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/sub'],
+    [
+      "[resourceId('other-rg', 'Microsoft.Network/virtualNetworks/subnets', 'vnet', 'sub')]",
+      '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/other-rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/sub',
+    ],
     ["[resourceId('sub-1', 'rg-1', 'Microsoft.KeyVault/vaults', 'kv')]", '/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.KeyVault/vaults/kv'],
   ])('%s', (text, expected) => {
     expect(run(text)).toEqual(expected);

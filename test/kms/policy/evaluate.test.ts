@@ -19,18 +19,95 @@ interface Row {
 const ROWS: Row[] = [
   // Microsoft's published policies against the tokens they are meant for, and near misses.
   { name: 'SNP container: the intended token', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: SNP_ISS, allowed: true },
-  { name: 'SNP container: debuggable guest', policy: SNP_CONTAINER_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-is-debuggable': true }, issuer: SNP_ISS, allowed: false, reason: 'claims_not_satisfied', failed: { 'x-ms-sevsnpvm-is-debuggable': 'mismatch' } },
+  {
+    name: 'SNP container: debuggable guest',
+    policy: SNP_CONTAINER_POLICY,
+    claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-is-debuggable': true },
+    issuer: SNP_ISS,
+    allowed: false,
+    reason: 'claims_not_satisfied',
+    failed: { 'x-ms-sevsnpvm-is-debuggable': 'mismatch' },
+  },
   { name: 'SNP container: VMPL 1', policy: SNP_CONTAINER_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-vmpl': 1 }, issuer: SNP_ISS, allowed: false, failed: { 'x-ms-sevsnpvm-vmpl': 'mismatch' } },
-  { name: 'SNP container: other CCE policy', policy: SNP_CONTAINER_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-hostdata': '00'.repeat(32) }, issuer: SNP_ISS, allowed: false, failed: { 'x-ms-sevsnpvm-hostdata': 'mismatch' } },
-  { name: 'SNP container: hostdata in capitals (string compare is exact)', policy: SNP_CONTAINER_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-hostdata': HOSTDATA.toUpperCase() }, issuer: SNP_ISS, allowed: false },
-  { name: 'SNP container: compliance claim missing', policy: SNP_CONTAINER_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-compliance-status': undefined }, issuer: SNP_ISS, allowed: false, failed: { 'x-ms-compliance-status': 'missing' } },
-  { name: 'SNP container: two failures listed together', policy: SNP_CONTAINER_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-vmpl': 2, 'x-ms-sevsnpvm-is-debuggable': 'true' }, issuer: SNP_ISS, allowed: false, failed: { 'x-ms-sevsnpvm-vmpl': 'mismatch', 'x-ms-sevsnpvm-is-debuggable': 'mismatch' } },
-  { name: 'SNP container: another MAA instance signed it', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: 'https://sharedweu.weu.attest.azure.net', allowed: false, reason: 'authority_not_in_policy' },
-  { name: 'SNP container: a look-alike issuer host', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: 'https://sharedeus2.eus2.attest.azure.net.evil.example', allowed: false, reason: 'authority_not_in_policy' },
-  { name: 'SNP container: issuer with a path', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: 'https://sharedeus2.eus2.attest.azure.net/other', allowed: false, reason: 'authority_not_in_policy' },
-  { name: 'SNP container: http instead of https', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: 'http://sharedeus2.eus2.attest.azure.net', allowed: false, reason: 'authority_not_in_policy' },
-  { name: 'SNP container: issuer with credentials before the real host', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: 'https://evil@sharedeus2.eus2.attest.azure.net', allowed: false, reason: 'authority_not_in_policy' },
-  { name: 'SNP container: issuer with a fragment', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: 'https://sharedeus2.eus2.attest.azure.net#x', allowed: false, reason: 'authority_not_in_policy' },
+  {
+    name: 'SNP container: other CCE policy',
+    policy: SNP_CONTAINER_POLICY,
+    claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-hostdata': '00'.repeat(32) },
+    issuer: SNP_ISS,
+    allowed: false,
+    failed: { 'x-ms-sevsnpvm-hostdata': 'mismatch' },
+  },
+  {
+    name: 'SNP container: hostdata in capitals (string compare is exact)',
+    policy: SNP_CONTAINER_POLICY,
+    claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-hostdata': HOSTDATA.toUpperCase() },
+    issuer: SNP_ISS,
+    allowed: false,
+  },
+  {
+    name: 'SNP container: compliance claim missing',
+    policy: SNP_CONTAINER_POLICY,
+    claims: { ...SNP_CLAIMS, 'x-ms-compliance-status': undefined },
+    issuer: SNP_ISS,
+    allowed: false,
+    failed: { 'x-ms-compliance-status': 'missing' },
+  },
+  {
+    name: 'SNP container: two failures listed together',
+    policy: SNP_CONTAINER_POLICY,
+    claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-vmpl': 2, 'x-ms-sevsnpvm-is-debuggable': 'true' },
+    issuer: SNP_ISS,
+    allowed: false,
+    failed: { 'x-ms-sevsnpvm-vmpl': 'mismatch', 'x-ms-sevsnpvm-is-debuggable': 'mismatch' },
+  },
+  {
+    name: 'SNP container: another MAA instance signed it',
+    policy: SNP_CONTAINER_POLICY,
+    claims: SNP_CLAIMS,
+    issuer: 'https://sharedweu.weu.attest.azure.net',
+    allowed: false,
+    reason: 'authority_not_in_policy',
+  },
+  {
+    name: 'SNP container: a look-alike issuer host',
+    policy: SNP_CONTAINER_POLICY,
+    claims: SNP_CLAIMS,
+    issuer: 'https://sharedeus2.eus2.attest.azure.net.evil.example',
+    allowed: false,
+    reason: 'authority_not_in_policy',
+  },
+  {
+    name: 'SNP container: issuer with a path',
+    policy: SNP_CONTAINER_POLICY,
+    claims: SNP_CLAIMS,
+    issuer: 'https://sharedeus2.eus2.attest.azure.net/other',
+    allowed: false,
+    reason: 'authority_not_in_policy',
+  },
+  {
+    name: 'SNP container: http instead of https',
+    policy: SNP_CONTAINER_POLICY,
+    claims: SNP_CLAIMS,
+    issuer: 'http://sharedeus2.eus2.attest.azure.net',
+    allowed: false,
+    reason: 'authority_not_in_policy',
+  },
+  {
+    name: 'SNP container: issuer with credentials before the real host',
+    policy: SNP_CONTAINER_POLICY,
+    claims: SNP_CLAIMS,
+    issuer: 'https://evil@sharedeus2.eus2.attest.azure.net',
+    allowed: false,
+    reason: 'authority_not_in_policy',
+  },
+  {
+    name: 'SNP container: issuer with a fragment',
+    policy: SNP_CONTAINER_POLICY,
+    claims: SNP_CLAIMS,
+    issuer: 'https://sharedeus2.eus2.attest.azure.net#x',
+    allowed: false,
+    reason: 'authority_not_in_policy',
+  },
   { name: 'SNP container: no issuer', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: '', allowed: false, reason: 'authority_not_in_policy' },
   // Authority vs iss: trailing slash and URL case rules.
   { name: 'issuer with a trailing slash', policy: SNP_CONTAINER_POLICY, claims: SNP_CLAIMS, issuer: `${SNP_ISS}/`, allowed: true },
@@ -39,14 +116,55 @@ const ROWS: Row[] = [
   { name: 'authority with a trailing slash, issuer without (CVM)', policy: CVM_POLICY, claims: CVM_CLAIMS, issuer: 'https://sharedeus.eus.attest.azure.net', allowed: true },
   { name: 'the second authority of a policy', policy: CVM_POLICY, claims: CVM_CLAIMS, issuer: 'https://sharedscus.scus.attest.azure.net/', allowed: true },
   // Dot paths and nested groups (CVM).
-  { name: 'CVM: a confidential VM that is not compliant', policy: CVM_POLICY, claims: { ...CVM_CLAIMS, 'x-ms-isolation-tee': { ...CVM_CLAIMS['x-ms-isolation-tee'], 'x-ms-compliance-status': 'azure-noncompliant' } }, issuer: CVM_CLAIMS.iss, allowed: false, failed: { 'x-ms-isolation-tee.x-ms-compliance-status': 'mismatch' } },
-  { name: 'CVM: debuggable fails both anyOf alternatives', policy: CVM_POLICY, claims: { ...CVM_CLAIMS, 'x-ms-isolation-tee': { ...CVM_CLAIMS['x-ms-isolation-tee'], 'x-ms-sevsnpvm-is-debuggable': true } }, issuer: CVM_CLAIMS.iss, allowed: false, failed: { 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable': 'mismatch' } },
-  { name: 'CVM: the TEE claims at top level do not satisfy the nested path', policy: CVM_POLICY, claims: { iss: CVM_CLAIMS.iss, ...CVM_CLAIMS['x-ms-isolation-tee'] }, issuer: CVM_CLAIMS.iss, allowed: false, failed: { 'x-ms-isolation-tee.x-ms-attestation-type': 'missing', 'x-ms-isolation-tee.x-ms-compliance-status': 'missing', 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable': 'missing' } },
-  { name: 'CVM: x-ms-isolation-tee is a string, not an object', policy: CVM_POLICY, claims: { ...CVM_CLAIMS, 'x-ms-isolation-tee': 'sevsnpvm' }, issuer: CVM_CLAIMS.iss, allowed: false, failed: { 'x-ms-isolation-tee.x-ms-attestation-type': 'missing', 'x-ms-isolation-tee.x-ms-compliance-status': 'missing', 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable': 'missing' } },
+  {
+    name: 'CVM: a confidential VM that is not compliant',
+    policy: CVM_POLICY,
+    claims: { ...CVM_CLAIMS, 'x-ms-isolation-tee': { ...CVM_CLAIMS['x-ms-isolation-tee'], 'x-ms-compliance-status': 'azure-noncompliant' } },
+    issuer: CVM_CLAIMS.iss,
+    allowed: false,
+    failed: { 'x-ms-isolation-tee.x-ms-compliance-status': 'mismatch' },
+  },
+  {
+    name: 'CVM: debuggable fails both anyOf alternatives',
+    policy: CVM_POLICY,
+    claims: { ...CVM_CLAIMS, 'x-ms-isolation-tee': { ...CVM_CLAIMS['x-ms-isolation-tee'], 'x-ms-sevsnpvm-is-debuggable': true } },
+    issuer: CVM_CLAIMS.iss,
+    allowed: false,
+    failed: { 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable': 'mismatch' },
+  },
+  {
+    name: 'CVM: the TEE claims at top level do not satisfy the nested path',
+    policy: CVM_POLICY,
+    claims: { iss: CVM_CLAIMS.iss, ...CVM_CLAIMS['x-ms-isolation-tee'] },
+    issuer: CVM_CLAIMS.iss,
+    allowed: false,
+    failed: { 'x-ms-isolation-tee.x-ms-attestation-type': 'missing', 'x-ms-isolation-tee.x-ms-compliance-status': 'missing', 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable': 'missing' },
+  },
+  {
+    name: 'CVM: x-ms-isolation-tee is a string, not an object',
+    policy: CVM_POLICY,
+    claims: { ...CVM_CLAIMS, 'x-ms-isolation-tee': 'sevsnpvm' },
+    issuer: CVM_CLAIMS.iss,
+    allowed: false,
+    failed: { 'x-ms-isolation-tee.x-ms-attestation-type': 'missing', 'x-ms-isolation-tee.x-ms-compliance-status': 'missing', 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable': 'missing' },
+  },
   { name: 'dot path: a literal dotted key wins over the nested object', policy: one('a.b', 'literal'), claims: { 'a.b': 'literal', a: { b: 'nested' } }, issuer: 'https://maa.example', allowed: true },
-  { name: 'dot path: the nested value is not consulted when a literal key exists', policy: one('a.b', 'nested'), claims: { 'a.b': 'literal', a: { b: 'nested' } }, issuer: 'https://maa.example', allowed: false },
+  {
+    name: 'dot path: the nested value is not consulted when a literal key exists',
+    policy: one('a.b', 'nested'),
+    claims: { 'a.b': 'literal', a: { b: 'nested' } },
+    issuer: 'https://maa.example',
+    allowed: false,
+  },
   { name: 'dot path: a dotted key one level down', policy: one('x.y.z', 1), claims: { x: { 'y.z': 1 } }, issuer: 'https://maa.example', allowed: true },
-  { name: 'dot path: no array indexing', policy: one('x-ms-runtime.keys.0.kid', 'k1'), claims: SNP_CLAIMS, issuer: 'https://maa.example', allowed: false, failed: { 'x-ms-runtime.keys.0.kid': 'missing' } },
+  {
+    name: 'dot path: no array indexing',
+    policy: one('x-ms-runtime.keys.0.kid', 'k1'),
+    claims: SNP_CLAIMS,
+    issuer: 'https://maa.example',
+    allowed: false,
+    failed: { 'x-ms-runtime.keys.0.kid': 'missing' },
+  },
   { name: 'dot path: prototype members are not claims', policy: one('constructor', '[object Object]'), claims: {}, issuer: 'https://maa.example', allowed: false, failed: { constructor: 'missing' } },
   { name: 'dot path: nor are prototype members of nested objects', policy: one('a.toString', 'x'), claims: { a: {} }, issuer: 'https://maa.example', allowed: false },
   // String-lenient equals.
@@ -67,18 +185,57 @@ const ROWS: Row[] = [
   { name: 'MHSM setup script 0.2', policy: MHSM_SETUP_POLICY, claims: SNP_CLAIMS, issuer: SNP_ISS, allowed: true },
   { name: 'MHSM setup script 0.2, another TEE type', policy: MHSM_SETUP_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-attestation-type': 'sgx' }, issuer: SNP_ISS, allowed: false },
   { name: 'preview condition/value form', policy: LEGACY_POLICY, claims: SNP_CLAIMS, issuer: SNP_ISS, allowed: true },
-  { name: 'preview condition/value form, VMPL 3', policy: LEGACY_POLICY, claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-vmpl': 3 }, issuer: SNP_ISS, allowed: false, failed: { 'x-ms-sevsnpvm-vmpl': 'mismatch' } },
+  {
+    name: 'preview condition/value form, VMPL 3',
+    policy: LEGACY_POLICY,
+    claims: { ...SNP_CLAIMS, 'x-ms-sevsnpvm-vmpl': 3 },
+    issuer: SNP_ISS,
+    allowed: false,
+    failed: { 'x-ms-sevsnpvm-vmpl': 'mismatch' },
+  },
   // Nesting.
   {
     name: 'anyOf authority: one alternative suffices',
-    policy: { version: '1.0.0', anyOf: [{ authority: 'https://maa.example', anyOf: [{ claim: 'a', equals: 1 }, { claim: 'b', equals: 2 }] }] },
+    policy: {
+      version: '1.0.0',
+      anyOf: [
+        {
+          authority: 'https://maa.example',
+          anyOf: [
+            { claim: 'a', equals: 1 },
+            { claim: 'b', equals: 2 },
+          ],
+        },
+      ],
+    },
     claims: { b: 2 },
     issuer: 'https://maa.example',
     allowed: true,
   },
   {
     name: 'allOf(anyOf(allOf …)) three levels: inner allOf half met',
-    policy: { version: '1.0.0', anyOf: [{ authority: 'https://maa.example', allOf: [{ claim: 'a', equals: 1 }, { anyOf: [{ allOf: [{ claim: 'b', equals: 2 }, { claim: 'c', equals: 3 }] }, { claim: 'd', equals: 4 }] }] }] },
+    policy: {
+      version: '1.0.0',
+      anyOf: [
+        {
+          authority: 'https://maa.example',
+          allOf: [
+            { claim: 'a', equals: 1 },
+            {
+              anyOf: [
+                {
+                  allOf: [
+                    { claim: 'b', equals: 2 },
+                    { claim: 'c', equals: 3 },
+                  ],
+                },
+                { claim: 'd', equals: 4 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
     claims: { a: 1, b: 2, c: 0 },
     issuer: 'https://maa.example',
     allowed: false,
@@ -86,21 +243,54 @@ const ROWS: Row[] = [
   },
   {
     name: 'allOf(anyOf(allOf …)) three levels: the other alternative',
-    policy: { version: '1.0.0', anyOf: [{ authority: 'https://maa.example', allOf: [{ claim: 'a', equals: 1 }, { anyOf: [{ allOf: [{ claim: 'b', equals: 2 }, { claim: 'c', equals: 3 }] }, { claim: 'd', equals: 4 }] }] }] },
+    policy: {
+      version: '1.0.0',
+      anyOf: [
+        {
+          authority: 'https://maa.example',
+          allOf: [
+            { claim: 'a', equals: 1 },
+            {
+              anyOf: [
+                {
+                  allOf: [
+                    { claim: 'b', equals: 2 },
+                    { claim: 'c', equals: 3 },
+                  ],
+                },
+                { claim: 'd', equals: 4 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
     claims: { a: 1, d: '4' },
     issuer: 'https://maa.example',
     allowed: true,
   },
   {
     name: 'two branches for one authority: the second holds',
-    policy: { version: '1.0.0', anyOf: [{ authority: 'https://maa.example', allOf: [{ claim: 'a', equals: 1 }] }, { authority: 'https://maa.example/', allOf: [{ claim: 'a', equals: 2 }] }] },
+    policy: {
+      version: '1.0.0',
+      anyOf: [
+        { authority: 'https://maa.example', allOf: [{ claim: 'a', equals: 1 }] },
+        { authority: 'https://maa.example/', allOf: [{ claim: 'a', equals: 2 }] },
+      ],
+    },
     claims: { a: 2 },
     issuer: 'https://maa.example',
     allowed: true,
   },
   {
     name: 'branches of other authorities are not evaluated for this issuer',
-    policy: { version: '1.0.0', anyOf: [{ authority: 'https://other.example', allOf: [{ claim: 'a', equals: 1 }] }, { authority: 'https://maa.example', allOf: [{ claim: 'a', equals: 2 }] }] },
+    policy: {
+      version: '1.0.0',
+      anyOf: [
+        { authority: 'https://other.example', allOf: [{ claim: 'a', equals: 1 }] },
+        { authority: 'https://maa.example', allOf: [{ claim: 'a', equals: 2 }] },
+      ],
+    },
     claims: { a: 1 },
     issuer: 'https://maa.example',
     allowed: false,

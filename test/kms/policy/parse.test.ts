@@ -78,7 +78,18 @@ const INVALID: [string, unknown, string][] = [
   ['an empty claim name', withConditions([{ claim: '', equals: 'v' }]), '$.anyOf[0].allOf[0].claim'],
   ['a numeric claim name', withConditions([{ claim: 7, equals: 'v' }]), '$.anyOf[0].allOf[0].claim'],
   ['a claim name too long', withConditions([{ claim: 'c'.repeat(POLICY_LIMITS.claimNameChars + 1), equals: 'v' }]), '$.anyOf[0].allOf[0].claim'],
-  ['a claim path too deep', withConditions([{ claim: Array(POLICY_LIMITS.claimNameSegments + 1).fill('a').join('.'), equals: 'v' }]), '$.anyOf[0].allOf[0].claim'],
+  [
+    'a claim path too deep',
+    withConditions([
+      {
+        claim: Array(POLICY_LIMITS.claimNameSegments + 1)
+          .fill('a')
+          .join('.'),
+        equals: 'v',
+      },
+    ]),
+    '$.anyOf[0].allOf[0].claim',
+  ],
   ['a value too long', withConditions([{ claim: 'c', equals: 'v'.repeat(POLICY_LIMITS.valueChars + 1) }]), '$.anyOf[0].allOf[0].equals'],
   ['a legacy condition other than equals', withConditions([{ claim: 'c', condition: 'greater', value: 1 }]), '$.anyOf[0].allOf[0].condition'],
   ['a legacy condition without value', withConditions([{ claim: 'c', condition: 'equals' }]), '$.anyOf[0].allOf[0].value'],
@@ -108,7 +119,15 @@ describe('parseReleasePolicy refuses anything else, naming the offending node', 
 });
 
 /** What the KMS refuses but a well-formed draft may hold, so a linter can judge the rest of the policy. */
-const DRAFT_ONLY = new Set(['an unknown version', 'an authority that is not a URL', 'an authority with credentials', 'an ftp authority', 'notEquals', 'exists', 'a legacy condition other than equals']);
+const DRAFT_ONLY = new Set([
+  'an unknown version',
+  'an authority that is not a URL',
+  'an authority with credentials',
+  'an ftp authority',
+  'notEquals',
+  'exists',
+  'a legacy condition other than equals',
+]);
 
 describe('parseReleasePolicyDraft reads the same grammar for linting', () => {
   /** The refusal the KMS answers for an unsupported operator, kept on the draft's node. */

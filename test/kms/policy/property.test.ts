@@ -28,13 +28,12 @@ const authorityEntry = fc
 const policyArb = fc.record({ version: fc.constantFrom('1.0.0', '0.2'), anyOf: fc.array(authorityEntry, { minLength: 1, maxLength: 3 }) });
 
 const claimValue = fc.constantFrom<unknown>(...VALUES, null, [1], {}, 'TRUE');
-const claimsArb = fc.record(
-  { a: claimValue, b: claimValue, n: fc.oneof(fc.record({ x: claimValue, y: claimValue }, { requiredKeys: [] }), fc.constant('n')) },
-  { requiredKeys: [] },
-);
+const claimsArb = fc.record({ a: claimValue, b: claimValue, n: fc.oneof(fc.record({ x: claimValue, y: claimValue }, { requiredKeys: [] }), fc.constant('n')) }, { requiredKeys: [] });
 
 function refValue(claims: Record<string, unknown>, name: string): unknown {
-  return name.split('.').reduce<unknown>((node, key) => (node && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined), claims);
+  return name
+    .split('.')
+    .reduce<unknown>((node, key) => (node && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined), claims);
 }
 function refHolds(cond: Node, claims: Record<string, unknown>): boolean {
   if ('claim' in cond) {

@@ -30,7 +30,9 @@ describe('verifier on the genuine Genoa HCL vector', () => {
   afterAll(() => verifier.close());
 
   test('issues an RS256 token whose claims match the report, verifiable with jose against /certs', async () => {
-    const res = await request(verifier.url).post('/attest/SevSnpVM?api-version=2020-10-01').send(body(hcl.runtimeData, { nonce: 1234567 }));
+    const res = await request(verifier.url)
+      .post('/attest/SevSnpVM?api-version=2020-10-01')
+      .send(body(hcl.runtimeData, { nonce: 1234567 }));
     expect(res.status).toBe(200);
     const token = res.body.token as string;
     const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
@@ -143,7 +145,9 @@ describe('verifier on the genuine Genoa HCL vector', () => {
   test('a body that is not JSON, and one too large', async () => {
     const bad = await request(verifier.url).post('/attest/SevSnpVm?api-version=2022-08-01').set('content-type', 'text/plain').send('{not json');
     expect(bad.status).toBe(400);
-    const big = await request(verifier.url).post('/attest/SevSnpVm?api-version=2022-08-01').send({ report: 'A'.repeat(300 * 1024) });
+    const big = await request(verifier.url)
+      .post('/attest/SevSnpVm?api-version=2022-08-01')
+      .send({ report: 'A'.repeat(300 * 1024) });
     expect(big.status).toBe(413);
   });
 

@@ -67,7 +67,11 @@ describe('the verifier answers as its OpenAPI document says', () => {
 
   test('a body or charset the parser cannot read is 400 invalid_request, as on every other surface', async () => {
     for (const type of ['application/json; charset=koi8-r', 'application/json']) {
-      const res = await request(verifier.url).post('/attest/SevSnpVm?api-version=2022-08-01').set('content-type', type).set('content-encoding', type.includes('koi8') ? 'identity' : 'x-unknown').send('{}');
+      const res = await request(verifier.url)
+        .post('/attest/SevSnpVm?api-version=2022-08-01')
+        .set('content-type', type)
+        .set('content-encoding', type.includes('koi8') ? 'identity' : 'x-unknown')
+        .send('{}');
       expect([res.status, res.body.error.code]).toEqual([400, 'invalid_request']);
     }
   });

@@ -36,7 +36,9 @@ describe('verifier with virtual evidence', () => {
   });
 
   test('end to end: a token that says the evidence is virtual', async () => {
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, runtime));
     expect(res.status).toBe(200);
     const claims = await tokenClaims(trusting, res.body.token);
     expect(claims).toMatchObject({
@@ -53,14 +55,16 @@ describe('verifier with virtual evidence', () => {
     });
   });
 
-  test('azure-compliant-uvm needs a verified endorsement: none, another state\'s, or one the verifier does not trust gives skr-unendorsed', async () => {
+  test("azure-compliant-uvm needs a verified endorsement: none, another state's, or one the verifier does not trust gives skr-unendorsed", async () => {
     const cases: [string, RunningVerifier, Buffer[], string[] | undefined][] = [
       ['no endorsement', trusting, [], undefined],
       ['another virtual state signed it', trusting, [other.pki.uvm.endorsement], ['uvm_endorsement_untrusted_issuer']],
       ['a garbage endorsement', trusting, [Buffer.from('not cbor')], ['uvm_endorsement_malformed']],
     ];
     for (const [what, verifier, uvm, refused] of cases) {
-      const res = await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime, { uvm }));
+      const res = await request(verifier.url)
+        .post(ATTEST)
+        .send(await attestBody(guest, runtime, { uvm }));
       expect([what, res.status]).toEqual([what, 200]);
       const claims = await tokenClaims(verifier, res.body.token);
       expect([what, claims['x-ms-compliance-status'], claims['x-skr-uvm-endorsement-refused']]).toEqual([what, 'skr-unendorsed', refused]);
@@ -69,7 +73,9 @@ describe('verifier with virtual evidence', () => {
     // A verifier that trusts the virtual ARK but not the state's UVM signer.
     const arkOnly = await startTestVerifier({ trustedRoots: [guest.pki.root] });
     try {
-      const res = await request(arkOnly.url).post(ATTEST).send(await attestBody(guest, runtime));
+      const res = await request(arkOnly.url)
+        .post(ATTEST)
+        .send(await attestBody(guest, runtime));
       const claims = await tokenClaims(arkOnly, res.body.token);
       expect(claims).toMatchObject({ 'x-ms-compliance-status': 'skr-unendorsed', 'x-skr-uvm-endorsement-refused': ['uvm_endorsement_untrusted_issuer'] });
     } finally {
@@ -78,35 +84,47 @@ describe('verifier with virtual evidence', () => {
   });
 
   test('the virtual root is trusted only where configured: ark_not_trusted', async () => {
-    const res = await request(untrusting.url).post(ATTEST).send(await attestBody(guest, runtime));
+    const res = await request(untrusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, runtime));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('ark_not_trusted');
   });
 
   test('a foreign chain (another virtual machine) is refused', async () => {
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(other, runtime));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(other, runtime));
     expect(res.body.error.code).toBe('ark_not_trusted');
     // Without its ARK: the ASK that signed the VCEK is not signed by a trusted ARK.
-    const noArk = await request(trusting.url).post(ATTEST).send(await attestBody(other, runtime, { chain: other.pki.vcek.pem + other.pki.ask.pem }));
+    const noArk = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(other, runtime, { chain: other.pki.vcek.pem + other.pki.ask.pem }));
     expect(noArk.status).toBe(400);
     expect(noArk.body.error.code).toBe('ask_signature_invalid');
   });
 
   test.each([...unsafeRsaKeys(), ...unsafeEcKeys()].map((k) => [k.name, k] as const))('runtime data carrying a runtime key with %s: 400 runtime_key_unsafe', async (_name, { jwk }) => {
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, { keys: [runtime.keys[0], { ...jwk, kid: 'weak' }] }));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, { keys: [runtime.keys[0], { ...jwk, kid: 'weak' }] }));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { code: 'runtime_key_unsafe' } });
   });
 
   test('runtime data carrying RSA-2048, RSA-4096 and EC keys on the named curves is attested', async () => {
     const keys = Object.values({ ...goodRuntimeKeys(), ...goodEcRuntimeKeys() });
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, { keys }));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, { keys }));
     expect(res.status).toBe(200);
     expect((await tokenClaims(trusting, res.body.token))['x-ms-runtime']).toEqual({ keys });
   });
 
   test('a tampered report: report_signature_invalid', async () => {
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime, { mutate: (r) => (r[0x90]! ^= 1) }));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, runtime, { mutate: (r) => (r[0x90]! ^= 1) }));
     expect(res.body.error.code).toBe('report_signature_invalid');
   });
 
@@ -119,12 +137,16 @@ describe('verifier with virtual evidence', () => {
 
   test('a forged VEK with the same chip and TCB but another key: report_signature_invalid', async () => {
     const forged = await mintVek(guest.pki, { key: 'generate' });
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime, { chain: forged.pem + guest.pki.ask.pem + guest.pki.ark.pem }));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, runtime, { chain: forged.pem + guest.pki.ask.pem + guest.pki.ark.pem }));
     expect(res.body.error.code).toBe('report_signature_invalid');
   });
 
   test('the chain in the body must be PEM', async () => {
-    const res = await request(trusting.url).post(ATTEST).send(await attestBody(guest, runtime, { chain: 'garbage' }));
+    const res = await request(trusting.url)
+      .post(ATTEST)
+      .send(await attestBody(guest, runtime, { chain: 'garbage' }));
     expect(res.body.error.code).toBe('invalid_request');
   });
 });
@@ -139,10 +161,34 @@ describe('appraisal policy and reference values', () => {
     const vmplVerifier = await startTestVerifier({ trustedRoots: [debugGuest.pki.root], policyText: JSON.stringify({ vmpl: 0 }) });
     const tcbVerifier = await startTestVerifier({ trustedRoots: [debugGuest.pki.root], policyText: JSON.stringify({ minimumTcb: { snp: 250 } }) });
     try {
-      expect((await request(verifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime))).body.error.code).toBe('policy_debug_allowed');
-      expect((await request(vmplVerifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime, { vmpl: 1 }))).body.error.code).toBe('vmpl_mismatch');
-      expect((await request(vmplVerifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime, { vmpl: 0 }))).status).toBe(200);
-      expect((await request(tcbVerifier.url).post(ATTEST).send(await attestBody(debugGuest, runtime))).body.error.code).toBe('reported_tcb_too_low');
+      expect(
+        (
+          await request(verifier.url)
+            .post(ATTEST)
+            .send(await attestBody(debugGuest, runtime))
+        ).body.error.code,
+      ).toBe('policy_debug_allowed');
+      expect(
+        (
+          await request(vmplVerifier.url)
+            .post(ATTEST)
+            .send(await attestBody(debugGuest, runtime, { vmpl: 1 }))
+        ).body.error.code,
+      ).toBe('vmpl_mismatch');
+      expect(
+        (
+          await request(vmplVerifier.url)
+            .post(ATTEST)
+            .send(await attestBody(debugGuest, runtime, { vmpl: 0 }))
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await request(tcbVerifier.url)
+            .post(ATTEST)
+            .send(await attestBody(debugGuest, runtime))
+        ).body.error.code,
+      ).toBe('reported_tcb_too_low');
     } finally {
       await Promise.all([verifier.close(), vmplVerifier.close(), tcbVerifier.close()]);
     }
@@ -163,17 +209,40 @@ describe('appraisal policy and reference values', () => {
       const auth = { authorization: `Bearer ${deny.adminToken}` };
       expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: other })).status).toBe(201);
       expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: 'zz' })).status).toBe(400);
-      expect((await request(deny.url).post(ATTEST).send(await attestBody(guest, runtime))).body.error.code).toBe('measurement_not_allowed');
+      expect(
+        (
+          await request(deny.url)
+            .post(ATTEST)
+            .send(await attestBody(guest, runtime))
+        ).body.error.code,
+      ).toBe('measurement_not_allowed');
       expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: mine })).status).toBe(201);
-      expect((await request(deny.url).post(ATTEST).send(await attestBody(guest, runtime))).status).toBe(200);
+      expect(
+        (
+          await request(deny.url)
+            .post(ATTEST)
+            .send(await attestBody(guest, runtime))
+        ).status,
+      ).toBe(200);
       expect((await request(deny.url).get('/admin/refs').set(auth)).body.references).toHaveLength(2);
       expect((await request(deny.url).delete(`/admin/refs/measurement/${mine}`).set(auth)).status).toBe(204);
       expect((await request(deny.url).delete(`/admin/refs/measurement/${mine}`).set(auth)).status).toBe(404);
-      expect((await request(deny.url).post(ATTEST).send(await attestBody(guest, runtime))).body.error.code).toBe('measurement_not_allowed');
+      expect(
+        (
+          await request(deny.url)
+            .post(ATTEST)
+            .send(await attestBody(guest, runtime))
+        ).body.error.code,
+      ).toBe('measurement_not_allowed');
 
       const reportAuth = { authorization: `Bearer ${report.adminToken}` };
-      await request(report.url).post('/admin/refs').set(reportAuth).send({ kind: 'host-data', value: 'cd'.repeat(32) });
-      const res = await request(report.url).post(ATTEST).send(await attestBody(guest, runtime));
+      await request(report.url)
+        .post('/admin/refs')
+        .set(reportAuth)
+        .send({ kind: 'host-data', value: 'cd'.repeat(32) });
+      const res = await request(report.url)
+        .post(ATTEST)
+        .send(await attestBody(guest, runtime));
       expect(res.status).toBe(200);
       const claims = await tokenClaims(report, res.body.token);
       expect(claims['x-ms-compliance-status']).toBe('not-compliant');
@@ -187,7 +256,10 @@ describe('appraisal policy and reference values', () => {
     const guest = await virtualGuest();
     const first = await startTestVerifier({ trustedRoots: [guest.pki.root] });
     const stateDir = first.context.references;
-    await request(first.url).post('/admin/refs').set({ authorization: `Bearer ${first.adminToken}` }).send({ kind: 'measurement', value: 'ef'.repeat(48) });
+    await request(first.url)
+      .post('/admin/refs')
+      .set({ authorization: `Bearer ${first.adminToken}` })
+      .send({ kind: 'measurement', value: 'ef'.repeat(48) });
     await first.close();
     expect(await stateDir.list()).toEqual([expect.objectContaining({ kind: 'measurement', value: 'ef'.repeat(48) })]);
   });
@@ -223,11 +295,29 @@ describe('challenge-response freshness', () => {
   });
 
   test('no nonce, an unknown one and an expired one are refused', async () => {
-    expect((await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime))).body.error.code).toBe('nonce_required');
-    expect((await request(verifier.url).post(ATTEST).send(await attestBody(guest, { ...runtime, nonce: 'made-up' }))).body.error.code).toBe('nonce_unknown');
+    expect(
+      (
+        await request(verifier.url)
+          .post(ATTEST)
+          .send(await attestBody(guest, runtime))
+      ).body.error.code,
+    ).toBe('nonce_required');
+    expect(
+      (
+        await request(verifier.url)
+          .post(ATTEST)
+          .send(await attestBody(guest, { ...runtime, nonce: 'made-up' }))
+      ).body.error.code,
+    ).toBe('nonce_unknown');
     const nonce = await challenge();
     clock += 61_000;
-    expect((await request(verifier.url).post(ATTEST).send(await attestBody(guest, { ...runtime, nonce }))).body.error.code).toBe('nonce_expired');
+    expect(
+      (
+        await request(verifier.url)
+          .post(ATTEST)
+          .send(await attestBody(guest, { ...runtime, nonce }))
+      ).body.error.code,
+    ).toBe('nonce_expired');
   });
 });
 
@@ -237,11 +327,21 @@ describe('signing key rotation', () => {
     let clock = Date.now();
     const verifier = await startTestVerifier({ trustedRoots: [guest.pki.root], tokenLifetimeSeconds: 600, now: () => new Date(clock) });
     try {
-      const before = (await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime))).body.token as string;
-      const rotated = await request(verifier.url).post('/admin/signing-keys/rotate').set({ authorization: `Bearer ${verifier.adminToken}` });
+      const before = (
+        await request(verifier.url)
+          .post(ATTEST)
+          .send(await attestBody(guest, runtime))
+      ).body.token as string;
+      const rotated = await request(verifier.url)
+        .post('/admin/signing-keys/rotate')
+        .set({ authorization: `Bearer ${verifier.adminToken}` });
       expect(rotated.status).toBe(200);
       expect((await request(verifier.url).get('/certs')).body.keys).toHaveLength(2);
-      const after = (await request(verifier.url).post(ATTEST).send(await attestBody(guest, runtime))).body.token as string;
+      const after = (
+        await request(verifier.url)
+          .post(ATTEST)
+          .send(await attestBody(guest, runtime))
+      ).body.token as string;
       expect(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.body.kid);
       await expect(tokenClaims(verifier, before)).resolves.toBeDefined();
       clock += 601_000;

@@ -89,14 +89,33 @@ describe('UVM endorsement verification on genuine Microsoft endorsements', () =>
 
   const mutations: [string, () => Buffer, Partial<UvmEndorsementOptions>, string][] = [
     ['a payload byte', () => Buffer.from(kmsEndorsement.toString('latin1').replace('"100"', '"900"'), 'latin1'), {}, 'uvm_endorsement_signature_invalid'],
-    ['a signature byte', () => { const b = Buffer.from(kmsEndorsement); b[b.length - 10]! ^= 1; return b; }, {}, 'uvm_endorsement_signature_invalid'],
+    [
+      'a signature byte',
+      () => {
+        const b = Buffer.from(kmsEndorsement);
+        b[b.length - 10]! ^= 1;
+        return b;
+      },
+      {},
+      'uvm_endorsement_signature_invalid',
+    ],
     ['the feed', () => withProtected(kmsEndorsement, (h) => h.set('feed', 'ConfAKS-AMD-UVM')), {}, 'uvm_endorsement_untrusted_issuer'],
     ['the DID', () => withProtected(kmsEndorsement, (h) => h.set('iss', ACI_UVM_ISSUER.did.replace('59.1.2', '59.1.5'))), {}, 'uvm_endorsement_untrusted_issuer'],
     ['only another identity trusted', () => kmsEndorsement, { trusted: [uvmIssuer(ACI_UVM_ISSUER.did, 'ConfAKS-AMD-UVM')] }, 'uvm_endorsement_untrusted_issuer'],
     ['nobody trusted', () => kmsEndorsement, { trusted: [] }, 'uvm_endorsement_untrusted_issuer'],
     ['the measurement', () => kmsEndorsement, { measurement: Buffer.alloc(48, 1) }, 'uvm_endorsement_measurement_mismatch'],
     ['the algorithm', () => withProtected(kmsEndorsement, (h) => h.set(1, -37)), {}, 'uvm_endorsement_signature_invalid'],
-    ['the transparent format', () => withProtected(kmsEndorsement, (h) => { h.delete('iss'); h.delete('feed'); h.set(15, new Map([[1, ACI_UVM_ISSUER.did]])); }), {}, 'uvm_endorsement_unsupported'],
+    [
+      'the transparent format',
+      () =>
+        withProtected(kmsEndorsement, (h) => {
+          h.delete('iss');
+          h.delete('feed');
+          h.set(15, new Map([[1, ACI_UVM_ISSUER.did]]));
+        }),
+      {},
+      'uvm_endorsement_unsupported',
+    ],
     ['trailing bytes', () => Buffer.concat([kmsEndorsement, Buffer.from([0])]), {}, 'uvm_endorsement_malformed'],
     ['truncation', () => kmsEndorsement.subarray(0, 500), {}, 'uvm_endorsement_malformed'],
   ];
@@ -104,7 +123,7 @@ describe('UVM endorsement verification on genuine Microsoft endorsements', () =>
     expect(codeOf(make(), options(overrides))).toBe(code);
   });
 
-  test('a chain of our own that claims Microsoft\'s DID and feed is refused: the root fingerprint is pinned, not resolved', async () => {
+  test("a chain of our own that claims Microsoft's DID and feed is refused: the root fingerprint is pinned, not resolved", async () => {
     const signer = await mintUvmSigner(new Date());
     const forged = withProtected(signUvmEndorsement(signer, kmsMeasurement, new Date()), (h) => {
       h.set('iss', ACI_UVM_ISSUER.did);

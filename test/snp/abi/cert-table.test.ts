@@ -20,7 +20,7 @@ describe('certificate table', () => {
     expect(findCert(entries, CERT_GUIDS.vlek)).toBeUndefined();
   });
 
-  test('certificatesOf picks the signer\'s VEK, then ASK and ARK, whatever the entry order', () => {
+  test("certificatesOf picks the signer's VEK, then ASK and ARK, whatever the entry order", () => {
     const vlek = Buffer.from('vlek-der');
     const table = serializeCertTable([
       { guid: CERT_GUIDS.ark, data: ark },
@@ -30,7 +30,10 @@ describe('certificate table', () => {
     ]);
     expect(certificatesOf(table, 'VCEK')).toEqual({ vek: vcek, chain: [ask, ark] });
     expect(certificatesOf(table, 'VLEK')).toEqual({ vek: vlek, chain: [ask, ark] });
-    const noVlek = serializeCertTable([{ guid: CERT_GUIDS.ark, data: ark }, { guid: CERT_GUIDS.vcek, data: vcek }]);
+    const noVlek = serializeCertTable([
+      { guid: CERT_GUIDS.ark, data: ark },
+      { guid: CERT_GUIDS.vcek, data: vcek },
+    ]);
     expect(certificatesOf(noVlek, 'VLEK')).toEqual({ chain: [ark] });
     expect(certificatesOf(undefined, 'VCEK')).toEqual({ chain: [] });
     expect(certificatesOf(Buffer.alloc(0), 'VCEK')).toEqual({ chain: [] });

@@ -63,9 +63,7 @@ describe('parseReport strictness', () => {
   });
 
   test.each([0, 1, 4, 6, 0xffffffff])('refuses version %i', (version) => {
-    expect(() => parseReport(mutate((b) => b.writeUInt32LE(version, 0)))).toThrow(
-      expect.objectContaining({ code: 'report_version_unsupported' }),
-    );
+    expect(() => parseReport(mutate((b) => b.writeUInt32LE(version, 0)))).toThrow(expect.objectContaining({ code: 'report_version_unsupported' }));
   });
 
   test.each([
@@ -79,9 +77,7 @@ describe('parseReport strictness', () => {
     ['high bytes of S', 0x2e8 + 71],
     ['signature tail', 0x49f],
   ])('refuses a non-zero %s', (_name, offset) => {
-    expect(() => parseReport(mutate((b) => (b[offset] = 1)))).toThrow(
-      expect.objectContaining({ code: 'report_malformed', details: expect.objectContaining({ field: 'reserved', offset }) }),
-    );
+    expect(() => parseReport(mutate((b) => (b[offset] = 1)))).toThrow(expect.objectContaining({ code: 'report_malformed', details: expect.objectContaining({ field: 'reserved', offset }) }));
   });
 
   test('refuses a v2 report with bytes where v3 keeps CPUID', () => {
@@ -91,36 +87,24 @@ describe('parseReport strictness', () => {
   });
 
   test('refuses a signature algorithm other than ECDSA P-384', () => {
-    expect(() => parseReport(mutate((b) => b.writeUInt32LE(2, 0x34)))).toThrow(
-      expect.objectContaining({ details: expect.objectContaining({ field: 'signature_algo' }) }),
-    );
+    expect(() => parseReport(mutate((b) => b.writeUInt32LE(2, 0x34)))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'signature_algo' }) }));
   });
 
   test.each([2, 3, 7])('refuses signing key %i', (key) => {
-    expect(() => parseReport(mutate((b) => b.writeUInt32LE(key << 2, 0x48)))).toThrow(
-      expect.objectContaining({ details: expect.objectContaining({ field: 'signing_key' }) }),
-    );
+    expect(() => parseReport(mutate((b) => b.writeUInt32LE(key << 2, 0x48)))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'signing_key' }) }));
   });
 
   test('refuses signer-info reserved bits', () => {
-    expect(() => parseReport(mutate((b) => b.writeUInt32LE(1 << 5, 0x48)))).toThrow(
-      expect.objectContaining({ details: expect.objectContaining({ field: 'signer_info' }) }),
-    );
+    expect(() => parseReport(mutate((b) => b.writeUInt32LE(1 << 5, 0x48)))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'signer_info' }) }));
   });
 
   test('refuses a policy without reserved bit 17, or with bits 63:26 set', () => {
-    expect(() => parseReport(mutate((b) => b.writeBigUInt64LE(0x10000n, 0x08)))).toThrow(
-      expect.objectContaining({ details: expect.objectContaining({ field: 'policy' }) }),
-    );
-    expect(() => parseReport(mutate((b) => b.writeBigUInt64LE(0x30000n | (1n << 40n), 0x08)))).toThrow(
-      expect.objectContaining({ details: expect.objectContaining({ field: 'policy' }) }),
-    );
+    expect(() => parseReport(mutate((b) => b.writeBigUInt64LE(0x10000n, 0x08)))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'policy' }) }));
+    expect(() => parseReport(mutate((b) => b.writeBigUInt64LE(0x30000n | (1n << 40n), 0x08)))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'policy' }) }));
   });
 
   test('refuses VMPL above 3', () => {
-    expect(() => parseReport(mutate((b) => b.writeUInt32LE(4, 0x30)))).toThrow(
-      expect.objectContaining({ details: expect.objectContaining({ field: 'vmpl' }) }),
-    );
+    expect(() => parseReport(mutate((b) => b.writeUInt32LE(4, 0x30)))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'vmpl' }) }));
   });
 
   test('copies its input, so later writes to the caller buffer do not change the parsed report', () => {
@@ -163,8 +147,14 @@ describe('report fields', () => {
     expect(decodeGuestPolicy(0xb0000n)).toMatchObject({ smt: true, debug: true, migrateMa: false, abiMajor: 0 });
     expect(decodeGuestPolicy(0x3001fn)).toMatchObject({ abiMinor: 0x1f, debug: false });
     expect(decodePlatformInfo(0x67n)).toEqual({
-      smtEnabled: true, tsmeEnabled: true, eccEnabled: true, raplDisabled: false,
-      ciphertextHidingEnabled: false, aliasCheckComplete: true, iommuWriteSafe: true, sevTioEnabled: false,
+      smtEnabled: true,
+      tsmeEnabled: true,
+      eccEnabled: true,
+      raplDisabled: false,
+      ciphertextHidingEnabled: false,
+      aliasCheckComplete: true,
+      iommuWriteSafe: true,
+      sevTioEnabled: false,
     });
   });
 

@@ -7,10 +7,7 @@ import { amdRootFile } from './fixtures';
 /** RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48: how AMD signs its CRLs. */
 function pssSha384(salt = 48): Buffer {
   const sha384 = derSequence(derOid('2.16.840.1.101.3.4.2.2'), derNull());
-  return derSequence(
-    derOid('1.2.840.113549.1.1.10'),
-    derSequence(derContext(0, sha384), derContext(1, derSequence(derOid('1.2.840.113549.1.1.8'), sha384)), derContext(2, derInteger(salt))),
-  );
+  return derSequence(derOid('1.2.840.113549.1.1.10'), derSequence(derContext(0, sha384), derContext(1, derSequence(derOid('1.2.840.113549.1.1.8'), sha384)), derContext(2, derInteger(salt))));
 }
 
 /** A v2 CRL in AMD's shape, written by hand: the builder mints certificates only. */

@@ -141,4 +141,3 @@ describe('the network sources are given their HTTP client', () => {
     expect(() => createCrlSource({ files: [] })).not.toThrow();
   });
 });
-

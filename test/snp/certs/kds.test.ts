@@ -51,9 +51,7 @@ describe('AMD KDS source', () => {
     server = await startServer((_req, res) => res.end(pem));
     const chain = await fetchKdsChain('Turin', 'VCEK', { baseUrl: server.url }, sharedDefaults);
     expect(server.requests).toEqual(['/vcek/v1/Turin/cert_chain']);
-    expect(chain.map((c) => c.toString('base64'))).toEqual(
-      [amdRootFile('turin_ask.pem'), amdRootFile('turin_ark.pem')].map((p) => p.replace(/-----[^-]+-----|\s/g, '')),
-    );
+    expect(chain.map((c) => c.toString('base64'))).toEqual([amdRootFile('turin_ask.pem'), amdRootFile('turin_ark.pem')].map((p) => p.replace(/-----[^-]+-----|\s/g, '')));
   });
 
   it('fetches the VCEK and chain that verify a genuine Turin report', async () => {

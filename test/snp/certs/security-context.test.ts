@@ -74,8 +74,6 @@ describe('UVM security context', () => {
 
   it('explains an empty context', async () => {
     const fetcher = createCertSources({ securityContext: { searchRoot: root, env: {} } }).fetchVek;
-    await expect(fetcher(vector('milan-v2-aci-thim', 'Milan').request)).rejects.toThrow(
-      /security-context: no host-amd-cert-base64 in any security context directory and no UVM_HOST_AMD_CERTIFICATE/,
-    );
+    await expect(fetcher(vector('milan-v2-aci-thim', 'Milan').request)).rejects.toThrow(/security-context: no host-amd-cert-base64 in any security context directory and no UVM_HOST_AMD_CERTIFICATE/);
   });
 });

@@ -111,7 +111,7 @@ test('a failed report fails its own caller only; those waiting get a report of t
   expect(watched.calls).toHaveLength(3);
 });
 
-test('callers share no buffer: changing an answer or a request afterwards changes no one else\'s', async () => {
+test("callers share no buffer: changing an answer or a request afterwards changes no one else's", async () => {
   const watched = new WatchedDevice();
   const device = new CoalescingDevice(watched);
   watched.hold = true;

@@ -25,7 +25,7 @@ describe('the device registry is the one list of device names', () => {
     expect(loadSidecarConfig({ flags: { device }, env: {} }).device).toBe(device);
   });
 
-  test('the sidecar config refuses an unknown device, naming the registry\'s choices', () => {
+  test("the sidecar config refuses an unknown device, naming the registry's choices", () => {
     expect(() => loadSidecarConfig({ flags: { device: 'quantum' }, env: {} })).toThrow(`device must be ${describeDeviceChoices()}`);
   });
 
@@ -36,13 +36,13 @@ describe('the device registry is the one list of device names', () => {
     await expect(openDevice({ device: 'quantum' as never })).rejects.toMatchObject({ code: 'invalid_argument' });
   }, 60_000);
 
-  test('skr report get refuses an unknown device, naming the registry\'s choices', () => {
+  test("skr report get refuses an unknown device, naming the registry's choices", () => {
     const { status, json } = runCli(['report', 'get', '--device', 'quantum']);
     expect(status).not.toBe(0);
     expect(json.error).toMatchObject({ code: 'invalid_argument', message: `--device must be ${describeDeviceChoices()}` });
   });
 
-  test('the CLI usage offers the registry\'s choices for --device', () => {
+  test("the CLI usage offers the registry's choices for --device", () => {
     const { stderr } = spawnSync(process.execPath, [BIN, 'no-such-command'], { encoding: 'utf8' });
     const offered = [...stderr.matchAll(/--device ([a-z|-]+)\]/g)].map((m) => m[1]);
     expect(offered).toEqual([DEVICE_CHOICES.join('|'), DEVICE_CHOICES.join('|')]);

@@ -61,7 +61,10 @@ describe('SevDeviceNode', () => {
   });
 
   it('names firmware and VMM errors in the details', async () => {
-    const { node } = await nodeFor([{ rc: -1, errno: EIO, fwError: 0xff, vmmError: 0x80000000 }, { rc: 0, status: 0x16 }]);
+    const { node } = await nodeFor([
+      { rc: -1, errno: EIO, fwError: 0xff, vmmError: 0x80000000 },
+      { rc: 0, status: 0x16 },
+    ]);
     await expect(node.getReport(DATA, 0)).rejects.toMatchObject({ details: { fwErrorName: 'NOT_FIRMWARE', vmmErrorName: 'HOST_ERROR', errno: 'EIO' } });
     await expect(node.getReport(DATA, 0)).rejects.toMatchObject({ details: { fwErrorName: 'INVALID_PARAM', source: 'MSG_REPORT_RSP' } });
   });
@@ -110,7 +113,10 @@ describe('SevDeviceNode', () => {
   });
 
   it('reopens once only', async () => {
-    const { node, addon } = await nodeFor([{ rc: -1, errno: 19 }, { rc: -1, errno: 19 }]);
+    const { node, addon } = await nodeFor([
+      { rc: -1, errno: 19 },
+      { rc: -1, errno: 19 },
+    ]);
     await expect(node.getReport(DATA, 0)).rejects.toMatchObject({ code: 'device_io_error', errno: 'ENODEV' });
     expect(addon.log.filter((c) => c.startsWith('getReport'))).toHaveLength(2);
   });

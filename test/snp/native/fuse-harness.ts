@@ -98,7 +98,13 @@ async function waitForMount(child: ChildProcess, file: string, log: () => string
   const deadline = Date.now() + FUSE_SETUP_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`fuse-sev exited (${child.exitCode ?? child.signalCode}): ${log()}`);
-    if (await stat(file).then(() => true, () => false)) return;
+    if (
+      await stat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`fuse-sev did not mount ${file}: ${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

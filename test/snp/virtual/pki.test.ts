@@ -155,28 +155,46 @@ describe('persistence', () => {
 
 describe('tampered state is refused', () => {
   const tamper: [string, (dir: string) => Promise<void>][] = [
-    ['a VCEK key that is not the certificate’s', async (dir) => {
-      const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
-      await writeFile(join(dir, VIRTUAL_FILES.vcekKey), other, { mode: 0o600 });
-    }],
-    ['an ARK from another state', async (dir) => {
-      await writeFile(join(dir, VIRTUAL_FILES.arkCert), turin.ark.pem);
-      await writeFile(join(dir, VIRTUAL_FILES.arkKey), turin.ark.key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    }],
-    ['a key readable by others', async (dir) => {
-      await chmod(join(dir, VIRTUAL_FILES.askKey), 0o644);
-    }],
-    ['a missing certificate', async (dir) => {
-      await writeFile(join(dir, VIRTUAL_FILES.askCert), 'gone');
-    }],
-    ['device.json naming another chip', async (dir) => {
-      const json = JSON.parse(await readFile(join(dir, VIRTUAL_FILES.device), 'utf8'));
-      json.chipId = '11'.repeat(64);
-      await writeFile(join(dir, VIRTUAL_FILES.device), JSON.stringify(json));
-    }],
-    ['a malformed device.json', async (dir) => {
-      await writeFile(join(dir, VIRTUAL_FILES.device), '{"format":1,"product":"Milan"}');
-    }],
+    [
+      'a VCEK key that is not the certificate’s',
+      async (dir) => {
+        const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+        await writeFile(join(dir, VIRTUAL_FILES.vcekKey), other, { mode: 0o600 });
+      },
+    ],
+    [
+      'an ARK from another state',
+      async (dir) => {
+        await writeFile(join(dir, VIRTUAL_FILES.arkCert), turin.ark.pem);
+        await writeFile(join(dir, VIRTUAL_FILES.arkKey), turin.ark.key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      },
+    ],
+    [
+      'a key readable by others',
+      async (dir) => {
+        await chmod(join(dir, VIRTUAL_FILES.askKey), 0o644);
+      },
+    ],
+    [
+      'a missing certificate',
+      async (dir) => {
+        await writeFile(join(dir, VIRTUAL_FILES.askCert), 'gone');
+      },
+    ],
+    [
+      'device.json naming another chip',
+      async (dir) => {
+        const json = JSON.parse(await readFile(join(dir, VIRTUAL_FILES.device), 'utf8'));
+        json.chipId = '11'.repeat(64);
+        await writeFile(join(dir, VIRTUAL_FILES.device), JSON.stringify(json));
+      },
+    ],
+    [
+      'a malformed device.json',
+      async (dir) => {
+        await writeFile(join(dir, VIRTUAL_FILES.device), '{"format":1,"product":"Milan"}');
+      },
+    ],
   ];
   test.each(tamper)('%s', async (_, damage) => {
     const dir = await copyState(milan);

@@ -1,13 +1,5 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
-import {
-  decodeTcb,
-  parseReport,
-  REPORT_SIZE,
-  SIGNATURE_OFFSET,
-  SigningKey,
-  signatureToP1363,
-  signedBytes,
-} from '../../../src/snp/abi';
+import { decodeTcb, parseReport, REPORT_SIZE, SIGNATURE_OFFSET, SigningKey, signatureToP1363, signedBytes } from '../../../src/snp/abi';
 import { buildReport, signReport, type ReportSpec, type ReportVersion } from '../../../src/snp/virtual';
 import { VECTOR_EXPECTATIONS } from '../vector-expectations';
 import { loadVector, VECTOR_IDS } from '../vectors';
@@ -92,7 +84,19 @@ describe('report builder', () => {
     const r = parseReport(
       buildReport({
         product: 'Milan',
-        policy: { abiMajor: 0, abiMinor: 31, smt: true, migrateMa: false, debug: true, singleSocket: false, cxlAllow: false, memAes256Xts: false, raplDis: false, ciphertextHiding: false, pageSwapDisable: false },
+        policy: {
+          abiMajor: 0,
+          abiMinor: 31,
+          smt: true,
+          migrateMa: false,
+          debug: true,
+          singleSocket: false,
+          cxlAllow: false,
+          memAes256Xts: false,
+          raplDis: false,
+          ciphertextHiding: false,
+          pageSwapDisable: false,
+        },
       }),
     );
     expect(r.policy).toBe(0xb001fn);

@@ -1,6 +1,20 @@
 import { linkHash, type ChainedFields } from '../../audit/chain';
 import type { AuditEntry, RefusalCount } from '../../audit/entry';
-import { columnsOf, entryOf, PAGE, pruneEntry, summaryEntries, sumCounts, verifyChain, type AuditQuery, type AuditRow, type AuditStore, type ChainVerdict, type Checkpoint, type StoredEntry } from '../../audit/store';
+import {
+  columnsOf,
+  entryOf,
+  PAGE,
+  pruneEntry,
+  summaryEntries,
+  sumCounts,
+  verifyChain,
+  type AuditQuery,
+  type AuditRow,
+  type AuditStore,
+  type ChainVerdict,
+  type Checkpoint,
+  type StoredEntry,
+} from '../../audit/store';
 import type { PostgresDatabase, Query } from './database';
 import { PG_AUDIT_MIGRATIONS } from './migrations';
 

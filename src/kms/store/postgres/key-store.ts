@@ -2,7 +2,23 @@ import { KeyNotFound, KeyRotatedMeanwhile } from '../../../errors';
 import type { KeyVersion, NewKeyVersion, Page, RotationPolicy } from '../../model';
 import type { MasterKey } from '../../vault';
 import type { DeletedKey, KeySnapshot, KeyStore, KeyVersionWithMaterial } from '../key-store';
-import { deletedNameConflict, deletedPage, nameKey, newVersionId, openMaterial, page, sealMaterial, sealSnapshot, snapshotOf, takenNameConflict, toVersion, VERSION_COLUMNS, versionColumns, type KeyRow, type VersionRow } from '../rows';
+import {
+  deletedNameConflict,
+  deletedPage,
+  nameKey,
+  newVersionId,
+  openMaterial,
+  page,
+  sealMaterial,
+  sealSnapshot,
+  snapshotOf,
+  takenNameConflict,
+  toVersion,
+  VERSION_COLUMNS,
+  versionColumns,
+  type KeyRow,
+  type VersionRow,
+} from '../rows';
 import type { PostgresDatabase, Query } from './database';
 import { PG_KEY_STORE_MIGRATIONS } from './migrations';
 
@@ -72,10 +88,14 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   private async insertVersion(q: Query, name: string, input: Parameters<typeof versionColumns>[0] & { kty: string }, version: string, sealed: Buffer): Promise<void> {
-    await q(
-      'INSERT INTO key_versions (name_key, version, kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-      [nameKey(name), version, input.kty, ...versionColumns(input), this.master.id, sealed],
-    );
+    await q('INSERT INTO key_versions (name_key, version, kty, key_ops, public_jwk, attributes, tags, release_policy, master_key_id, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+      nameKey(name),
+      version,
+      input.kty,
+      ...versionColumns(input),
+      this.master.id,
+      sealed,
+    ]);
   }
 
   async foreignMasterKeyIds(): Promise<string[]> {
@@ -126,10 +146,10 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async listKeys(limit: number, after?: string): Promise<Page<KeyVersion>> {
-    const rows = await this.db.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM keys k ${LATEST_OF_EACH} WHERE k.deleted_date IS NULL AND k.name_key > $1 ORDER BY k.name_key LIMIT $2`,
-      [after ?? '', limit + 1],
-    );
+    const rows = await this.db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM keys k ${LATEST_OF_EACH} WHERE k.deleted_date IS NULL AND k.name_key > $1 ORDER BY k.name_key LIMIT $2`, [
+      after ?? '',
+      limit + 1,
+    ]);
     return page(rows, limit, (row) => nameKey(row.name));
   }
 
@@ -224,10 +244,12 @@ export class PostgresKeyStore implements KeyStore {
   async restore(snapshot: KeySnapshot, created: number): Promise<KeyVersion> {
     const sealed = await sealSnapshot(this.master, snapshot);
     return this.db.transaction(async (q) => {
-      const inserted = await q(
-        'INSERT INTO keys (name_key, name, created, rotation_policy) VALUES ($1, $2, $3, $4) ON CONFLICT (name_key) DO NOTHING RETURNING name_key',
-        [nameKey(snapshot.name), snapshot.name, created, snapshot.rotationPolicy ? JSON.stringify(snapshot.rotationPolicy) : null],
-      );
+      const inserted = await q('INSERT INTO keys (name_key, name, created, rotation_policy) VALUES ($1, $2, $3, $4) ON CONFLICT (name_key) DO NOTHING RETURNING name_key', [
+        nameKey(snapshot.name),
+        snapshot.name,
+        created,
+        snapshot.rotationPolicy ? JSON.stringify(snapshot.rotationPolicy) : null,
+      ]);
       if (inserted.length === 0) {
         const existing = await PostgresKeyStore.lockKey(q, snapshot.name);
         if (!existing) throw new KeyVanished();

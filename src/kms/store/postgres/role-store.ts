@@ -66,10 +66,13 @@ export class PostgresRoleStore implements RoleStore {
 
   insert(a: RoleAssignment): Promise<RoleAssignment> {
     return this.db.transaction(async (q) => {
-      const added = await q<RoleAssignment>(
-        `INSERT INTO role_assignments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (principal, role, scope) DO NOTHING RETURNING ${COLUMNS}`,
-        [a.id, a.principal, a.role, a.scope, a.created],
-      );
+      const added = await q<RoleAssignment>(`INSERT INTO role_assignments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (principal, role, scope) DO NOTHING RETURNING ${COLUMNS}`, [
+        a.id,
+        a.principal,
+        a.role,
+        a.scope,
+        a.created,
+      ]);
       if (added[0]) {
         await q(BUMP);
         return added[0];
