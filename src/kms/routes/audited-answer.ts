@@ -18,6 +18,11 @@ export interface AuditNote {
   committed?: boolean;
 }
 
+/** The fields of an audit entry that come from the request's note (who, what, where from). */
+export function noteFields(ctx: KmsHttpContext, note: AuditNote) {
+  return { time: ctx.core.now(), principal: note.principal, operation: note.operation, route: note.route, key: note.key, version: note.version, source: note.source };
+}
+
 /**
  * Every KMS answer goes out through here: its audit entry is committed first (group commit)
  * and only then is `send` called — so an answer the client saw, and any key it carries, is on
@@ -51,16 +56,10 @@ export async function sendAudited(ctx: KmsHttpContext, res: Response, status: nu
     const skr = error instanceof SkrError ? error : undefined;
     try {
       await ctx.audit.commit({
-        time: ctx.core.now(),
-        principal: note.principal,
-        operation: note.operation,
-        route: note.route,
-        key: note.key,
-        version: note.version,
+        ...noteFields(ctx, note),
         decision: decisionFor(status),
         status,
         reason: skr ? `${skr.code}: ${skr.message}` : status >= 400 ? 'internal error' : undefined,
-        source: note.source,
         detail: note.detail,
       });
     } catch {

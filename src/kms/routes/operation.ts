@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Checked, mounter, RouteSchema } from '../../lib/route';
 import type { Action } from '../auth/roles';
-import { sendAudited, type AuditNote } from './audited-answer';
+import { noteFields, sendAudited, type AuditNote } from './audited-answer';
 import type { KmsHttpContext } from './context';
 
 /** What a route's function answers: a status (200 by default) and a JSON body (none for 204). */
@@ -43,17 +43,7 @@ const param = (req: Request, name: string) => {
 };
 
 function commitIntent(ctx: KmsHttpContext, note: AuditNote): Promise<void> {
-  return ctx.audit.commit({
-    time: ctx.core.now(),
-    principal: note.principal,
-    operation: note.operation,
-    route: note.route,
-    key: note.key,
-    version: note.version,
-    decision: 'intent',
-    status: 0,
-    source: note.source,
-  });
+  return ctx.audit.commit({ ...noteFields(ctx, note), decision: 'intent', status: 0 });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DeletedInfo, KeyAttributes, KeyVersion } from '../model';
+import type { DeletedInfo, KeyAttributes, KeyVersion, SecretAttributes } from '../model';
 
 /** Key Vault's JSON shapes (KeyBundle, KeyItem, DeletedKeyBundle) from stored keys. Public parts only. */
 
@@ -8,7 +8,8 @@ export function keyId(vaultUrl: string, name: string, version?: string): string 
   return `${vaultUrl}/keys/${name}${version ? `/${version}` : ''}`;
 }
 
-function attributes(a: KeyAttributes, recoverableDays: number): Record<string, unknown> {
+/** Key Vault's attributes object as keys and secrets share it (a key's adds `exportable`). */
+export function commonAttributes(a: SecretAttributes, recoverableDays: number): Record<string, unknown> {
   return {
     enabled: a.enabled,
     ...(a.nbf !== undefined ? { nbf: a.nbf } : {}),
@@ -17,8 +18,11 @@ function attributes(a: KeyAttributes, recoverableDays: number): Record<string, u
     updated: a.updated,
     recoveryLevel: RECOVERY_LEVEL,
     recoverableDays,
-    exportable: a.exportable,
   };
+}
+
+function attributes(a: KeyAttributes, recoverableDays: number): Record<string, unknown> {
+  return { ...commonAttributes(a, recoverableDays), exportable: a.exportable };
 }
 
 export interface BundleContext {

@@ -1,22 +1,10 @@
-import type { DeletedInfo, SecretAttributes, SecretVersion } from '../model';
-import { RECOVERY_LEVEL, type BundleContext } from './bundle';
+import type { DeletedInfo, SecretVersion } from '../model';
+import { commonAttributes as attributes, type BundleContext } from './bundle';
 
 /** Key Vault's JSON shapes of secrets (SecretBundle, SecretItem, DeletedSecretBundle). Only SecretBundle carries a value. */
 
 export function secretId(vaultUrl: string, name: string, version?: string): string {
   return `${vaultUrl}/secrets/${name}${version ? `/${version}` : ''}`;
-}
-
-function attributes(a: SecretAttributes, recoverableDays: number): Record<string, unknown> {
-  return {
-    enabled: a.enabled,
-    ...(a.nbf !== undefined ? { nbf: a.nbf } : {}),
-    ...(a.exp !== undefined ? { exp: a.exp } : {}),
-    created: a.created,
-    updated: a.updated,
-    recoveryLevel: RECOVERY_LEVEL,
-    recoverableDays,
-  };
 }
 
 /** A list item: versionless id in the secret list, versioned in the versions list. */
