@@ -2,9 +2,9 @@ import { join, resolve } from 'node:path';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { InvalidArgument } from '../errors';
-import { DirectoryBackend, remoteAppraiser, SecretsBackend, startKbs, type ResourceBackend } from '../kbs';
+import { DEFAULT_MAX_SESSIONS, DirectoryBackend, PostgresSessionStore, remoteAppraiser, SecretsBackend, startKbs, type ResourceBackend } from '../kbs';
 import { isLoopback, normaliseEndpoint } from '../lib/endpoint';
-import { loadAppraisalPolicy } from '../maa/service';
+import { checkStoreUrl, loadAppraisalPolicy, redactStoreUrl, VerifierDatabase } from '../maa/service';
 import { loadOrCreateTls } from '../tls/certificates';
 import { outboundTrust } from '../tls/trust';
 import { parseFlags, parseInteger, readInputFile } from './args';
@@ -35,6 +35,7 @@ const SERVE_FLAGS = {
   'token-lifetime': { type: 'string' },
   'session-ttl': { type: 'string' },
   'auth-per-minute': { type: 'string' },
+  store: { type: 'string' },
 } as const;
 
 /**
@@ -89,8 +90,12 @@ export async function kbsServe(argv: string[]): Promise<unknown> {
         ...(verifierCa.length ? { ca: verifierCa } : {}),
       })
     : undefined;
+  // Replicas share sessions through the verifier's PostgreSQL database (`--store`/SKR_KBS_STORE).
+  const storeUrl = (flags.store as string | undefined) ?? (process.env.SKR_KBS_STORE || undefined);
+  const sessionDb = storeUrl === undefined ? undefined : await VerifierDatabase.open(checkStoreUrl(storeUrl));
   const running = await startKbs({
     stateDir,
+    ...(sessionDb ? { sessions: new PostgresSessionStore(sessionDb, DEFAULT_MAX_SESSIONS) } : {}),
     host,
     port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
     ...(tls ? { tls } : {}),
@@ -110,13 +115,17 @@ export async function kbsServe(argv: string[]): Promise<unknown> {
     sessionTtlSeconds: seconds(flags['session-ttl'], 'session-ttl', 30, 3600),
     authPerMinute: seconds(flags['auth-per-minute'], 'auth-per-minute', 1, 1_000_000),
   });
-  untilSignal(() => running.close());
+  untilSignal(async () => {
+    await running.close();
+    await sessionDb?.close();
+  });
   return {
     kbs: {
       url: running.url,
       issuer: running.issuer,
       stateDir,
       resources: description,
+      sessions: storeUrl === undefined ? 'in memory' : redactStoreUrl(storeUrl),
       verifier: verifierUrl ?? 'in process',
       caFile: flags['tls-cert'] ? resolve(flags['tls-cert'] as string) : tls ? join(stateDir, 'kbs', 'tls', 'ca.pem') : undefined,
       adminKeyFile: running.adminKeyFile,

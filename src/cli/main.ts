@@ -60,7 +60,7 @@ const USAGE = `usage: skr <command> [flags]
   verifier refs list|add|remove [--kind measurement|host-data] [--value HEX] [--state-dir D] [--store postgres://...]
   kbs           --port P [--http] [--state-dir D] [--policy F] [--trust-root PEM]... [--trust-virtual]
                 [--verifier-url URL [--verifier-ca-file PEM]...] [--vault-url URL [--vault-ca-file PEM]...]
-                [--admin-public-key PEM]... [--issuer URL]`;
+                [--admin-public-key PEM]... [--issuer URL] [--store postgres://... ($SKR_KBS_STORE)]`;
 
 /**
  * Runs one CLI command: one JSON object on stdout, exit 0 on success. Every file a command

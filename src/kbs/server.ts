@@ -108,7 +108,8 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
   });
   server.on('request', createKbsApp({ broker, adminKeys, authLimiter: new RateLimiter(options.authPerMinute ?? DEFAULT_AUTH_PER_MINUTE, 60_000), secureCookie: options.tls !== undefined }));
-  const sweeper = setInterval(() => void sessions.sweep(now().getTime()), 60_000);
+  // A sweep that fails (a shared store briefly down) is retried at the next interval.
+  const sweeper = setInterval(() => void sessions.sweep(now().getTime()).catch(() => undefined), 60_000);
   sweeper.unref();
   return {
     url,

@@ -6,6 +6,7 @@ export { startVerifier, DEFAULT_TOKEN_LIFETIME_SECONDS, type RunningVerifier, ty
 export { loadAppraisalPolicy, parseAppraisalPolicy, type AppraisalPolicy } from './appraisal-policy';
 export { DEFAULT_CHALLENGE_OPTIONS } from './challenges';
 export { checkStoreUrl, openVerifierStores, redactStoreUrl, type VerifierStores } from './store';
+export { VerifierDatabase } from './store/postgres-pool';
 export { verifierRevocation, type RevocationSettings } from './revocation';
 export type { Revocation } from './attest';
 export { appraiseBoundEvidence, type Appraisal, type BoundAppraisalContext } from './attest';

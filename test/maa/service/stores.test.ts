@@ -192,7 +192,7 @@ describePostgres('replicas on one PostgreSQL database', () => {
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
-      expect((await client.query('SELECT version FROM verifier_schema_migrations')).rows).toEqual([{ version: 1 }]);
+      expect((await client.query('SELECT version FROM verifier_schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
       expect((await client.query('SELECT version FROM verifier_reference_version')).rows).toEqual([{ version: '0' }]);
     } finally {
       await client.end();

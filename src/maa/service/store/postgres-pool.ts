@@ -37,6 +37,17 @@ const MIGRATIONS: readonly string[] = [
      version bigint NOT NULL
    );
    INSERT INTO verifier_reference_version (id, version) VALUES (true, 0);`,
+  // The key broker's RCAR sessions (src/kbs/postgres-sessions.ts): kept beside the verifier's
+  // nonces because a broker appraises with this verifier and its sessions are nonces of its own.
+  `CREATE TABLE kbs_sessions (
+     id text PRIMARY KEY,
+     nonce text NOT NULL,
+     tee text NOT NULL,
+     expires_at bigint NOT NULL,
+     state text NOT NULL,
+     token text
+   );
+   CREATE INDEX kbs_sessions_expires_at ON kbs_sessions (expires_at);`,
 ];
 
 /** A PostgreSQL URL, refused (without echoing it: it may hold a password) unless postgres:// or postgresql://. */
