@@ -96,18 +96,22 @@ export function versionColumns(input: Pick<KeyVersion, 'keyOps' | 'publicJwk' | 
   ];
 }
 
-export function deletedNameConflict(name: string): KmsConflict {
-  return new KmsConflict(`Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`);
+/** What a store holds under a name: Key Vault words its conflicts the same way for both. */
+export type ObjectKind = 'Key' | 'Secret';
+
+export function deletedNameConflict(name: string, kind: ObjectKind = 'Key'): KmsConflict {
+  return new KmsConflict(`${kind} ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the ${kind.toLowerCase()} can only be recovered or purged.`);
 }
 
-export function takenNameConflict(name: string, deleted: boolean): KmsConflict {
-  return new KmsConflict(deleted ? `Key ${name} is currently in a deleted but recoverable state` : `Key ${name} already exists`);
+export function takenNameConflict(name: string, deleted: boolean, kind: ObjectKind = 'Key'): KmsConflict {
+  return new KmsConflict(deleted ? `${kind} ${name} is currently in a deleted but recoverable state` : `${kind} ${name} already exists`);
 }
 
-export function page(rows: VersionRow[], limit: number, cursor: (row: VersionRow) => string): Page<KeyVersion> {
+/** One page of `rows` (fetched one beyond `limit`, so a next page is known to exist), each row made an item by `item`. */
+export function page<R, T>(rows: R[], limit: number, cursor: (row: R) => string, item: (row: R) => T): Page<T> {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items: items.map(toVersion), ...(rows.length > limit && last ? { next: cursor(last) } : {}) };
+  return { items: items.map(item), ...(rows.length > limit && last ? { next: cursor(last) } : {}) };
 }
 
 export function deletedPage(rows: (VersionRow & { deleted_date: number; scheduled_purge_date: number })[], limit: number): Page<DeletedKey> {

@@ -1,4 +1,4 @@
-import { KmsConflict, SealedDataInvalid } from '../../errors';
+import { SealedDataInvalid } from '../../errors';
 import type { Page, SecretVersion } from '../model';
 import type { MasterKey } from '../vault';
 import { nameKey } from './rows';
@@ -63,20 +63,6 @@ export function toSecretVersion(row: SecretVersionRow): SecretVersion {
 /** The mutable columns of a version, in the order both stores write them: content type, attributes, tags. */
 export function secretColumns(input: SecretChange): [string | null, string, string] {
   return [input.contentType ?? null, JSON.stringify(input.attributes), JSON.stringify(input.tags)];
-}
-
-export function deletedSecretNameConflict(name: string): KmsConflict {
-  return new KmsConflict(`Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`);
-}
-
-export function takenSecretNameConflict(name: string, deleted: boolean): KmsConflict {
-  return new KmsConflict(deleted ? `Secret ${name} is currently in a deleted but recoverable state` : `Secret ${name} already exists`);
-}
-
-export function secretPage(rows: SecretVersionRow[], limit: number, cursor: (row: SecretVersionRow) => string): Page<SecretVersion> {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items: items.map(toSecretVersion), ...(rows.length > limit && last ? { next: cursor(last) } : {}) };
 }
 
 export type DeletedSecretRow = SecretVersionRow & { deleted_date: number; scheduled_purge_date: number };

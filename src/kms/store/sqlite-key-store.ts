@@ -119,7 +119,7 @@ export class SqliteKeyStore implements KeyStore {
          WHERE k.deleted_date IS NULL AND k.name_key > ? ORDER BY k.name_key LIMIT ?`,
       )
       .all(after ?? '', limit + 1) as VersionRow[];
-    return page(rows, limit, (row) => nameKey(row.name));
+    return page(rows, limit, (row) => nameKey(row.name), toVersion);
   }
 
   async listVersions(name: string, limit: number, after?: string): Promise<Page<KeyVersion>> {
@@ -127,7 +127,7 @@ export class SqliteKeyStore implements KeyStore {
     const rows = this.db
       .prepare(`SELECT ${VERSION_COLUMNS} FROM key_versions v JOIN keys k ON k.name_key = v.name_key WHERE v.name_key = ? AND v.seq > ? ORDER BY v.seq LIMIT ?`)
       .all(nameKey(name), Number(after ?? 0) || 0, limit + 1) as VersionRow[];
-    return page(rows, limit, (row) => String(row.seq));
+    return page(rows, limit, (row) => String(row.seq), toVersion);
   }
 
   async softDelete(name: string, deletedDate: number, scheduledPurgeDate: number): Promise<DeletedKey> {

@@ -2,21 +2,8 @@ import { SecretNotFound } from '../../errors';
 import type { NewSecretVersion, Page, SecretVersion } from '../model';
 import type { MasterKey } from '../vault';
 import type { Db } from './database';
-import { nameKey, newVersionId } from './rows';
-import {
-  deletedSecretNameConflict,
-  deletedSecretPage,
-  openValue,
-  SECRET_VERSION_COLUMNS,
-  secretColumns,
-  secretPage,
-  sealValue,
-  takenSecretNameConflict,
-  toSecretVersion,
-  type DeletedSecretRow,
-  type SecretRow,
-  type SecretVersionRow,
-} from './secret-rows';
+import { deletedNameConflict, nameKey, newVersionId, page, takenNameConflict } from './rows';
+import { deletedSecretPage, openValue, SECRET_VERSION_COLUMNS, secretColumns, sealValue, toSecretVersion, type DeletedSecretRow, type SecretRow, type SecretVersionRow } from './secret-rows';
 import type { DeletedSecret, SecretChange, SecretSnapshot, SecretStore, SecretVersionWithValue } from './secret-store';
 
 const LATEST_OF_EACH = 'JOIN secret_versions v ON v.seq = (SELECT MAX(seq) FROM secret_versions WHERE name_key = s.name_key)';
@@ -77,7 +64,7 @@ export class SqliteSecretStore implements SecretStore {
     this.db
       .transaction(() => {
         const existing = this.secretRow(input.name);
-        if (existing?.deleted_date != null) throw deletedSecretNameConflict(existing.name);
+        if (existing?.deleted_date != null) throw deletedNameConflict(existing.name, 'Secret');
         if (!existing) this.db.prepare('INSERT INTO secrets (name_key, name, created) VALUES (?, ?, ?)').run(nameKey(input.name), input.name, created);
         this.insertVersion(input.name, version, input, sealed);
       })
@@ -111,7 +98,7 @@ export class SqliteSecretStore implements SecretStore {
     const rows = this.db
       .prepare(`SELECT ${SECRET_VERSION_COLUMNS} FROM secrets s ${LATEST_OF_EACH} WHERE s.deleted_date IS NULL AND s.name_key > ? ORDER BY s.name_key LIMIT ?`)
       .all(after ?? '', limit + 1) as SecretVersionRow[];
-    return secretPage(rows, limit, (row) => nameKey(row.name));
+    return page(rows, limit, (row) => nameKey(row.name), toSecretVersion);
   }
 
   async listVersions(name: string, limit: number, after?: string): Promise<Page<SecretVersion>> {
@@ -119,7 +106,7 @@ export class SqliteSecretStore implements SecretStore {
     const rows = this.db
       .prepare(`SELECT ${SECRET_VERSION_COLUMNS} FROM secret_versions v JOIN secrets s ON s.name_key = v.name_key WHERE v.name_key = ? AND v.seq > ? ORDER BY v.seq LIMIT ?`)
       .all(nameKey(name), Number(after ?? 0) || 0, limit + 1) as SecretVersionRow[];
-    return secretPage(rows, limit, (row) => String(row.seq));
+    return page(rows, limit, (row) => String(row.seq), toSecretVersion);
   }
 
   async softDelete(name: string, deletedDate: number, scheduledPurgeDate: number): Promise<DeletedSecret> {
@@ -194,7 +181,7 @@ export class SqliteSecretStore implements SecretStore {
     this.db
       .transaction(() => {
         const existing = this.secretRow(snapshot.name);
-        if (existing) throw takenSecretNameConflict(existing.name, existing.deleted_date !== null);
+        if (existing) throw takenNameConflict(existing.name, existing.deleted_date !== null, 'Secret');
         this.db.prepare('INSERT INTO secrets (name_key, name, created) VALUES (?, ?, ?)').run(nameKey(snapshot.name), snapshot.name, created);
         snapshot.versions.forEach(({ version }, i) => this.insertVersion(snapshot.name, version.version, version, sealed[i]!));
       })

@@ -150,7 +150,7 @@ export class PostgresKeyStore implements KeyStore {
       after ?? '',
       limit + 1,
     ]);
-    return page(rows, limit, (row) => nameKey(row.name));
+    return page(rows, limit, (row) => nameKey(row.name), toVersion);
   }
 
   async listVersions(name: string, limit: number, after?: string): Promise<Page<KeyVersion>> {
@@ -159,7 +159,7 @@ export class PostgresKeyStore implements KeyStore {
       if (!key || key.deleted_date !== null) throw new KeyNotFound(name);
       return q<VersionRow>(`${VERSIONS_OF_KEY} AND v.seq > $2 ORDER BY v.seq LIMIT $3`, [nameKey(name), Number(after ?? 0) || 0, limit + 1]);
     });
-    return page(rows, limit, (row) => String(row.seq));
+    return page(rows, limit, (row) => String(row.seq), toVersion);
   }
 
   async softDelete(name: string, deletedDate: number, scheduledPurgeDate: number): Promise<DeletedKey> {

@@ -1,21 +1,8 @@
 import { SecretNotFound } from '../../../errors';
 import type { NewSecretVersion, Page, SecretVersion } from '../../model';
 import type { MasterKey } from '../../vault';
-import { nameKey, newVersionId } from '../rows';
-import {
-  deletedSecretNameConflict,
-  deletedSecretPage,
-  openValue,
-  SECRET_VERSION_COLUMNS,
-  secretColumns,
-  secretPage,
-  sealValue,
-  takenSecretNameConflict,
-  toSecretVersion,
-  type DeletedSecretRow,
-  type SecretRow,
-  type SecretVersionRow,
-} from '../secret-rows';
+import { deletedNameConflict, nameKey, newVersionId, page, takenNameConflict } from '../rows';
+import { deletedSecretPage, openValue, SECRET_VERSION_COLUMNS, secretColumns, sealValue, toSecretVersion, type DeletedSecretRow, type SecretRow, type SecretVersionRow } from '../secret-rows';
 import type { DeletedSecret, SecretChange, SecretSnapshot, SecretStore, SecretVersionWithValue } from '../secret-store';
 import type { PostgresDatabase, Query } from './database';
 
@@ -92,7 +79,7 @@ export class PostgresSecretStore implements SecretStore {
       await q('INSERT INTO secrets (name_key, name, created) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO NOTHING', [nameKey(input.name), input.name, created]);
       const secret = await PostgresSecretStore.lock(q, input.name);
       if (!secret) throw new SecretVanished();
-      if (secret.deleted_date !== null) throw deletedSecretNameConflict(secret.name);
+      if (secret.deleted_date !== null) throw deletedNameConflict(secret.name, 'Secret');
       await this.insertVersion(q, input.name, version, input, sealed);
       return toSecretVersion(await PostgresSecretStore.liveVersion(q, input.name, version));
     });
@@ -121,7 +108,7 @@ export class PostgresSecretStore implements SecretStore {
       `SELECT ${SECRET_VERSION_COLUMNS} FROM secrets s ${LATEST_OF_EACH} WHERE s.deleted_date IS NULL AND s.name_key > $1 ORDER BY s.name_key LIMIT $2`,
       [after ?? '', limit + 1],
     );
-    return secretPage(rows, limit, (row) => nameKey(row.name));
+    return page(rows, limit, (row) => nameKey(row.name), toSecretVersion);
   }
 
   async listVersions(name: string, limit: number, after?: string): Promise<Page<SecretVersion>> {
@@ -130,7 +117,7 @@ export class PostgresSecretStore implements SecretStore {
       if (!secret || secret.deleted_date !== null) throw new SecretNotFound(name);
       return q<SecretVersionRow>(`${VERSIONS_OF_SECRET} AND v.seq > $2 ORDER BY v.seq LIMIT $3`, [nameKey(name), Number(after ?? 0) || 0, limit + 1]);
     });
-    return secretPage(rows, limit, (row) => String(row.seq));
+    return page(rows, limit, (row) => String(row.seq), toSecretVersion);
   }
 
   async softDelete(name: string, deletedDate: number, scheduledPurgeDate: number): Promise<DeletedSecret> {
@@ -207,7 +194,7 @@ export class PostgresSecretStore implements SecretStore {
       if (inserted.length === 0) {
         const existing = await PostgresSecretStore.lock(q, snapshot.name);
         if (!existing) throw new SecretVanished();
-        throw takenSecretNameConflict(existing.name, existing.deleted_date !== null);
+        throw takenNameConflict(existing.name, existing.deleted_date !== null, 'Secret');
       }
       for (const [i, { version }] of snapshot.versions.entries()) await this.insertVersion(q, snapshot.name, version.version, version, sealed[i]!);
       return toSecretVersion(await PostgresSecretStore.liveVersion(q, snapshot.name));
