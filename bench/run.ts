@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { encodeAttestRequest } from '../src/maa/request';
@@ -113,6 +114,38 @@ async function kmsOnly(json: boolean): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * `--release`: the release figures alone, with the CPU each service spent per release at 32
+ * callers (from /proc): what bounds releases/s on this machine.
+ */
+async function releaseOnly(): Promise<void> {
+  const stack = await startServices({ profileDir: profileDir() });
+  try {
+    const body = JSON.stringify({ kid: 'demo' });
+    const url = `${stack.urls.sidecar}/key/release`;
+    await runLoad({ url, body, concurrency: 4, requests: WARM_UP_RELEASES, maxDurationMs: 8_000 });
+    const before = cpuOf(stack.pids);
+    const warm32 = checked('warm release, 32 callers', await runLoad({ url, body, concurrency: 32, requests: POINT_REQUESTS, maxDurationMs: POINT_MS }));
+    const after = cpuOf(stack.pids);
+    const distinct = checked('release of a key not released before', await distinctKeyReleases(stack.urls, { releases: DISTINCT_RELEASES, warmUp: DISTINCT_WARM_UP }));
+    const cpuPerRelease = Object.fromEntries(Object.keys(before).map((name) => [name, round((after[name]! - before[name]!) / warm32.requests, 3)]));
+    process.stdout.write(
+      `${JSON.stringify({ cores: availableParallelism(), rps_c32: round(warm32.rps, 0), p50_ms_c32: round(warm32.p50Ms, 3), distinct_key_p50_ms: round(distinct.p50Ms, 3), cpu_ms_per_release_c32: cpuPerRelease })}\n`,
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** CPU milliseconds (user + system) each process has used, from /proc/PID/stat (clock ticks of 10 ms). */
+function cpuOf(pids: Record<string, number>): Record<string, number> {
+  const ticks = (pid: number) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  return { ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, ticks(pid)])), bench: ticks(process.pid) };
+}
+
 /** The scale figures in words: each store loaded against empty, with the goals (release within 20 %, audit query < 50 ms, start < 1.5 s). */
 function scaleLines(scale: { sqlite: ScaleFigures; postgres: ScaleFigures | null }): string[] {
   const line = (name: string, f: ScaleFigures | null) =>
@@ -127,6 +160,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--kms')) return kmsOnly(json);
   if (process.argv.includes('--replicas')) return void process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), replicas: await benchReplicas() })}\n`);
   if (process.argv.includes('--scale')) return void process.stdout.write(`${JSON.stringify({ cores: availableParallelism(), scale: await benchScale() })}\n`);
+  if (process.argv.includes('--release')) return releaseOnly();
   // Starts first, while nothing else runs.
   const start = await benchStart();
   const stack = await startServices({ profileDir: profileDir() });

@@ -10,6 +10,7 @@ import type { KeyClients } from './key-clients';
 import type { ReleaseJwsVerifier } from './release-jws';
 import type { TeeKey, TeeKeyHolder } from './tee-key';
 import type { UnwrappedKeys } from './unwrapped-keys';
+import type { JoinedReleases } from './joined-releases';
 
 export interface TeeReleaseRequest {
   /** Origins, already normalised and checked against the allow-list. */
@@ -29,6 +30,8 @@ export interface ReleaseDeps {
   jws: ReleaseJwsVerifier;
   /** Absent: every release is unwrapped anew (freshPerRelease). */
   unwrapped?: UnwrappedKeys;
+  /** Absent: every request makes its own call to the key service (freshPerRelease). */
+  joined?: JoinedReleases<JsonWebKey>;
   timeoutMs: number;
 }
 
@@ -43,10 +46,17 @@ export function parseKid(kid: unknown): { name: string; version?: string } {
 /**
  * Releases a key into the TEE: attests the TEE key (a cached token while the key lives), asks
  * the key service to release to it, verifies the signed answer and unwraps it here. Every
- * release asks the key service, so a changed release policy applies to the next call; only an
- * answer already opened is not unwrapped twice (UnwrappedKeys).
+ * release is answered by a key service decision made after it arrived, so a changed release
+ * policy applies to the next request; identical requests waiting together share the next call
+ * (JoinedReleases), and an answer already opened is not unwrapped twice (UnwrappedKeys).
  */
-export async function releaseKey(request: TeeReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
+export function releaseKey(request: TeeReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
+  const { joined } = deps;
+  if (!joined) return releaseOnce(request, deps);
+  return joined.run([request.maaOrigin, request.akvOrigin, request.kid, request.enc, request.accessToken], () => releaseOnce(request, deps));
+}
+
+async function releaseOnce(request: TeeReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
   const { name, version } = parseKid(request.kid);
   const { teeKey, attestation } = await attestTeeKey(deps, request.maaOrigin);
   const enc = request.enc ?? 'CKM_RSA_AES_KEY_WRAP';
