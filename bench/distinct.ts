@@ -11,11 +11,12 @@ import { officerCredential, type StackUrls } from './services';
  */
 const CREATORS = 8;
 
-export async function distinctKeyReleases(urls: StackUrls, options: { releases: number; warmUp: number }): Promise<LoadResult> {
+/** Creates `count` keys named `prefix-0…`, as the officer, with the demo key's release policy. */
+async function releasableKeys(urls: StackUrls, prefix: string, count: number): Promise<string[]> {
   const client = new KeyClient(urls.kms, await officerCredential(urls.officer), { disableChallengeResourceVerification: true, tlsOptions: { ca: urls.caPem } });
   const { releasePolicy } = (await client.getKey('demo')).properties;
   if (!releasePolicy?.encodedPolicy) throw new Error('the demo key has no release policy');
-  const names = Array.from({ length: options.warmUp + options.releases }, (_, i) => `distinct-${i}`);
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   let next = 0;
   await Promise.all(
     Array.from({ length: CREATORS }, async () => {
@@ -24,8 +25,27 @@ export async function distinctKeyReleases(urls: StackUrls, options: { releases: 
       }
     }),
   );
+  return names;
+}
+
+export async function distinctKeyReleases(urls: StackUrls, options: { releases: number; warmUp: number }): Promise<LoadResult> {
+  const names = await releasableKeys(urls, 'distinct', options.warmUp + options.releases);
   const url = `${urls.sidecar}/key/release`;
   const body = (offset: number) => (i: number) => JSON.stringify({ kid: names[offset + i] });
   await runLoad({ url, body: body(0), concurrency: 1, requests: options.warmUp, maxDurationMs: 20_000 });
   return runLoad({ url, body: body(options.warmUp), concurrency: 1, requests: options.releases, maxDurationMs: 30_000 });
+}
+
+/**
+ * Warm releases at `concurrency` callers over as many keys, asked in turn: requests in flight
+ * together name different keys, so each makes its own call to the KMS (none joins another's,
+ * JoinedReleases) — the sidecar's and the KMS's cost per call, where the demo key's figure at
+ * 32 callers is the cost of 32 callers asking for one key.
+ */
+export async function ownKeyReleases(urls: StackUrls, options: { concurrency: number; requests: number; maxDurationMs: number }): Promise<LoadResult> {
+  const names = await releasableKeys(urls, 'own', options.concurrency);
+  const url = `${urls.sidecar}/key/release`;
+  const body = (i: number) => JSON.stringify({ kid: names[i % names.length] });
+  await runLoad({ url, body, concurrency: options.concurrency, requests: 20 * options.concurrency, maxDurationMs: 10_000 });
+  return runLoad({ url, body, ...options });
 }
