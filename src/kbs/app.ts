@@ -53,6 +53,13 @@ function setSessionCookie(res: Response, id: string, expiresAt: number, secure: 
   res.set('Set-Cookie', attributes.join('; '));
 }
 
+/**
+ * The resource routes. The group does not capture: Express would decode a captured parameter
+ * itself and answer a malformed escape with its own 400, where segmentsAfter decodes each
+ * segment and answers it as the invalid path it is.
+ */
+const RESOURCE_ROUTE = /^\/kbs\/v0\/resource(?:\/.*)?$/;
+
 type Handler = (req: Request, res: Response) => Promise<void>;
 const handle = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
 
@@ -111,9 +118,9 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   );
 
   // Express answers HEAD with the GET route: a HEAD must not run (and audit) a release it cannot deliver.
-  app.head(/^\/kbs\/v0\/resource(\/.*)?$/, (_req, _res, next) => next(new KbsEndpointNotFound()));
+  app.head(RESOURCE_ROUTE, (_req, _res, next) => next(new KbsEndpointNotFound()));
   app.get(
-    /^\/kbs\/v0\/resource(\/.*)?$/,
+    RESOURCE_ROUTE,
     handle(async (req, res) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       const jwe = await broker.resource(path, { sessionId: sessionIdOf(req.get('cookie')), bearer: bearerOf(req), source: req.socket.remoteAddress });
@@ -123,7 +130,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
 
   const raw = express.raw({ limit: BODY_LIMIT, type: () => true });
   app.post(
-    /^\/kbs\/v0\/resource(\/.*)?$/,
+    RESOURCE_ROUTE,
     admin(async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       await new Promise<void>((resolve, reject) => raw(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
@@ -132,7 +139,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     }),
   );
   app.delete(
-    /^\/kbs\/v0\/resource(\/.*)?$/,
+    RESOURCE_ROUTE,
     admin(async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       if (!(await broker.deleteResource(path, principal))) throw new KbsResourceNotFound(path.join('/'));
