@@ -1,7 +1,7 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
-import { KbsAttestationRefused, KbsResourceNotFound, ReleaseDenied, UpstreamFailed, UpstreamTimedOut } from '../errors';
+import { KbsAttestationRefused, KbsResourceNameUnmappable, KbsResourceNotFound, ReleaseDenied, UpstreamFailed, UpstreamTimedOut } from '../errors';
 import { httpRequest, TransportError, type HttpResponse } from '../lib/http';
 import type { ReportDevice } from '../snp';
 import { decryptFromKbs } from './jwe';
@@ -87,6 +87,8 @@ export class KbsClient {
       if (response.status === 401 && attempt === 0) continue;
       if (response.status === 403) throw new ReleaseDenied(body.detail, body.details);
       if (response.status === 404) throw new KbsResourceNotFound(resource);
+      // skr kbs's refusal of a path too long for a secret name is about the path the caller chose, not a KBS failure.
+      if (response.status === 400 && body.code === 'kbs_resource_name_unmappable') throw new KbsResourceNameUnmappable(Number(body.details?.length) || 0);
       if (response.status === 401) throw new KbsAttestationRefused(body.code ?? 'unauthorized', body.detail);
       throw new UpstreamFailed('kbs', body.detail, { upstreamStatus: response.status });
     }
