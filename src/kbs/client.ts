@@ -82,7 +82,7 @@ export class KbsClient {
     for (let attempt = 0; attempt < 2; attempt++) {
       const session = await this.session(attempt > 0);
       const response = await this.send(`/kbs/v0/resource/${resource}`, { headers: { cookie: session.cookie, authorization: `Bearer ${session.token}` } });
-      if (response.status === 200) return decryptFromKbs(JSON.parse(response.body.toString('utf8')), session.privateKey);
+      if (response.status === 200) return this.decrypt(response, session.privateKey);
       const body = errorBody(response);
       if (response.status === 401 && attempt === 0) continue;
       if (response.status === 403) throw new ReleaseDenied(body.detail, body.details);
@@ -128,6 +128,18 @@ export class KbsClient {
     const exp = decodeJwt(token).exp;
     if (typeof exp !== 'number') throw new UpstreamFailed('kbs', 'the token has no exp');
     return { cookie, token, expiresAt: exp * 1000, privateKey };
+  }
+
+  /**
+   * The resource answer opened with the TEE key. An answer that does not parse or decrypt (the
+   * GCM tag fails on any change in transit) is the KBS's failure: no bytes come out of it.
+   */
+  private decrypt(response: HttpResponse, privateKey: KeyObject): Buffer {
+    try {
+      return decryptFromKbs(JSON.parse(response.body.toString('utf8')), privateKey);
+    } catch {
+      throw new UpstreamFailed('kbs', "the resource answer is not a JWE this TEE's key opens");
+    }
   }
 
   private cookieOf(response: HttpResponse): string {
