@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
+import { dirname, join } from 'node:path';
 import { decryptFromKbs, type RunningKbs } from '../../src/kbs';
 import type { VirtualDevice } from '../../src/snp/device/virtual';
 import { admin, cookieOf, handshake, post, startTestKbs, virtualGuest, virtualTeePolicy } from './harness';
@@ -144,5 +146,17 @@ describe('a flood', () => {
     const response = await fetch(`${kbs.url}/kbs/v0/attest`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: text });
     expect(response.status).toBe(400);
     expect((await fetch(`${kbs.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('a local user of another uid', () => {
+  test('can read nothing in the KBS state directory, and no file there holds a resource in the clear except the resource itself', () => {
+    const dir = dirname(kbs.auditFile);
+    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [join(d, e.name), ...walk(join(d, e.name))] : [join(d, e.name)]));
+    const entries = [dir, ...walk(dir)];
+    expect(entries.map((e) => e.slice(dir.length))).toEqual(expect.arrayContaining(['/admin-key.pem', '/token-key.pem', '/audit.jsonl', '/resource-policies.json', '/resources']));
+    for (const entry of entries) expect([entry, (statSync(entry).mode & 0o077).toString(8)]).toEqual([entry, '0']);
+    const holding = entries.filter((e) => statSync(e).isFile() && readFileSync(e).includes(SECRET));
+    expect(holding.map((e) => e.slice(dir.length))).toEqual(['/resources/kbs-default-2fdemo-2fsecret']);
   });
 });
