@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { decryptFromKbs, type RunningKbs } from '../../src/kbs';
+import { teePubkeyOf } from '../../src/kbs/tee-pubkey';
 import type { VirtualDevice } from '../../src/snp/device/virtual';
 import { admin, cookieOf, handshake, post, startTestKbs, virtualGuest, virtualTeePolicy } from './harness';
 
@@ -61,6 +62,24 @@ describe('a foreign TEE', () => {
     const { body, cookie } = await handshake(kbs, device);
     const answers = await Promise.all(Array.from({ length: 8 }, () => post(kbs, '/kbs/v0/attest', body, { cookie })));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401]);
+  });
+});
+
+describe('a tee-pubkey chosen to weaken the response encryption', () => {
+  const p256 = teePubkeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'ECDH-ES+A256KW') as { x: string; y: string };
+  test.each([
+    ['a point off the P-256 curve (invalid-curve attack)', { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: p256.x, y: Buffer.alloc(32, 1).toString('base64url') }],
+    ['the all-zero point', { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: Buffer.alloc(32).toString('base64url'), y: Buffer.alloc(32).toString('base64url') }],
+    ['a 1024-bit RSA key', teePubkeyOf(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey, 'RSA-OAEP-256')],
+    ['a P-384 key (not a curve trustee wraps to)', { kty: 'EC', crv: 'P-384', alg: 'ECDH-ES+A256KW', x: 'AA', y: 'AA' }],
+    ['a symmetric key', { kty: 'oct', k: 'AAAA', alg: 'A256KW' }],
+  ])('%s is 400 JweError before the session is spent', async (_name, key) => {
+    const { body, cookie, attest } = await handshake(kbs, device);
+    const bent = { ...body, 'runtime-data': { ...body['runtime-data'], 'tee-pubkey': key } };
+    const response = await post(kbs, '/kbs/v0/attest', bent, { cookie });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ type: `${TRUSTEE}JweError`, code: 'kbs_tee_pubkey_unsupported' });
+    expect((await attest()).status).toBe(200);
   });
 });
 
