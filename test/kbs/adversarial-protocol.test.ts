@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { decryptFromKbs, type RunningKbs } from '../../src/kbs';
 import { teePubkeyOf } from '../../src/kbs/tee-pubkey';
@@ -177,5 +178,26 @@ describe('a local user of another uid', () => {
     for (const entry of entries) expect([entry, (statSync(entry).mode & 0o077).toString(8)]).toEqual([entry, '0']);
     const holding = entries.filter((e) => statSync(e).isFile() && readFileSync(e).includes(SECRET));
     expect(holding.map((e) => e.slice(dir.length))).toEqual(['/resources/kbs-default-2fdemo-2fsecret']);
+  });
+});
+
+describe('a slow loris', () => {
+  test.each([
+    ['headers never finished', 'POST /kbs/v0/auth HTTP/1.1\r\nHost: kbs\r\nX-Slow: '],
+    ['a body never finished', 'POST /kbs/v0/auth HTTP/1.1\r\nHost: kbs\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"version":'],
+  ])('(%s) is cut off by the server', async (_name, start) => {
+    const slow = await startTestKbs(device, { requestTimeoutMs: 1000 });
+    try {
+      const { hostname, port } = new URL(slow.url);
+      const socket = net.connect(Number(port), hostname);
+      const answer: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => answer.push(chunk));
+      socket.write(start);
+      // The client never sends the rest: the server, not the client, ends the connection.
+      await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      expect(Buffer.concat(answer).toString('latin1')).toMatch(/^HTTP\/1\.1 4\d\d /);
+    } finally {
+      await slow.close();
+    }
   });
 });
