@@ -151,7 +151,7 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
   );
 
   // Express answers HEAD with the GET route: a HEAD must not make the KBS release (and audit) a resource it cannot deliver.
-  app.head('/cdh/resource/*path', notFound);
+  app.use('/cdh/resource', (req, res, next) => (req.method === 'HEAD' ? notFound(req, res, next) : next()));
   on(
     R.cdhResource,
     async ({ params }, _req, res) => {
