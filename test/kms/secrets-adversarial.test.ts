@@ -19,7 +19,10 @@ let stranger: string;
 let cryptoOfficer: string;
 
 const send = (token: string | undefined, method: string, path: string, body?: unknown) =>
-  raw(stack.kms.url, stack.kms.caPem, method, `${path}${path.includes('?') ? '&' : '?'}api-version=7.5`, { ...(token ? { token } : {}), ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  raw(stack.kms.url, stack.kms.caPem, method, `${path}${path.includes('?') ? '&' : '?'}api-version=7.5`, {
+    ...(token ? { token } : {}),
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
 
 beforeAll(async () => {
   stack = await startStack();
