@@ -6,7 +6,7 @@ import { authorizeAdmin, type AdminKey } from './admin-auth';
 import type { KeyBroker } from './broker';
 import { kbsErrorBody } from './error-body';
 import { SESSION_COOKIE } from './protocol';
-import type { RateLimiter } from './rate-limit';
+import { sourceKey, type RateLimiter } from './rate-limit';
 import { parseResourcePath } from './resource-path';
 import { parsePrefix } from './resource-policies';
 
@@ -93,7 +93,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     '/kbs/v0/auth',
     (req, _res, next) => {
       try {
-        ctx.authLimiter.take(req.socket.remoteAddress ?? 'unknown', broker.options.now().getTime());
+        ctx.authLimiter.take(sourceKey(req.socket.remoteAddress ?? 'unknown'), broker.options.now().getTime());
         next();
       } catch (error) {
         next(error);
