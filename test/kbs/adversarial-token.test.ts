@@ -15,7 +15,10 @@ import { loadOrCreateTokenKey } from '../../src/kbs/token-key';
 async function cpu0(snpClaims: Record<string, unknown>): Promise<Record<string, any>> {
   const key = await loadOrCreateTokenKey(join(mkdtempSync(join(tmpdir(), 'skr-kbs-adv-token-')), 'token-key.pem'));
   const teePubkey = teePubkeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'ECDH-ES+A256KW');
-  const token = await issueKbsToken({ issuer: 'https://kbs.example', lifetimeSeconds: 300, now: new Date(), snpClaims, reportData: Buffer.alloc(64), nonce: 'n', teePubkey, additionalEvidence: '' }, key);
+  const token = await issueKbsToken(
+    { issuer: 'https://kbs.example', lifetimeSeconds: 300, now: new Date(), snpClaims, reportData: Buffer.alloc(64), nonce: 'n', teePubkey, additionalEvidence: '' },
+    key,
+  );
   return (decodeJwt(token).submods as any).cpu0;
 }
 
