@@ -63,3 +63,23 @@ describe('admin tokens an attacker can make', () => {
     expect(kbs.broker.options.policies.list().map((p) => p.prefix)).toContain('adversary');
   });
 });
+
+describe('admin routes read no body before the token is checked', () => {
+  test.each([
+    ['malformed JSON', '{"version":'],
+    ['a body over the limit', JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) })],
+  ])('an anonymous policy PUT with %s is 401, not a parse error', async (_name, body) => {
+    const response = await fetch(`${kbs.url}/kbs/v0/resource-policy/anonymous`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: 'kbs_admin_unauthorized' });
+  });
+
+  test('an authorised policy PUT with malformed JSON is still a 400', async () => {
+    const response = await fetch(`${kbs.url}/kbs/v0/resource-policy/malformed`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await signed({ iat: seconds(), exp: seconds() + 600 })}` },
+      body: '{"version":',
+    });
+    expect(response.status).toBe(400);
+  });
+});
