@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { InvalidRequest, KbsEndpointNotFound, KbsPolicyNotFound, KbsResourceNotFound, KbsResourcePathInvalid } from '../errors';
 import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import type { Server } from 'node:http';
@@ -128,12 +128,14 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     }),
   );
 
+  // Admin routes read their body only once the token is checked: an anonymous caller gets its 401, never a parse error.
   const raw = express.raw({ limit: BODY_LIMIT, type: () => true });
+  const readBody = (parser: RequestHandler, req: Request, res: Response) => new Promise<void>((resolve, reject) => parser(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
   app.post(
     RESOURCE_ROUTE,
     admin(async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
-      await new Promise<void>((resolve, reject) => raw(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+      await readBody(raw, req, res);
       await broker.setResource(path, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), principal);
       res.status(200).end();
     }),
@@ -162,9 +164,9 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   );
   app.put(
     /^\/kbs\/v0\/resource-policy\/.+$/,
-    json,
     admin(async (req, res, principal) => {
       const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
+      await readBody(json, req, res);
       await broker.setPolicy(prefix, req.body, principal);
       res.json({ prefix });
     }),
