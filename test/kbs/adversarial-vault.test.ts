@@ -62,3 +62,11 @@ test.each([
   const last = JSON.parse(readFileSync(kbs.auditFile, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
   expect(last).toMatchObject({ action: 'resource.get', resource: `vault/demo/${tag}`, outcome: 'failed', code: 'kbs_resource_unavailable' });
 });
+
+test('re-creating a deleted resource while the vault still holds its secret soft-deleted is 409 for the admin, not a vault failure', async () => {
+  expect((await admin(kbs, 'POST', '/kbs/v0/resource/vault/demo/recycled', Buffer.from('one'))).status).toBe(200);
+  expect((await admin(kbs, 'DELETE', '/kbs/v0/resource/vault/demo/recycled')).status).toBe(200);
+  const again = await admin(kbs, 'POST', '/kbs/v0/resource/vault/demo/recycled', Buffer.from('two'));
+  expect(again.status).toBe(409);
+  expect(await again.json()).toMatchObject({ code: 'kbs_resource_conflict' });
+});
