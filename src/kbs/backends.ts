@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretClient } from '@azure/keyvault-secrets';
-import { KbsResourceUnavailable, UpstreamFailed } from '../errors';
+import { KbsResourceConflict, KbsResourceUnavailable, UpstreamFailed } from '../errors';
 import { readIfExists, writeFileAtomic } from '../lib/state-file';
 import { formatResourcePath, secretNameOf, type ResourcePath } from './resource-path';
 
@@ -66,6 +66,7 @@ export class SecretsBackend implements ResourceBackend {
     try {
       await this.client.setSecret(secretNameOf(path), bytes.toString('base64'), { tags: { 'kbs-resource': path.join('/'), [ENCODING_TAG]: 'base64' } });
     } catch (error) {
+      if (statusOf(error) === 409) throw new KbsResourceConflict(formatResourcePath(path));
       throw this.failed(error);
     }
   }

@@ -136,8 +136,14 @@ export class KeyBroker {
   }
 
   async setResource(path: ResourcePath, bytes: Buffer, principal: string): Promise<void> {
-    await this.options.backend.write(path, bytes);
-    await this.options.audit.record({ action: 'resource.set', outcome: 'done', principal, resource: formatResourcePath(path) });
+    const entry = { action: 'resource.set' as const, principal, resource: formatResourcePath(path) };
+    try {
+      await this.options.backend.write(path, bytes);
+    } catch (error) {
+      await this.options.audit.record({ ...entry, outcome: 'failed', code: error instanceof SkrError ? error.code : 'internal_error' });
+      throw error;
+    }
+    await this.options.audit.record({ ...entry, outcome: 'done' });
   }
 
   async deleteResource(path: ResourcePath, principal: string): Promise<boolean> {

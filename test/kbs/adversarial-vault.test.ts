@@ -69,4 +69,6 @@ test('re-creating a deleted resource while the vault still holds its secret soft
   const again = await admin(kbs, 'POST', '/kbs/v0/resource/vault/demo/recycled', Buffer.from('two'));
   expect(again.status).toBe(409);
   expect(await again.json()).toMatchObject({ code: 'kbs_resource_conflict' });
+  const last = JSON.parse(readFileSync(kbs.auditFile, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
+  expect(last).toMatchObject({ action: 'resource.set', resource: 'vault/demo/recycled', outcome: 'failed', code: 'kbs_resource_conflict' });
 });
