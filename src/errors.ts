@@ -153,6 +153,8 @@ export type SkrErrorCode =
   | 'kbs_attestation_refused'
   | 'kbs_endpoint_not_found'
   | 'kbs_policy_not_found'
+  | 'kbs_resource_unavailable'
+  | 'kbs_resource_conflict'
   | 'kbs_resource_name_unmappable'
   | 'kbs_resource_not_found'
   | 'kbs_resource_path_invalid'
@@ -1450,6 +1452,27 @@ export class KbsResourceNotFound extends SkrError {
 
   constructor(path: string) {
     super(404, `no resource ${path}`, { path });
+  }
+}
+
+/**
+ * The policy allows the resource but its secret is disabled, expired or not yet valid at the
+ * vault: Key Vault leaves `exp` and `nbf` to the application, and the KBS is that application.
+ */
+export class KbsResourceUnavailable extends SkrError {
+  static override readonly code = 'kbs_resource_unavailable';
+
+  constructor(path: string, reason: 'disabled' | 'expired' | 'not_yet_valid') {
+    super(403, `resource ${path} is ${reason.replaceAll('_', ' ')} at the vault`, { path, reason });
+  }
+}
+
+/** The vault holds the resource's secret soft-deleted: its name is taken until the vault's retention purges it (or an operator recovers or purges it). */
+export class KbsResourceConflict extends SkrError {
+  static override readonly code = 'kbs_resource_conflict';
+
+  constructor(path: string) {
+    super(409, `resource ${path} was deleted and the vault still holds its secret soft-deleted; recover or purge the secret first`, { path });
   }
 }
 

@@ -9,8 +9,10 @@ import { readIfExists, writeFileAtomic } from '../lib/state-file';
  * (Ed25519) by a key whose public half the KBS is configured with (trustee-kbs.md §6.3). Chosen
  * over skr's KMS RBAC because trustee's own `kbs-client config` then works against skr kbs
  * unchanged, and because the KBS holds only public keys: nothing on the server can mint an admin
- * token. `exp` is required (60 s leeway); the principal recorded in the audit log is the token's
- * `sub`, else the thumbprint of the key that verified it.
+ * token. `exp` is required (60 s leeway) and an `iat` later than now (past the same leeway) is
+ * refused: such a token was minted ahead of time to be used later, which `exp` alone would not
+ * catch. The principal recorded in the audit log is the token's `sub`, else the thumbprint of
+ * the key that verified it.
  */
 export interface AdminKey {
   publicKey: KeyObject;
@@ -49,9 +51,11 @@ export async function authorizeAdmin(authorization: string | undefined, keys: re
   for (const key of keys) {
     try {
       const { payload } = await jwtVerify(match[1]!, key.publicKey, { algorithms: ['EdDSA'], requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_SECONDS, currentDate: now });
+      if (typeof payload.iat === 'number' && payload.iat > now.getTime() / 1000 + CLOCK_TOLERANCE_SECONDS) throw new KbsAdminUnauthorized('the token is issued in the future');
       return typeof payload.sub === 'string' ? payload.sub.slice(0, 128) : `key:${key.thumbprint}`;
-    } catch {
-      // try the next configured key
+    } catch (error) {
+      // A token that verified under this key but is issued in the future is refused as such; otherwise try the next configured key.
+      if (error instanceof KbsAdminUnauthorized) throw error;
     }
   }
   throw new KbsAdminUnauthorized('the token does not verify under any admin key, or has expired');

@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { InvalidRequest, KbsEndpointNotFound, KbsPolicyNotFound, KbsResourceNotFound, KbsResourcePathInvalid } from '../errors';
 import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import type { Server } from 'node:http';
@@ -6,7 +6,7 @@ import { authorizeAdmin, type AdminKey } from './admin-auth';
 import type { KeyBroker } from './broker';
 import { kbsErrorBody } from './error-body';
 import { SESSION_COOKIE } from './protocol';
-import type { RateLimiter } from './rate-limit';
+import { sourceKey, type RateLimiter } from './rate-limit';
 import { parseResourcePath } from './resource-path';
 import { parsePrefix } from './resource-policies';
 
@@ -53,6 +53,13 @@ function setSessionCookie(res: Response, id: string, expiresAt: number, secure: 
   res.set('Set-Cookie', attributes.join('; '));
 }
 
+/**
+ * The resource routes. The group does not capture: Express would decode a captured parameter
+ * itself and answer a malformed escape with its own 400, where segmentsAfter decodes each
+ * segment and answers it as the invalid path it is.
+ */
+const RESOURCE_ROUTE = /^\/kbs\/v0\/resource(?:\/.*)?$/;
+
 type Handler = (req: Request, res: Response) => Promise<void>;
 const handle = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
 
@@ -86,7 +93,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     '/kbs/v0/auth',
     (req, _res, next) => {
       try {
-        ctx.authLimiter.take(req.socket.remoteAddress ?? 'unknown', broker.options.now().getTime());
+        ctx.authLimiter.take(sourceKey(req.socket.remoteAddress ?? 'unknown'), broker.options.now().getTime());
         next();
       } catch (error) {
         next(error);
@@ -111,9 +118,9 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   );
 
   // Express answers HEAD with the GET route: a HEAD must not run (and audit) a release it cannot deliver.
-  app.head(/^\/kbs\/v0\/resource(\/.*)?$/, (_req, _res, next) => next(new KbsEndpointNotFound()));
+  app.head(RESOURCE_ROUTE, (_req, _res, next) => next(new KbsEndpointNotFound()));
   app.get(
-    /^\/kbs\/v0\/resource(\/.*)?$/,
+    RESOURCE_ROUTE,
     handle(async (req, res) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       const jwe = await broker.resource(path, { sessionId: sessionIdOf(req.get('cookie')), bearer: bearerOf(req), source: req.socket.remoteAddress });
@@ -121,18 +128,20 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     }),
   );
 
+  // Admin routes read their body only once the token is checked: an anonymous caller gets its 401, never a parse error.
   const raw = express.raw({ limit: BODY_LIMIT, type: () => true });
+  const readBody = (parser: RequestHandler, req: Request, res: Response) => new Promise<void>((resolve, reject) => parser(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
   app.post(
-    /^\/kbs\/v0\/resource(\/.*)?$/,
+    RESOURCE_ROUTE,
     admin(async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
-      await new Promise<void>((resolve, reject) => raw(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+      await readBody(raw, req, res);
       await broker.setResource(path, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), principal);
       res.status(200).end();
     }),
   );
   app.delete(
-    /^\/kbs\/v0\/resource(\/.*)?$/,
+    RESOURCE_ROUTE,
     admin(async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       if (!(await broker.deleteResource(path, principal))) throw new KbsResourceNotFound(path.join('/'));
@@ -155,9 +164,9 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   );
   app.put(
     /^\/kbs\/v0\/resource-policy\/.+$/,
-    json,
     admin(async (req, res, principal) => {
       const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
+      await readBody(json, req, res);
       await broker.setPolicy(prefix, req.body, principal);
       res.json({ prefix });
     }),

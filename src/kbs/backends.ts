@@ -1,9 +1,9 @@
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretClient } from '@azure/keyvault-secrets';
-import { UpstreamFailed } from '../errors';
+import { KbsResourceConflict, KbsResourceUnavailable, UpstreamFailed } from '../errors';
 import { readIfExists, writeFileAtomic } from '../lib/state-file';
-import { secretNameOf, type ResourcePath } from './resource-path';
+import { formatResourcePath, secretNameOf, type ResourcePath } from './resource-path';
 
 /**
  * Where resources live. Both backends name a resource by `secretNameOf(path)`, the documented
@@ -37,16 +37,27 @@ function statusOf(error: unknown): number | undefined {
  * applies): the name stays taken until the vault purges it.
  */
 export class SecretsBackend implements ResourceBackend {
-  constructor(private readonly client: SecretClient) {}
+  constructor(
+    private readonly client: SecretClient,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
+  /** The resource's bytes; a secret disabled, expired or not yet valid is refused (KbsResourceUnavailable), never read. */
   async read(path: ResourcePath): Promise<Buffer | undefined> {
     try {
       const secret = await this.client.getSecret(secretNameOf(path));
+      const { expiresOn, notBefore } = secret.properties;
+      const now = this.now().getTime();
+      if (expiresOn && expiresOn.getTime() <= now) throw new KbsResourceUnavailable(formatResourcePath(path), 'expired');
+      if (notBefore && notBefore.getTime() > now) throw new KbsResourceUnavailable(formatResourcePath(path), 'not_yet_valid');
       const value = secret.value ?? '';
       const base64 = secret.properties.tags?.[ENCODING_TAG] === 'base64' || secret.properties.contentType === BASE64_CONTENT_TYPE;
       return base64 ? Buffer.from(value, 'base64') : Buffer.from(value, 'utf8');
     } catch (error) {
+      if (error instanceof KbsResourceUnavailable) throw error;
       if (statusOf(error) === 404) return undefined;
+      // Key Vault's (and skr kms's) refusal of a disabled version: 403 "Operation get is not allowed on a disabled secret."
+      if (statusOf(error) === 403 && /disabled secret/i.test((error as Error).message)) throw new KbsResourceUnavailable(formatResourcePath(path), 'disabled');
       throw this.failed(error);
     }
   }
@@ -55,6 +66,7 @@ export class SecretsBackend implements ResourceBackend {
     try {
       await this.client.setSecret(secretNameOf(path), bytes.toString('base64'), { tags: { 'kbs-resource': path.join('/'), [ENCODING_TAG]: 'base64' } });
     } catch (error) {
+      if (statusOf(error) === 409) throw new KbsResourceConflict(formatResourcePath(path));
       throw this.failed(error);
     }
   }

@@ -119,7 +119,14 @@ export class KeyBroker {
       await options.audit.record({ ...audit, outcome: 'denied', code: error instanceof SkrError ? error.code : 'internal_error' });
       throw error;
     }
-    const bytes = await options.backend.read(path);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await options.backend.read(path);
+    } catch (error) {
+      // A release the policy allowed but the backend could not serve (a path no secret name holds, a vault down) is answered only once recorded.
+      await options.audit.record({ ...audit, outcome: 'failed', code: error instanceof SkrError ? error.code : 'internal_error' });
+      throw error;
+    }
     if (!bytes) {
       await options.audit.record({ ...audit, outcome: 'failed', code: 'kbs_resource_not_found' });
       throw new KbsResourceNotFound(resource);
@@ -129,8 +136,14 @@ export class KeyBroker {
   }
 
   async setResource(path: ResourcePath, bytes: Buffer, principal: string): Promise<void> {
-    await this.options.backend.write(path, bytes);
-    await this.options.audit.record({ action: 'resource.set', outcome: 'done', principal, resource: formatResourcePath(path) });
+    const entry = { action: 'resource.set' as const, principal, resource: formatResourcePath(path) };
+    try {
+      await this.options.backend.write(path, bytes);
+    } catch (error) {
+      await this.options.audit.record({ ...entry, outcome: 'failed', code: error instanceof SkrError ? error.code : 'internal_error' });
+      throw error;
+    }
+    await this.options.audit.record({ ...entry, outcome: 'done' });
   }
 
   async deleteResource(path: ResourcePath, principal: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
-import { KbsAttestationRefused, KbsResourceNotFound, ReleaseDenied, UpstreamFailed, UpstreamTimedOut } from '../errors';
+import { KbsAttestationRefused, KbsResourceNameUnmappable, KbsResourceNotFound, ReleaseDenied, UpstreamFailed, UpstreamTimedOut } from '../errors';
 import { httpRequest, TransportError, type HttpResponse } from '../lib/http';
 import type { ReportDevice } from '../snp';
 import { decryptFromKbs } from './jwe';
@@ -82,11 +82,13 @@ export class KbsClient {
     for (let attempt = 0; attempt < 2; attempt++) {
       const session = await this.session(attempt > 0);
       const response = await this.send(`/kbs/v0/resource/${resource}`, { headers: { cookie: session.cookie, authorization: `Bearer ${session.token}` } });
-      if (response.status === 200) return decryptFromKbs(JSON.parse(response.body.toString('utf8')), session.privateKey);
+      if (response.status === 200) return this.decrypt(response, session.privateKey);
       const body = errorBody(response);
       if (response.status === 401 && attempt === 0) continue;
       if (response.status === 403) throw new ReleaseDenied(body.detail, body.details);
       if (response.status === 404) throw new KbsResourceNotFound(resource);
+      // skr kbs's refusal of a path too long for a secret name is about the path the caller chose, not a KBS failure.
+      if (response.status === 400 && body.code === 'kbs_resource_name_unmappable') throw new KbsResourceNameUnmappable(Number(body.details?.length) || 0);
       if (response.status === 401) throw new KbsAttestationRefused(body.code ?? 'unauthorized', body.detail);
       throw new UpstreamFailed('kbs', body.detail, { upstreamStatus: response.status });
     }
@@ -126,6 +128,18 @@ export class KbsClient {
     const exp = decodeJwt(token).exp;
     if (typeof exp !== 'number') throw new UpstreamFailed('kbs', 'the token has no exp');
     return { cookie, token, expiresAt: exp * 1000, privateKey };
+  }
+
+  /**
+   * The resource answer opened with the TEE key. An answer that does not parse or decrypt (the
+   * GCM tag fails on any change in transit) is the KBS's failure: no bytes come out of it.
+   */
+  private decrypt(response: HttpResponse, privateKey: KeyObject): Buffer {
+    try {
+      return decryptFromKbs(JSON.parse(response.body.toString('utf8')), privateKey);
+    } catch {
+      throw new UpstreamFailed('kbs', "the resource answer is not a JWE this TEE's key opens");
+    }
   }
 
   private cookieOf(response: HttpResponse): string {

@@ -39,6 +39,8 @@ export interface KbsOptions {
   tokenLifetimeSeconds?: number;
   /** /auth requests per source address per minute. */
   authPerMinute?: number;
+  /** Milliseconds a request's headers and body may take to arrive (default 30 s). */
+  requestTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -57,6 +59,8 @@ export const DEFAULT_SESSION_TTL_SECONDS = 300;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
 export const DEFAULT_MAX_SESSIONS = 100_000;
 export const DEFAULT_AUTH_PER_MINUTE = 120;
+/** SNP evidence is under 64 KiB: no honest client needs longer to send a request. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** `skr kbs`: the key broker on its own HTTP(S) server, until closed. */
 export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
@@ -64,7 +68,10 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
   await ensurePrivateStateDir(dir);
   const now = options.now ?? (() => new Date());
   const host = options.host ?? '127.0.0.1';
-  const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }) : http.createServer();
+  // A request (headers and body) must arrive whole within the timeout, so a client trickling bytes cannot hold a connection for Node's default five minutes.
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const timeouts = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout / 4, 30_000) };
+  const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem, ...timeouts }) : http.createServer(timeouts);
   const closeServer = gracefulCloser(server);
   answerUnparsable(server);
   await new Promise<void>((resolve, reject) => {

@@ -33,15 +33,19 @@ export interface TokenInput {
 }
 
 /**
- * `affirming` only for genuine AMD hardware whose evidence met every reference value; a virtual
- * TEE or a report-only non-compliance is a `warning`. Refused evidence never gets a token.
+ * `affirming` only for genuine AMD hardware whose evidence met every reference value, running a
+ * guest its policy does not let the host debug (the claim must say so: absent counts as
+ * debuggable); a virtual TEE, a report-only non-compliance or a debuggable guest is a `warning`,
+ * with the vector's hardware, executables or configuration component saying which. Refused
+ * evidence never gets a token.
  */
 function status(claims: Record<string, unknown>): { status: string; vector: Record<string, number> } {
   const genuine = claims['x-skr-sevsnpvm-genuine-amd'] === true;
   const compliant = claims['x-ms-compliance-status'] !== 'not-compliant';
+  const sealed = claims['x-ms-sevsnpvm-is-debuggable'] === false;
   return {
-    status: genuine && compliant ? 'affirming' : 'warning',
-    vector: { hardware: genuine ? AFFIRMING : WARNING, executables: compliant ? AFFIRMING : WARNING },
+    status: genuine && compliant && sealed ? 'affirming' : 'warning',
+    vector: { hardware: genuine ? AFFIRMING : WARNING, executables: compliant ? AFFIRMING : WARNING, configuration: sealed ? AFFIRMING : WARNING },
   };
 }
 

@@ -73,6 +73,10 @@ function countRelease(observability: Observability): RequestHandler {
   };
 }
 
+const notFound: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: 'no such endpoint', code: 'not_found' });
+};
+
 /** The sidecar's HTTP API: Microsoft's routes and shapes, honest errors, no fake reports. */
 export function createSidecarApp(ctx: SidecarContext): express.Express {
   const app = express();
@@ -146,6 +150,8 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     countRelease(ctx.observability),
   );
 
+  // Express answers HEAD with the GET route: a HEAD must not make the KBS release (and audit) a resource it cannot deliver.
+  app.use('/cdh/resource', (req, res, next) => (req.method === 'HEAD' ? notFound(req, res, next) : next()));
   on(
     R.cdhResource,
     async ({ params }, _req, res) => {
@@ -163,9 +169,7 @@ export function createSidecarApp(ctx: SidecarContext): express.Express {
     res.json(SIDECAR_OPENAPI);
   });
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'no such endpoint', code: 'not_found' });
-  });
+  app.use(notFound);
   app.use(errorHandler(SIDECAR_ERRORS, BODY_LIMIT));
   return app;
 }

@@ -15,7 +15,16 @@ async function setup() {
   const path = join(mkdtempSync(join(tmpdir(), 'skr-kbs-key-')), 'token-key.pem');
   const key = await loadOrCreateTokenKey(path);
   const token = await issueKbsToken(
-    { issuer: ISSUER, lifetimeSeconds: 300, now: NOW, snpClaims: { 'x-skr-sevsnpvm-genuine-amd': true }, reportData: Buffer.alloc(64), nonce: 'n', teePubkey, additionalEvidence: '' },
+    {
+      issuer: ISSUER,
+      lifetimeSeconds: 300,
+      now: NOW,
+      snpClaims: { 'x-skr-sevsnpvm-genuine-amd': true, 'x-ms-sevsnpvm-is-debuggable': false },
+      reportData: Buffer.alloc(64),
+      nonce: 'n',
+      teePubkey,
+      additionalEvidence: '',
+    },
     key,
   );
   return { path, key, token };
@@ -30,7 +39,7 @@ describe('the KBS attestation token', () => {
     await expect(verifyKbsToken(token, reloaded, ISSUER, NOW)).resolves.toMatchObject({ teePubkey });
   });
 
-  test('genuine, compliant evidence is affirming', async () => {
+  test('genuine, compliant evidence of a guest that cannot be debugged is affirming', async () => {
     const { key, token } = await setup();
     const { claims } = await verifyKbsToken(token, key, ISSUER, NOW);
     expect((claims.submods as any).cpu0['ear.status']).toBe('affirming');
