@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MasterKeyMismatch } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
-import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../oidc';
+import { TokenVerifier, trimSlash, type KeyRingIssuer, type TokenAlgorithm } from '../oidc';
 import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
 import { AuditLog, DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from './audit';
@@ -39,14 +39,19 @@ export interface KmsOptions {
   tls?: TlsMaterial;
   /** Where the master key is held; a 0600 file in the state directory by default. */
   masterKey?: MasterKeyConfig;
-  /** Issuers whose bearer tokens are accepted (OpenID discovery + JWKS); deny all when empty. */
+  /** Issuers whose bearer tokens are accepted (OpenID discovery + JWKS); with no `keyRingIssuers` either, deny all when empty. */
   trustedIssuers: string[];
+  /**
+   * Issuers whose bearer tokens are checked against a signing-key ring this process holds: the
+   * identity endpoint of the state directory, whose ring every replica started with it shares.
+   */
+  keyRingIssuers?: KeyRingIssuer[];
   /** Extra CA certificates (PEM) for fetching the issuers' discovery documents and keys. */
   issuerCa?: string[];
   /** Token audiences accepted; Key Vault's and Managed HSM's by default. */
   audiences?: string[];
   algorithms?: TokenAlgorithm[];
-  /** The challenge's `authorization`; the first trusted issuer by default. */
+  /** The challenge's `authorization`; the first key-ring issuer, else the first trusted issuer, by default. */
   authority?: string;
   /** The challenge's `resource`; https://vault.azure.net by default (https://managedhsm.azure.net for an HSM-shaped KMS). */
   resource?: string;
@@ -187,9 +192,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       rbac: roles,
       audit,
       refusals,
-      verifier: new TokenVerifier({ trustedIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
+      verifier: new TokenVerifier({ trustedIssuers, keyRingIssuers: options.keyRingIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
       audiences: options.audiences ?? DEFAULT_AUDIENCES,
-      authority: options.authority ?? trustedIssuers[0] ?? url,
+      authority: options.authority ?? options.keyRingIssuers?.[0]?.issuer ?? trustedIssuers[0] ?? url,
       resource: options.resource ?? DEFAULT_AUDIENCES[0]!,
       bundle: { vaultUrl, recoverableDays },
       adminToken,
