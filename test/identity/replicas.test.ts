@@ -84,5 +84,5 @@ test('a ring rotated through one replica: its new key is accepted at the other o
   await expect(atB.verify(token)).resolves.toMatchObject({ iss: a.issuer });
   // B now publishes and signs with the rotated key too; the retired one still verifies while its tokens live.
   expect(b.context.keys.current().kid).toBe(rotated.kid);
-  expect((await fetch(`${b.url}/discovery/keys`).then((r) => r.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid)).toEqual([before, rotated.kid]);
+  expect(((await fetch(`${b.url}/discovery/keys`).then((r) => r.json())) as { keys: { kid: string }[] }).keys.map((k) => k.kid)).toEqual([before, rotated.kid]);
 });

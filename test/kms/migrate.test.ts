@@ -27,7 +27,7 @@ describePostgres('skr kms migrate: a single-node SQLite vault into PostgreSQL', 
         stateDir: temp.dir,
         ...(store ? { store } : {}),
         trustedIssuers: [issuer.url],
-    keyRingIssuers: [identity.verification],
+        keyRingIssuers: [identity.verification],
         roleAssignments: [
           { principal: officer, role: 'crypto-officer' },
           { principal: officer, role: 'crypto-service-release-user' },

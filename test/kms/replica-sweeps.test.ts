@@ -80,7 +80,14 @@ describePostgres('the periodic sweeps of KMS replicas on one PostgreSQL database
       await createKey(first.core, 'retired', { kty: 'oct-HSM', key_size: 256 });
       await deleteKey(second.core, 'retired');
       clock += 8 * 86_400_000;
-      expect(await within(5_000, () => getDeletedKey(second.core, 'retired').then(() => false, () => true))).toBe(true);
+      expect(
+        await within(5_000, () =>
+          getDeletedKey(second.core, 'retired').then(
+            () => false,
+            () => true,
+          ),
+        ),
+      ).toBe(true);
       expect(b.count).toBe(0);
 
       await first.close();
