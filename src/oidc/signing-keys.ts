@@ -89,7 +89,6 @@ export class SigningKeyRing {
   private constructor(
     private readonly path: string,
     private readonly issuer: string,
-    private stored: StoredKey[],
     private keys: SigningKey[],
     now: number,
   ) {
@@ -98,7 +97,7 @@ export class SigningKeyRing {
 
   static async open(path: string, issuer: string, now = Date.now()): Promise<SigningKeyRing> {
     const stored = await readStored(path);
-    const ring = new SigningKeyRing(path, issuer, stored, stored.map(hydrate), now);
+    const ring = new SigningKeyRing(path, issuer, stored.map(hydrate), now);
     if (!ring.keys.some((k) => k.retiredAt === undefined)) await ring.rotate(now);
     return ring;
   }
@@ -122,7 +121,6 @@ export class SigningKeyRing {
       .then((stored) => {
         // A file emptied or removed meanwhile is not a reason to forget the keys in use.
         if (stored.some((k) => k.retiredAt === undefined)) {
-          this.stored = stored;
           this.keys = stored.map(hydrate);
         }
       })
@@ -149,17 +147,17 @@ export class SigningKeyRing {
     // From the file as it is now: another process sharing it may have rotated meanwhile.
     const stored = [...(await readStored(this.path)).map((k) => (k.retiredAt === undefined ? { ...k, retiredAt: now } : k)), fresh];
     await writeFileAtomic(this.path, JSON.stringify({ keys: stored }), 0o600);
-    this.stored = stored;
     this.keys = stored.map(hydrate);
     return this.current();
   }
 
   /** Drops keys retired longer ago than any token lives. */
   async prune(tokenLifetimeMs: number, now = Date.now()): Promise<void> {
-    const kept = this.stored.filter((k) => k.retiredAt === undefined || k.retiredAt + tokenLifetimeMs > now);
-    if (kept.length === this.stored.length) return;
+    // From the file as it is now, like rotate: a key another process added stays.
+    const stored = await readStored(this.path);
+    const kept = stored.filter((k) => k.retiredAt === undefined || k.retiredAt + tokenLifetimeMs > now);
+    if (kept.length === stored.length || !kept.some((k) => k.retiredAt === undefined)) return;
     await writeFileAtomic(this.path, JSON.stringify({ keys: kept }), 0o600);
-    this.stored = kept;
     this.keys = kept.map(hydrate);
   }
 }
