@@ -17,7 +17,6 @@ export const RING_REREAD_INTERVAL_MS = 1_000;
  * `x5c` (the form Key Vault requires of an authority's JWKS). They persist in one 0600 file.
  * Rotation retires the current key but keeps publishing it until tokens it signed expire.
  */
-
 export interface SigningKey {
   kid: string;
   privateKey: KeyObject;
@@ -120,9 +119,7 @@ export class SigningKeyRing {
     this.reading ??= readStored(this.path)
       .then((stored) => {
         // A file emptied or removed meanwhile is not a reason to forget the keys in use.
-        if (stored.some((k) => k.retiredAt === undefined)) {
-          this.keys = stored.map(hydrate);
-        }
+        if (stored.some((k) => k.retiredAt === undefined)) this.keys = stored.map(hydrate);
       })
       // An unreadable file teaches nothing new: the keys held stay, and the kid stays unknown.
       .catch(() => undefined)

@@ -86,3 +86,14 @@ test('a ring rotated through one replica: its new key is accepted at the other o
   expect(b.context.keys.current().kid).toBe(rotated.kid);
   expect(((await fetch(`${b.url}/discovery/keys`).then((r) => r.json())) as { keys: { kid: string }[] }).keys.map((k) => k.kid)).toEqual([before, rotated.kid]);
 });
+
+test('a rotation through one replica keeps a key another rotated in meanwhile: tokens signed with it still verify everywhere', async () => {
+  // A rotates; B, which has not read the file since, rotates too: from the file, where A's key is.
+  const fromA = (await a.context.keys.rotate(clock)).kid;
+  const token = await officerToken(a);
+  const fromB = (await b.context.keys.rotate(clock)).kid;
+  expect(fromB).not.toBe(fromA);
+  expect(b.context.keys.published(3600_000, clock).map((k) => k.kid)).toEqual(expect.arrayContaining([fromA, fromB]));
+  clock += RING_REREAD_INTERVAL_MS;
+  for (const at of [a, b]) await expect(relyingParty(at).verify(token)).resolves.toMatchObject({ iss: a.issuer });
+});
