@@ -154,7 +154,9 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
       // Key ids name the vault as clients reach it (the group's public name), SKR_KMS_VAULT_URL; the listening URL otherwise.
       vaultUrl: process.env.SKR_KMS_VAULT_URL || undefined,
       masterKey,
-      trustedIssuers: [identity.issuer, ...((flags['trusted-issuer'] as string[] | undefined) ?? [])],
+      // The identity of this state directory, whichever replica issued the token; external issuers by --trusted-issuer.
+      keyRingIssuers: [identity.verification],
+      trustedIssuers: (flags['trusted-issuer'] as string[] | undefined) ?? [],
       issuerCa: caFile,
       release: { signer: releaseSigner, trustedAuthorities, authorityCa: caFile },
       recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),

@@ -99,7 +99,8 @@ export async function startDevStack(options: DevOptions = {}): Promise<RunningSt
       host,
       port: ports.kms,
       tls,
-      trustedIssuers: [identity.issuer],
+      trustedIssuers: [],
+      keyRingIssuers: [identity.verification],
       // Any local process gets the default principal's tokens, so it may only release; the
       // officer's need the identity header.
       roleAssignments: [

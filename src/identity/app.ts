@@ -107,8 +107,8 @@ export function createIdentityApp(ctx: IdentityContext): express.Express {
   on(R.discovery, (_in, _req, res) => {
     res.json({
       issuer: ctx.issuer,
-      jwks_uri: `${ctx.issuer}/discovery/keys`,
-      token_endpoint: `${ctx.issuer}${IMDS_TOKEN_PATH}`,
+      jwks_uri: `${ctx.url}/discovery/keys`,
+      token_endpoint: `${ctx.url}${IMDS_TOKEN_PATH}`,
       response_types_supported: ['token'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256'],

@@ -5,7 +5,10 @@ import { audienceFor, issueAccessToken, type TokenResponse } from './token';
 
 /** Everything the endpoint's operations depend on; built once by `startIdentity`. */
 export interface IdentityContext {
+  /** The tokens' `iss`, which names no URL (see issuerFor). */
   issuer: string;
+  /** Where this endpoint listens: what discovery points at. */
+  url: string;
   principals: PrincipalDirectory;
   keys: SigningKeyRing;
   allowedResources: string[];

@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidArgument } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
-import { SigningKeyRing } from '../oidc';
+import { SigningKeyRing, type KeyRingIssuer } from '../oidc';
 import { createIdentityApp } from './app';
 import { APP_SERVICE_TOKEN_PATH } from './routes';
 import type { IdentityContext } from './grant';
+import { issuerFor } from './issuer';
 import { localCredential } from './local-credential';
 import { loadPrincipals, type PrincipalConfig } from './principals';
 import { DEFAULT_RESOURCES } from './token';
@@ -30,8 +31,10 @@ export interface IdentityOptions {
 export interface RunningIdentity {
   /** Base URL (no path): the value for `AZURE_POD_IDENTITY_AUTHORITY_HOST`. */
   url: string;
-  /** The `iss` of every token; OpenID discovery lives under it. */
+  /** The `iss` of every token: the same for every endpoint started with this state directory (OpenID discovery lives under `url`). */
   issuer: string;
+  /** What a relying party in this process checks the tokens with: the issuer and its key ring, shared through the state directory. */
+  verification: KeyRingIssuer;
   tenantId: string;
   defaultPrincipal: { objectId: string; clientId: string };
   /** The principal that holds Crypto Officer; its tokens come only from the App Service route. */
@@ -77,10 +80,12 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
   const reachable = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
   const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 
+  const issuer = issuerFor(principals.tenantId);
   const context: IdentityContext = {
-    issuer: url,
+    issuer,
+    url,
     principals,
-    keys: await SigningKeyRing.open(join(dir, 'signing-keys.json'), url, now().getTime()),
+    keys: await SigningKeyRing.open(join(dir, 'signing-keys.json'), issuer, now().getTime()),
     allowedResources: options.allowedResources ?? DEFAULT_RESOURCES,
     tokenLifetimeSeconds: lifetime,
     identityHeader,
@@ -90,7 +95,8 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
 
   return {
     url,
-    issuer: url,
+    issuer,
+    verification: { issuer, ring: context.keys, tokenLifetimeMs: lifetime * 1000 },
     tenantId: principals.tenantId,
     defaultPrincipal: { objectId: principals.defaultPrincipal.objectId, clientId: principals.defaultPrincipal.clientId },
     officerPrincipal: { objectId: principals.officer.objectId, clientId: principals.officer.clientId },

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MasterKeyMismatch } from '../errors';
 import { loadOrCreateSecret } from '../lib/state-file';
-import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../oidc';
+import { TokenVerifier, trimSlash, type KeyRingIssuer, type TokenAlgorithm } from '../oidc';
 import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
 import { AuditLog, DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from './audit';
@@ -18,6 +18,7 @@ import { parseReleasePolicy } from './policy';
 import { createRelease, releaseSignerFromPem, type ReleaseSigner } from './key-release';
 import type { KeyStore } from './store/key-store';
 import { openKmsStore } from './store/open';
+import { SweepLock } from './store/postgres/sweep-lock';
 import { parseStoreLocation } from './store/store-url';
 import { kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
@@ -39,14 +40,19 @@ export interface KmsOptions {
   tls?: TlsMaterial;
   /** Where the master key is held; a 0600 file in the state directory by default. */
   masterKey?: MasterKeyConfig;
-  /** Issuers whose bearer tokens are accepted (OpenID discovery + JWKS); deny all when empty. */
+  /** Issuers whose bearer tokens are accepted (OpenID discovery + JWKS); with no `keyRingIssuers` either, deny all when empty. */
   trustedIssuers: string[];
+  /**
+   * Issuers whose bearer tokens are checked against a signing-key ring this process holds: the
+   * identity endpoint of the state directory, whose ring every replica started with it shares.
+   */
+  keyRingIssuers?: KeyRingIssuer[];
   /** Extra CA certificates (PEM) for fetching the issuers' discovery documents and keys. */
   issuerCa?: string[];
   /** Token audiences accepted; Key Vault's and Managed HSM's by default. */
   audiences?: string[];
   algorithms?: TokenAlgorithm[];
-  /** The challenge's `authorization`; the first trusted issuer by default. */
+  /** The challenge's `authorization`; the first key-ring issuer, else the first trusted issuer, by default. */
   authority?: string;
   /** The challenge's `resource`; https://vault.azure.net by default (https://managedhsm.azure.net for an HSM-shaped KMS). */
   resource?: string;
@@ -72,7 +78,7 @@ export interface KmsOptions {
    * `jwks_uri`, over HTTPS with the outbound trust (system roots, NODE_EXTRA_CA_CERTS, `authorityCa`).
    */
   release?: KmsReleaseOptions;
-  /** How often retention purges, audit pruning and rotation policies run; 60 s by default. */
+  /** How often retention purges, audit pruning and rotation policies run (on PostgreSQL, at one replica: the sweep lock's holder); 60 s by default. */
   sweepIntervalMs?: number;
   now?: () => Date;
 }
@@ -187,9 +193,9 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
       rbac: roles,
       audit,
       refusals,
-      verifier: new TokenVerifier({ trustedIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
+      verifier: new TokenVerifier({ trustedIssuers, keyRingIssuers: options.keyRingIssuers, ca: options.issuerCa, algorithms: options.algorithms, now: clock }),
       audiences: options.audiences ?? DEFAULT_AUDIENCES,
-      authority: options.authority ?? trustedIssuers[0] ?? url,
+      authority: options.authority ?? options.keyRingIssuers?.[0]?.issuer ?? trustedIssuers[0] ?? url,
       resource: options.resource ?? DEFAULT_AUDIENCES[0]!,
       bundle: { vaultUrl, recoverableDays },
       adminToken,
@@ -205,19 +211,33 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
 
   const auditRetentionDays = options.auditRetentionDays ?? 365;
   const pruneAudit = () => audit.prune(auditRetentionDays, core.now()).catch((error: Error) => void process.stderr.write(`skr kms: audit retention failed: ${error.message}\n`));
+  // Replicas on one PostgreSQL database sweep one at a time: the holder of the sweep lock. SQLite is one process's: it always sweeps.
+  const sweepLock = location.kind === 'postgres' ? new SweepLock(location.url) : undefined;
+  let leading = false;
+  const leads = async () => {
+    const leadsNow = (await sweepLock?.lead()) ?? true;
+    if (sweepLock && leadsNow !== leading) process.stderr.write(`skr kms: this replica ${leadsNow ? 'runs' : 'no longer runs'} the periodic sweeps\n`);
+    leading = leadsNow;
+    return leadsNow;
+  };
+  // The first replica to start leads from its start.
+  await leads();
+  /** Retention purges of deleted keys and secrets, audit pruning, due rotations. */
+  const sweep = async () => {
+    if (!(await leads())) return;
+    await purgeExpiredKeys(core)
+      .then(() => purgeExpiredSecrets(core))
+      .catch((error) => process.stderr.write(`skr kms: retention purge failed: ${(error as Error).message}\n`));
+    await pruneAudit();
+    await rotateDueKeys(core).catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`));
+  };
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    purgeExpiredKeys(core)
-      .then(() => purgeExpiredSecrets(core))
-      .catch((error) => process.stderr.write(`skr kms: retention purge failed: ${(error as Error).message}\n`))
-      .then(pruneAudit)
-      .then(() => rotateDueKeys(core))
-      .catch((error) => process.stderr.write(`skr kms: rotation sweep failed: ${(error as Error).message}\n`))
-      .finally(() => {
-        sweeping = false;
-      });
+    void sweep().finally(() => {
+      sweeping = false;
+    });
   }, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
 
@@ -234,6 +254,7 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
     close: async () => {
       clearInterval(sweeper);
       clearInterval(summarizer);
+      await sweepLock?.close();
       await closeServer();
       await writeSummaries();
       await audit.close();

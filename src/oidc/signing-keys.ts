@@ -6,6 +6,13 @@ import { readIfExists, writeFileAtomic } from '../lib/state-file';
 const generateKeyPair = promisify(generateKeyPairCb);
 
 /**
+ * A kid the ring does not hold may be a key another process sharing the file (a replica started
+ * with the same state directory) rotated in: the file is read again, at most this often, so
+ * tokens with made-up kids cost at most one file read per interval.
+ */
+export const RING_REREAD_INTERVAL_MS = 1_000;
+
+/**
  * The verifier's RS256 token-signing keys, each with a self-signed certificate published as
  * `x5c` (the form Key Vault requires of an authority's JWKS). They persist in one 0600 file.
  * Rotation retires the current key but keeps publishing it until tokens it signed expire.
@@ -68,20 +75,59 @@ function hydrate(stored: StoredKey): SigningKey {
   };
 }
 
+async function readStored(path: string): Promise<StoredKey[]> {
+  const raw = await readIfExists(path);
+  return raw ? (JSON.parse(raw.toString('utf8')) as { keys: StoredKey[] }).keys : [];
+}
+
 export class SigningKeyRing {
+  /** When the file was last read (on the clock `reread` is given), and the read under way. */
+  private readAt: number;
+  private reading?: Promise<void>;
+
   private constructor(
     private readonly path: string,
     private readonly issuer: string,
-    private stored: StoredKey[],
     private keys: SigningKey[],
-  ) {}
+    now: number,
+  ) {
+    this.readAt = now;
+  }
 
   static async open(path: string, issuer: string, now = Date.now()): Promise<SigningKeyRing> {
-    const raw = await readIfExists(path);
-    const stored: StoredKey[] = raw ? (JSON.parse(raw.toString('utf8')) as { keys: StoredKey[] }).keys : [];
-    const ring = new SigningKeyRing(path, issuer, stored, stored.map(hydrate));
+    const stored = await readStored(path);
+    const ring = new SigningKeyRing(path, issuer, stored.map(hydrate), now);
     if (!ring.keys.some((k) => k.retiredAt === undefined)) await ring.rotate(now);
     return ring;
+  }
+
+  /**
+   * The public key of the published key `kid` (see `published`), for verifying a token it
+   * signed; undefined when the ring has no such key, even after reading the file again (at most
+   * once per RING_REREAD_INTERVAL_MS).
+   */
+  async verificationKey(kid: string | undefined, tokenLifetimeMs: number, now = Date.now()): Promise<KeyObject | undefined> {
+    const find = () => this.published(tokenLifetimeMs, now).find((k) => k.kid === kid)?.certificate.publicKey;
+    const known = find();
+    if (known || kid === undefined || now - this.readAt < RING_REREAD_INTERVAL_MS) return known;
+    await this.reread(now);
+    return find();
+  }
+
+  /** Reads the file again; concurrent callers share one read. */
+  private reread(now: number): Promise<void> {
+    this.reading ??= readStored(this.path)
+      .then((stored) => {
+        // A file emptied or removed meanwhile is not a reason to forget the keys in use.
+        if (stored.some((k) => k.retiredAt === undefined)) this.keys = stored.map(hydrate);
+      })
+      // An unreadable file teaches nothing new: the keys held stay, and the kid stays unknown.
+      .catch(() => undefined)
+      .finally(() => {
+        this.readAt = now;
+        this.reading = undefined;
+      });
+    return this.reading;
   }
 
   current(): SigningKey {
@@ -95,19 +141,20 @@ export class SigningKeyRing {
 
   async rotate(now = Date.now()): Promise<SigningKey> {
     const fresh = await createSigningKey(this.issuer, now);
-    const stored = [...this.stored.map((k) => (k.retiredAt === undefined ? { ...k, retiredAt: now } : k)), fresh];
+    // From the file as it is now: another process sharing it may have rotated meanwhile.
+    const stored = [...(await readStored(this.path)).map((k) => (k.retiredAt === undefined ? { ...k, retiredAt: now } : k)), fresh];
     await writeFileAtomic(this.path, JSON.stringify({ keys: stored }), 0o600);
-    this.stored = stored;
     this.keys = stored.map(hydrate);
     return this.current();
   }
 
   /** Drops keys retired longer ago than any token lives. */
   async prune(tokenLifetimeMs: number, now = Date.now()): Promise<void> {
-    const kept = this.stored.filter((k) => k.retiredAt === undefined || k.retiredAt + tokenLifetimeMs > now);
-    if (kept.length === this.stored.length) return;
+    // From the file as it is now, like rotate: a key another process added stays.
+    const stored = await readStored(this.path);
+    const kept = stored.filter((k) => k.retiredAt === undefined || k.retiredAt + tokenLifetimeMs > now);
+    if (kept.length === stored.length || !kept.some((k) => k.retiredAt === undefined)) return;
     await writeFileAtomic(this.path, JSON.stringify({ keys: kept }), 0o600);
-    this.stored = kept;
     this.keys = kept.map(hydrate);
   }
 }

@@ -4,6 +4,7 @@ import { TokenInvalid } from '../errors';
 import { httpRequestWithRetry, type RetryPolicy } from '../lib/http';
 import { isLoopback } from '../lib/endpoint';
 import { BoundedMap } from '../lib/bounded-map';
+import type { SigningKeyRing } from './signing-keys';
 
 /**
  * Verifies attestation tokens and access tokens the way a relying party must: the issuer is on
@@ -37,9 +38,23 @@ const REQUIRED_CLAIMS = ['exp', 'iat'];
 /** Discovery documents and JWKS are a few KiB; the cap is tighter than the shared client's. */
 const MAX_DOCUMENT_BYTES = 256 * 1024;
 
+/**
+ * An issuer whose signing-key ring this process holds (the identity endpoint of its state
+ * directory, whose file every replica started with that directory shares): its tokens are
+ * checked against the ring, never through discovery, so no URL (nor port) is involved.
+ */
+export interface KeyRingIssuer {
+  issuer: string;
+  ring: SigningKeyRing;
+  /** How long the issuer's tokens live: a retired key verifies that long after its retirement. */
+  tokenLifetimeMs: number;
+}
+
 export interface TokenVerifierOptions {
   /** Issuers accepted; any issuer with an https discovery document when absent. */
   trustedIssuers?: string[];
+  /** Issuers accepted with the keys of their ring (besides `trustedIssuers`). */
+  keyRingIssuers?: KeyRingIssuer[];
   /** Extra CA certificates (PEM) for fetching discovery documents and keys. */
   ca?: string[];
   algorithms?: TokenAlgorithm[];
@@ -130,9 +145,11 @@ export class TokenVerifier {
   private readonly algorithms: TokenAlgorithm[];
   private readonly now: () => Date;
   private readonly keyCacheMs: number;
+  private readonly rings: Map<string, KeyRingIssuer>;
 
   constructor(private readonly options: TokenVerifierOptions = {}) {
     this.algorithms = options.algorithms ?? ['RS256', 'PS256'];
+    this.rings = new Map((options.keyRingIssuers ?? []).map((r) => [trimSlash(r.issuer), r]));
     this.now = options.now ?? (() => new Date());
     this.keyCacheMs = options.keyCacheMs ?? 10 * 60_000;
   }
@@ -178,8 +195,9 @@ export class TokenVerifier {
     }
     if (!alg || !(this.algorithms as string[]).includes(alg)) throw new TokenInvalid(`algorithm ${alg ?? 'none'} is not allowed`, { alg });
     if (typeof iss !== 'string') throw new TokenInvalid('the token has no issuer');
-    const issuer = this.checkIssuer(iss);
-    const key = await this.keyFor(issuer, kid, alg as TokenAlgorithm);
+    const ring = this.rings.get(trimSlash(iss));
+    const issuer = ring ? trimSlash(ring.issuer) : this.checkIssuer(iss);
+    const key = ring ? await this.ringKey(ring, kid) : await this.keyFor(issuer, kid, alg as TokenAlgorithm);
     const now = this.now();
     let payload: JWTPayload;
     try {
@@ -212,6 +230,12 @@ export class TokenVerifier {
       throw new TokenInvalid('the token issuer must be https');
     }
     return issuer;
+  }
+
+  private async ringKey(ring: KeyRingIssuer, kid: string | undefined): Promise<KeyLike> {
+    const key = await ring.ring.verificationKey(kid, ring.tokenLifetimeMs, this.now().getTime());
+    if (!key) throw new TokenInvalid('the token key is not published by its issuer', { kid });
+    return key;
   }
 
   private async keyFor(issuer: string, kid: string | undefined, alg: TokenAlgorithm): Promise<KeyLike | Uint8Array> {

@@ -46,7 +46,7 @@ test("the header file is absolute, 0600 and owned by the service's user, and hol
 
 test("ManagedIdentityCredential with IDENTITY_ENDPOINT and the header file's contents gets a verifiable officer token", async () => {
   const token = await new ManagedIdentityCredential().getToken('https://vault.azure.net/.default');
-  const claims = await new TokenVerifier({ trustedIssuers: [identity.issuer] }).verify(token.token);
+  const claims = await new TokenVerifier({ keyRingIssuers: [identity.verification] }).verify(token.token);
   expect(claims).toMatchObject({ aud: 'https://vault.azure.net', oid: identity.officerPrincipal.objectId });
   expect(claims.oid).not.toBe(identity.defaultPrincipal.objectId);
   expect(proxy.seen).toHaveLength(1);

@@ -17,7 +17,7 @@ let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 let state: Awaited<ReturnType<typeof tempStateDir>>;
 let restoreEnv: () => void;
 let restoreNet: () => void;
-const verifier = () => new TokenVerifier({ trustedIssuers: [identity.issuer] });
+const verifier = () => new TokenVerifier({ keyRingIssuers: [identity.verification] });
 
 beforeAll(async () => {
   state = await tempStateDir();

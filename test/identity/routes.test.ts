@@ -158,16 +158,17 @@ describe('App Service token path', () => {
 });
 
 describe('OpenID discovery', () => {
-  test('publishes an issuer and a same-origin JWKS with x5c and n/e', async () => {
+  test('publishes the issuer, named after the tenant and not the port, and a JWKS with x5c and n/e where the endpoint listens', async () => {
+    expect(identity.issuer).toBe(`https://sts.skr.invalid/${identity.tenantId}`);
     const discovery = await request(http).get('/.well-known/openid-configuration');
-    expect(discovery.body).toMatchObject({ issuer: identity.issuer, jwks_uri: `${identity.issuer}/discovery/keys` });
+    expect(discovery.body).toMatchObject({ issuer: identity.issuer, jwks_uri: `${identity.url}/discovery/keys`, token_endpoint: `${identity.url}${TOKEN}` });
     const jwks = await request(http).get('/discovery/keys');
     expect(jwks.body.keys).toEqual([{ kid: identity.context.keys.current().kid, kty: 'RSA', alg: 'RS256', use: 'sig', n: expect.any(String), e: 'AQAB', x5c: [expect.any(String)] }]);
   });
 
-  test('TokenVerifier accepts a token through discovery and refuses it after exp', async () => {
+  test('TokenVerifier accepts a token with the key ring and refuses it after exp', async () => {
     const res = await request(identity.url).get(`${TOKEN}?api-version=2018-02-01&resource=${KV}`).set('Metadata', 'true');
-    const at = (ms: number) => new TokenVerifier({ trustedIssuers: [identity.issuer], now: () => new Date(NOW.getTime() + ms) });
+    const at = (ms: number) => new TokenVerifier({ keyRingIssuers: [identity.verification], now: () => new Date(NOW.getTime() + ms) });
     await expect(at(0).verify(res.body.access_token)).resolves.toMatchObject({ aud: KV });
     await expect(at(3600_000 + 61_000).verify(res.body.access_token)).rejects.toMatchObject({ code: 'token_invalid' });
   });

@@ -80,7 +80,8 @@ export async function startStack(options: Partial<KmsOptions> = {}): Promise<Sta
   const officer = identity.defaultPrincipal.objectId;
   const kms = await startKms({
     stateDir: temp.dir,
-    trustedIssuers: [identity.issuer, issuer.url],
+    trustedIssuers: [issuer.url],
+    keyRingIssuers: [identity.verification],
     roleAssignments: [
       { principal: officer, role: 'crypto-officer' },
       { principal: officer, role: 'crypto-service-release-user' },

@@ -26,7 +26,8 @@ describePostgres('skr kms migrate: a single-node SQLite vault into PostgreSQL', 
       startKms({
         stateDir: temp.dir,
         ...(store ? { store } : {}),
-        trustedIssuers: [identity.issuer, issuer.url],
+        trustedIssuers: [issuer.url],
+        keyRingIssuers: [identity.verification],
         roleAssignments: [
           { principal: officer, role: 'crypto-officer' },
           { principal: officer, role: 'crypto-service-release-user' },

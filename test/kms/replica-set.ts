@@ -28,9 +28,9 @@ export interface ReplicaSet {
 }
 
 /**
- * Each replica's identity endpoint is its own issuer (its own port): a token from one is not
- * accepted by another. Callers of the set get their tokens from `issuer`, which every replica
- * trusts (--trusted-issuer), so any replica the balancer picks accepts them.
+ * Callers of the set get their tokens from `issuer`, which every replica trusts (--trusted-issuer):
+ * a token of any replica's identity endpoint is accepted by all of them too (store-replicas.test.ts),
+ * but that endpoint is gone while its replica is killed.
  */
 export async function startReplicaSet(stateDir: string, store: string, count: number, issuer: TestIssuer): Promise<ReplicaSet> {
   const balancerPort = await freePort();

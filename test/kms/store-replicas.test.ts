@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { kmsAudit } from '../../src/cli/kms';
+import { startIdentity } from '../../src/identity';
 import { kmsPaths } from '../../src/kms';
 import { goodRuntimeKeys } from '../lib/runtime-keys';
 import { exited, imdsToken, officerToken, spawnKms } from './child';
@@ -75,6 +76,40 @@ describePostgres('two skr kms processes on one PostgreSQL database and one state
         replica.child.kill('SIGTERM');
         await exited(replica.child);
       }
+      await temp.remove();
+    }
+  }, 120_000);
+
+  test('a token from either replica’s identity endpoint is accepted by both; one of another state directory’s identity is refused', async () => {
+    const temp = await tempDir();
+    const elsewhere = await tempDir();
+    const store = await cluster.database('replica_identity');
+    const first = await spawnKms(temp.dir, ['--store', store]);
+    const second = await spawnKms(temp.dir, ['--store', store]);
+    // The identity of another state directory: its tokens name another issuer, signed by another key.
+    const stranger = await startIdentity({ stateDir: elsewhere.dir });
+    try {
+      const ca = await readFile(first.endpoints.caCertFile, 'utf8');
+      expect(first.endpoints.identity).not.toBe(second.endpoints.identity);
+      const list = async (at: typeof first, token: string) => (await raw(at.endpoints.kms, ca, 'GET', `/keys${API}`, { token })).status;
+      // The officer's tokens administer both replicas; the default principal (release only) is refused at both alike.
+      for (const at of [first, second]) {
+        expect(await list(at, await officerToken(first.endpoints))).toBe(200);
+        expect(await list(at, await officerToken(second.endpoints))).toBe(200);
+        expect(await list(at, await imdsToken(second.endpoints.identity))).toBe(403);
+      }
+      const foreign = (await stranger.officerCredential.getToken('https://vault.azure.net/.default'))!.token;
+      for (const at of [first, second]) {
+        const refused = await raw(at.endpoints.kms, ca, 'GET', `/keys${API}`, { token: foreign });
+        expect([refused.status, refused.body.error?.code]).toEqual([401, 'Unauthorized']);
+      }
+    } finally {
+      for (const replica of [first, second]) {
+        replica.child.kill('SIGTERM');
+        await exited(replica.child);
+      }
+      await stranger.close();
+      await elsewhere.remove();
       await temp.remove();
     }
   }, 120_000);
