@@ -86,6 +86,7 @@ export type SkrErrorCode =
   | 'init_time_data_mismatch'
   | 'invalid_argument'
   | 'state_dir_unsafe'
+  | 'state_dir_busy'
   | 'invalid_request'
   | 'key_not_found'
   | 'secret_not_found'
@@ -221,6 +222,15 @@ export class StateDirUnsafe extends SkrError {
 
   constructor(path: string, reason: string) {
     super(400, `state directory ${path} ${reason}; use a directory of your own`, { path });
+  }
+}
+
+/** Another process kept a shared state directory's start-up lock past the wait (src/lib/state-dir-lock.ts). */
+export class StateDirBusy extends SkrError {
+  static override readonly code = 'state_dir_busy';
+
+  constructor(path: string, holder: string) {
+    super(409, `state directory ${path} is being set up by another process (${holder}); try again, or remove ${path}/.start.lock if no skr runs there`, { path });
   }
 }
 

@@ -21,6 +21,7 @@ import {
 } from '../kms';
 import { tlsChain, tlsFromPem, type TlsMaterial } from '../tls/certificates';
 import { writeFileAtomic } from '../lib/state-file';
+import { withStartLock } from '../lib/state-dir-lock';
 import { parseFlags, parseInstant, parseInteger, readInputFile } from './args';
 import { withExitCode } from './exit-code';
 import { untilSignal } from './signals';
@@ -139,38 +140,41 @@ export async function kmsServe(argv: string[]): Promise<unknown> {
   const releaseSigner = await givenReleaseSigner(flags['release-cert'] as string | undefined, flags['release-key'] as string | undefined);
   const trustedAuthorities = ((flags['trusted-authority'] as string[] | undefined) ?? []).map(authorityUrl);
 
-  const identity = await startIdentity({
-    stateDir,
-    port: flags['identity-port'] === undefined ? 0 : parseInteger(flags['identity-port'] as string, 'identity-port', 0, 65535),
-  });
-  let kms;
-  try {
-    kms = await startKms({
+  // Replicas share the state directory: one at a time loads or creates its material (withStartLock).
+  const { identity, kms } = await withStartLock(stateDir, async () => {
+    const identity = await startIdentity({
       stateDir,
-      store: location.kind === 'postgres' ? location.url : `sqlite:${location.path}`,
-      host,
-      port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
-      tls,
-      // Key ids name the vault as clients reach it (the group's public name), SKR_KMS_VAULT_URL; the listening URL otherwise.
-      vaultUrl: process.env.SKR_KMS_VAULT_URL || undefined,
-      masterKey,
-      // The identity of this state directory, whichever replica issued the token; external issuers by --trusted-issuer.
-      keyRingIssuers: [identity.verification],
-      trustedIssuers: (flags['trusted-issuer'] as string[] | undefined) ?? [],
-      issuerCa: caFile,
-      release: { signer: releaseSigner, trustedAuthorities, authorityCa: caFile },
-      recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
-      // Audit entries are kept a year by default.
-      auditRetentionDays: flags['audit-retention-days'] === undefined ? undefined : parseInteger(flags['audit-retention-days'] as string, 'audit-retention-days', 1, 36_500),
-      roleAssignments: [{ principal: identity.officerPrincipal.objectId, role: OFFICER_ROLE }, ...roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role }))],
-      // State from before the officer principal gave the default one Crypto Officer by default:
-      // taken back unless --default-roles asks for it.
-      revokedRoleAssignments: roles.some((role) => findRole(role)?.id === OFFICER_ROLE) ? [] : [{ principal: identity.defaultPrincipal.objectId, role: OFFICER_ROLE }],
+      port: flags['identity-port'] === undefined ? 0 : parseInteger(flags['identity-port'] as string, 'identity-port', 0, 65535),
     });
-  } catch (error) {
-    await identity.close();
-    throw error;
-  }
+    try {
+      const kms = await startKms({
+        stateDir,
+        store: location.kind === 'postgres' ? location.url : `sqlite:${location.path}`,
+        host,
+        port: flags.port === undefined ? 0 : parseInteger(flags.port as string, 'port', 0, 65535),
+        tls,
+        // Key ids name the vault as clients reach it (the group's public name), SKR_KMS_VAULT_URL; the listening URL otherwise.
+        vaultUrl: process.env.SKR_KMS_VAULT_URL || undefined,
+        masterKey,
+        // The identity of this state directory, whichever replica issued the token; external issuers by --trusted-issuer.
+        keyRingIssuers: [identity.verification],
+        trustedIssuers: (flags['trusted-issuer'] as string[] | undefined) ?? [],
+        issuerCa: caFile,
+        release: { signer: releaseSigner, trustedAuthorities, authorityCa: caFile },
+        recoverableDays: flags['recoverable-days'] === undefined ? undefined : parseInteger(flags['recoverable-days'] as string, 'recoverable-days', 7, 90),
+        // Audit entries are kept a year by default.
+        auditRetentionDays: flags['audit-retention-days'] === undefined ? undefined : parseInteger(flags['audit-retention-days'] as string, 'audit-retention-days', 1, 36_500),
+        roleAssignments: [{ principal: identity.officerPrincipal.objectId, role: OFFICER_ROLE }, ...roles.map((role) => ({ principal: identity.defaultPrincipal.objectId, role }))],
+        // State from before the officer principal gave the default one Crypto Officer by default:
+        // taken back unless --default-roles asks for it.
+        revokedRoleAssignments: roles.some((role) => findRole(role)?.id === OFFICER_ROLE) ? [] : [{ principal: identity.defaultPrincipal.objectId, role: OFFICER_ROLE }],
+      });
+      return { identity, kms };
+    } catch (error) {
+      await identity.close();
+      throw error;
+    }
+  });
   const paths = kmsPaths(stateDir);
   // With an operator's certificate, clients trust what issued it: the chain file names it last.
   const caCertFile = resolve((flags['tls-cert'] as string | undefined) ?? paths.caCert);

@@ -164,4 +164,32 @@ describePostgres('two skr kms processes on one PostgreSQL database and one state
       await temp.remove();
     }
   }, 120_000);
+
+  test('started together on an empty state directory, they set it up once: one master key, one identity, one vault', async () => {
+    const temp = await tempDir();
+    const store = await cluster.database('together');
+    const [first, second] = await Promise.all([spawnKms(temp.dir, ['--store', store]), spawnKms(temp.dir, ['--store', store])]);
+    try {
+      type Printed = { url: string; masterKey: string; caCertFile: string; officer: { objectId: string; endpoint: string; headerFile: string } };
+      const [a, b] = [first, second].map((replica) => (JSON.parse(replica.stdout()) as { kms: Printed }).kms) as [Printed, Printed];
+      expect(a.url).not.toBe(b.url);
+      expect([b.masterKey, b.officer.objectId]).toEqual([a.masterKey, a.officer.objectId]);
+      const ca = await readFile(a.caCertFile, 'utf8');
+      const token = await officerToken({ kms: a.url, identity: '', caCertFile: a.caCertFile, officer: a.officer });
+      // Sealed at one, opened at the other: an RSA key made at A decrypts at B what A encrypted.
+      const created = await raw(a.url, ca, 'POST', `/keys/together/create${API}`, { token, body: JSON.stringify({ kty: 'RSA', key_size: 2048 }) });
+      expect(created.status).toBe(200);
+      const kid = new URL(created.body.key.kid as string).pathname;
+      const value = Buffer.from('one vault').toString('base64url');
+      const encrypted = await raw(a.url, ca, 'POST', `${kid}/encrypt${API}`, { token, body: JSON.stringify({ alg: 'RSA-OAEP-256', value }) });
+      const decrypted = await raw(b.url, ca, 'POST', `${kid}/decrypt${API}`, { token, body: JSON.stringify({ alg: 'RSA-OAEP-256', value: encrypted.body.value }) });
+      expect([decrypted.status, decrypted.body.value]).toEqual([200, value]);
+    } finally {
+      for (const replica of [first, second]) {
+        replica.child.kill('SIGTERM');
+        await exited(replica.child);
+      }
+      await temp.remove();
+    }
+  });
 });
