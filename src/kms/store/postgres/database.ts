@@ -101,7 +101,7 @@ export class PostgresDatabase {
   transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
     return this.guarded(async () => {
       for (let attempt = 1; ; attempt++) {
-        const client = await this.pool.connect();
+        const { client, release } = await this.checkout();
         let broken: unknown;
         try {
           await client.query('BEGIN');
@@ -114,8 +114,8 @@ export class PostgresDatabase {
           if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
           throw error;
         } finally {
-          // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
-          client.release(broken as Error | undefined);
+          // A connection whose rollback failed is in an unknown state: destroyed rather than reused.
+          release(broken);
         }
       }
     });
@@ -128,7 +128,7 @@ export class PostgresDatabase {
    */
   migrate(component: string, migrations: PgMigration[]): Promise<void> {
     return this.guarded(async () => {
-      const client = await this.pool.connect();
+      const { client, release } = await this.checkout();
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         await client.query('CREATE TABLE IF NOT EXISTS skr_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
@@ -148,9 +148,34 @@ export class PostgresDatabase {
         }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-        client.release();
+        release();
       }
     });
+  }
+
+  /**
+   * A connection taken from the pool for several statements, listened to while it is out: the
+   * server ends its sessions with an error message (a restart, `pg_ctl stop -m fast`, a failover)
+   * that the client emits as an 'error' event when no statement is waiting for it, and again when
+   * the socket closes; unheard, that event would end the process. The pool listens only to the
+   * connections it holds idle. `release` hands the connection back, or destroys it when it failed
+   * (an error event, or `broken`), so no dead connection is reused.
+   */
+  private async checkout(): Promise<{ client: PoolClient; release: (broken?: unknown) => void }> {
+    const client = await this.pool.connect();
+    let failed: Error | undefined;
+    const onError = (error: Error) => {
+      failed ??= error;
+      this.report(error);
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (broken) => {
+        client.release(failed ?? (broken as Error | undefined));
+        client.removeListener('error', onError);
+      },
+    };
   }
 
   async close(): Promise<void> {
