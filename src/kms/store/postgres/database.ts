@@ -49,6 +49,12 @@ export class PostgresDatabase {
     private readonly label = 'skr kms',
   ) {
     const timeout = options.timeoutMs ?? 5000;
+    // How long a request can wait while the database is down before its 503: PostgreSQL stopping
+    // or restarting ends its sessions with an error and refuses new connections (or answers that
+    // it is starting up), so each store call fails at once and the request is answered 503 in
+    // milliseconds. A server that answers nothing (a lost host) costs a call at most `timeout` to
+    // connect or to wait for a pooled connection, and a statement on an open connection at most
+    // 5 × `timeout` (query_timeout, past the server's own statement_timeout).
     this.pool = new Pool({
       ...postgresConnection(options.url),
       max: options.max ?? 10,
@@ -56,6 +62,9 @@ export class PostgresDatabase {
       // A lock wait or a statement longer than this is an outage to report, not a request to hold.
       lock_timeout: timeout,
       statement_timeout: 4 * timeout,
+      query_timeout: 5 * timeout,
+      // An idle pooled connection to a host that is gone is noticed by TCP, not at its next use.
+      keepAlive: true,
       application_name: label,
       types: TYPES,
     });
