@@ -16,6 +16,7 @@ import { goodRuntimeKeys } from '../lib/runtime-keys';
 const API = '?api-version=7.6';
 const CALLERS = 16;
 const BACKOFF_MS = 200;
+const DISABLE_ATTEMPTS = 150;
 /** Far beyond any answer the store's timeouts allow (src/kms/store/postgres/database.ts): a request still open then is hung. */
 const REQUEST_DEADLINE_MS = 60_000;
 
@@ -32,6 +33,12 @@ export interface Run {
   ops: number;
   /** Called once after each finished operation, with how many have finished. */
   onProgress?: (done: number) => Promise<void> | void;
+  /**
+   * No operation starts once the run has lasted this long: a run whose replicas have stopped
+   * answering (HAProxy then fails each request after its connection retries, seconds later) ends,
+   * and fails on its statuses, rather than outlasting the test's timeout.
+   */
+  stopAfterMs?: number;
 }
 
 export interface Outcome {
@@ -70,11 +77,12 @@ export async function mixedRun(set: ReplicaSet, issuer: TestIssuer, run: Run): P
   };
   const target = await issuer.mint({ 'x-ms-attestation-type': 'sevsnpvm', 'x-ms-runtime': { keys: [{ ...goodRuntimeKeys()['RSA-2048'], kid: 'tee', key_ops: ['encrypt'] }] } });
   let started = 0;
+  const stopAt = Date.now() + (run.stopAfterMs ?? Infinity);
   let done = 0;
 
   const caller = async (c: number) => {
     const mine: string[] = [];
-    for (let i = 0; started < run.ops; i++) {
+    for (let i = 0; started < run.ops && Date.now() < stopAt; i++) {
       started++;
       const kind = i % 5;
       const live = mine.filter((n) => outcome.keys.get(n)!.present === 'yes');
@@ -82,8 +90,10 @@ export async function mixedRun(set: ReplicaSet, issuer: TestIssuer, run: Run): P
         if (!acknowledged(status) && !failedHonestly(status)) outcome.unexpected.push(`${what}: ${status}`);
       };
       if (c === 0 && i === 20 && outcome.disabledAt === undefined) {
-        // The gate is disabled once, mid-run; retried while the failure is an honest one.
-        for (;;) {
+        // The gate is disabled once, mid-run; retried while the failure is an honest one, for as
+        // long as an outage of the test could last and the run may (a run whose replicas never
+        // answer again ends, its disable never acknowledged).
+        for (let attempt = 1; attempt <= DISABLE_ATTEMPTS && Date.now() < stopAt; attempt++) {
           const { status } = await call('PATCH', '/keys/gate', { attributes: { enabled: false } });
           expectOk('disable gate', status);
           if (acknowledged(status)) outcome.disabledAt = Date.now();
