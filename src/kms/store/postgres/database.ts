@@ -54,7 +54,8 @@ export class PostgresDatabase {
     // it is starting up), so each store call fails at once and the request is answered 503 in
     // milliseconds. A server that answers nothing (a lost host) costs a call at most `timeout` to
     // connect or to wait for a pooled connection, and a statement on an open connection at most
-    // 5 × `timeout` (query_timeout, past the server's own statement_timeout).
+    // 5 × `timeout` (query_timeout, past the server's own statement_timeout) — the ROLLBACK of a
+    // transaction whose statement timed out as long again, before its connection is dropped.
     this.pool = new Pool({
       ...postgresConnection(options.url),
       max: options.max ?? 10,
