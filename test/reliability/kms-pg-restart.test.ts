@@ -1,4 +1,5 @@
 import { kmsAudit } from '../../src/cli/kms';
+import { PostgresDatabase } from '../../src/kms/store/postgres/database';
 import { startTestIssuer, type TestIssuer } from '../kms/harness';
 import { describeBalanced } from '../lib/haproxy';
 import { POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
@@ -46,6 +47,36 @@ describeBalanced('KMS replicas behind HAProxy while PostgreSQL restarts', () => 
   afterAll(async () => {
     await issuer?.close();
     await cluster?.remove();
+  });
+
+  test('a transaction open when PostgreSQL stops is refused with store_unavailable, the process carries on, and the store answers after the start', async () => {
+    const db = new PostgresDatabase({ url: await cluster.database('held'), max: 2 });
+    try {
+      await db.query('CREATE TABLE held (n INTEGER)');
+      let inside!: () => void;
+      const begun = new Promise<void>((resolve) => (inside = resolve));
+      let resume!: () => void;
+      const resumed = new Promise<void>((resolve) => (resume = resolve));
+      const held = db.transaction(async (q) => {
+        await q('INSERT INTO held (n) VALUES (1)');
+        inside();
+        // The server ends this session while none of its statements is waiting for an answer.
+        await resumed;
+        await q('INSERT INTO held (n) VALUES (2)');
+      });
+      await begun;
+      await cluster.stop();
+      resume();
+      await expect(held).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+      await expect(db.query('SELECT 1')).rejects.toMatchObject({ code: 'store_unavailable' });
+      await cluster.start();
+      // Nothing of the ended transaction was committed; the pool opens new connections.
+      expect(await db.query('SELECT count(*)::int AS n FROM held')).toEqual([{ n: 0 }]);
+      await db.transaction((q) => q('INSERT INTO held (n) VALUES (3)'));
+      expect(await db.query('SELECT n FROM held')).toEqual([{ n: 3 }]);
+    } finally {
+      await db.close();
+    }
   });
 
   test('mixed operations through a PostgreSQL restart: 503 during the outage, success after it, nothing acknowledged lost', async () => {
