@@ -182,4 +182,3 @@ export async function checkKeys(set: ReplicaSet, outcome: Outcome): Promise<stri
   }
   return wrong;
 }
-
