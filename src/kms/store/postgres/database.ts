@@ -124,7 +124,7 @@ export class PostgresDatabase {
           if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
           throw error;
         } finally {
-          // A connection whose rollback failed is in an unknown state: destroyed rather than reused.
+          // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
           release(broken);
         }
       }
