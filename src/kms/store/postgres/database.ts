@@ -49,6 +49,13 @@ export class PostgresDatabase {
     private readonly label = 'skr kms',
   ) {
     const timeout = options.timeoutMs ?? 5000;
+    // How long a request can wait while the database is down before its 503: PostgreSQL stopping
+    // or restarting ends its sessions with an error and refuses new connections (or answers that
+    // it is starting up), so each store call fails at once and the request is answered 503 in
+    // milliseconds. A server that answers nothing (a lost host) costs a call at most `timeout` to
+    // connect or to wait for a pooled connection, and a statement on an open connection at most
+    // 5 × `timeout` (query_timeout, past the server's own statement_timeout) — the ROLLBACK of a
+    // transaction whose statement timed out as long again, before its connection is dropped.
     this.pool = new Pool({
       ...postgresConnection(options.url),
       max: options.max ?? 10,
@@ -56,6 +63,9 @@ export class PostgresDatabase {
       // A lock wait or a statement longer than this is an outage to report, not a request to hold.
       lock_timeout: timeout,
       statement_timeout: 4 * timeout,
+      query_timeout: 5 * timeout,
+      // An idle pooled connection to a host that is gone is noticed by TCP, not at its next use.
+      keepAlive: true,
       application_name: label,
       types: TYPES,
     });
@@ -101,7 +111,7 @@ export class PostgresDatabase {
   transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
     return this.guarded(async () => {
       for (let attempt = 1; ; attempt++) {
-        const client = await this.pool.connect();
+        const { client, release } = await this.checkout();
         let broken: unknown;
         try {
           await client.query('BEGIN');
@@ -115,7 +125,7 @@ export class PostgresDatabase {
           throw error;
         } finally {
           // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
-          client.release(broken as Error | undefined);
+          release(broken);
         }
       }
     });
@@ -128,7 +138,7 @@ export class PostgresDatabase {
    */
   migrate(component: string, migrations: PgMigration[]): Promise<void> {
     return this.guarded(async () => {
-      const client = await this.pool.connect();
+      const { client, release } = await this.checkout();
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         await client.query('CREATE TABLE IF NOT EXISTS skr_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
@@ -148,9 +158,34 @@ export class PostgresDatabase {
         }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-        client.release();
+        release();
       }
     });
+  }
+
+  /**
+   * A connection taken from the pool for several statements, listened to while it is out: the
+   * server ends its sessions with an error message (a restart, `pg_ctl stop -m fast`, a failover)
+   * that the client emits as an 'error' event when no statement is waiting for it, and again when
+   * the socket closes; unheard, that event would end the process. The pool listens only to the
+   * connections it holds idle. `release` hands the connection back, or destroys it when it failed
+   * (an error event, or `broken`), so no dead connection is reused.
+   */
+  private async checkout(): Promise<{ client: PoolClient; release: (broken?: unknown) => void }> {
+    const client = await this.pool.connect();
+    let failed: Error | undefined;
+    const onError = (error: Error) => {
+      failed ??= error;
+      this.report(error);
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (broken) => {
+        client.release(failed ?? (broken as Error | undefined));
+        client.removeListener('error', onError);
+      },
+    };
   }
 
   async close(): Promise<void> {
