@@ -220,6 +220,32 @@ describePostgres('replicas on one PostgreSQL database', () => {
     await a.challenges.consume(nonce);
     expect(await a.references.list()).toEqual([]);
   });
+
+  test('a transaction open when the database stops fails closed, the process carries on, and nothing of it was committed', async () => {
+    const { db } = await openPostgres({ now: Date.now() });
+    await db.query({ text: 'CREATE TABLE held (n INTEGER)' });
+    let inside!: () => void;
+    const begun = new Promise<void>((resolve) => (inside = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const held = db.transaction(async (client) => {
+      await client.query('INSERT INTO held (n) VALUES (1)');
+      inside();
+      // The server ends this session while none of its statements waits for an answer: the
+      // client's 'error' event, unheard, would end the process (and this test with it).
+      await resumed;
+      await client.query('INSERT INTO held (n) VALUES (2)');
+    });
+    await begun;
+    await (await theCluster()).stop();
+    try {
+      resume();
+      await expect(held).rejects.toMatchObject({ code: 'verifier_store_unavailable', status: 503 });
+    } finally {
+      await (await theCluster()).start();
+    }
+    expect(await db.query({ text: 'SELECT count(*)::int AS n FROM held' })).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('a store URL with a password', () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Pool, types, type PoolClient, type QueryResultRow } from 'pg';
 import { SkrError, StoreSchemaNewer, StoreUnavailable } from '../../../errors';
 import { postgresConnection } from '../store-url';
+import { checkout } from '../../../lib/postgres-checkout';
 
 /** A query function bound to one connection (inside a transaction) or to the pool. */
 export type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
@@ -163,29 +164,9 @@ export class PostgresDatabase {
     });
   }
 
-  /**
-   * A connection taken from the pool for several statements, listened to while it is out: the
-   * server ends its sessions with an error message (a restart, `pg_ctl stop -m fast`, a failover)
-   * that the client emits as an 'error' event when no statement is waiting for it, and again when
-   * the socket closes; unheard, that event would end the process. The pool listens only to the
-   * connections it holds idle. `release` hands the connection back, or destroys it when it failed
-   * (an error event, or `broken`), so no dead connection is reused.
-   */
-  private async checkout(): Promise<{ client: PoolClient; release: (broken?: unknown) => void }> {
-    const client = await this.pool.connect();
-    let failed: Error | undefined;
-    const onError = (error: Error) => {
-      failed ??= error;
-      this.report(error);
-    };
-    client.on('error', onError);
-    return {
-      client,
-      release: (broken) => {
-        client.release(failed ?? (broken as Error | undefined));
-        client.removeListener('error', onError);
-      },
-    };
+  /** A connection out of the pool for several statements, heard while it is out (lib/postgres-checkout.ts). */
+  private checkout(): ReturnType<typeof checkout> {
+    return checkout(this.pool, (error) => this.report(error));
   }
 
   async close(): Promise<void> {

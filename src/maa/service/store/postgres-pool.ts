@@ -1,5 +1,6 @@
 import { Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
 import { InvalidArgument, SkrError, VerifierStoreUnavailable } from '../../../errors';
+import { checkout } from '../../../lib/postgres-checkout';
 
 /**
  * The verifier's connection to PostgreSQL (`skr verifier --store postgres://...`): a pool whose
@@ -118,12 +119,7 @@ export class VerifierDatabase {
 
   /** Runs `work` in one transaction on one connection: committed if it resolves, rolled back otherwise. */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable(error);
-    }
+    const { client, release } = await this.checkout();
     let failed = false;
     try {
       await client.query('BEGIN');
@@ -136,7 +132,7 @@ export class VerifierDatabase {
       throw error instanceof SkrError ? error : unavailable(error);
     } finally {
       // A connection that failed mid-transaction may be broken: the pool opens a new one.
-      client.release(failed);
+      release(failed);
     }
   }
 
@@ -146,12 +142,7 @@ export class VerifierDatabase {
 
   /** Applies the migrations this database lacks, holding the advisory lock so concurrent starts apply each once. */
   private async migrate(): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable(error);
-    }
+    const { client, release } = await this.checkout();
     try {
       await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
       try {
@@ -174,9 +165,19 @@ export class VerifierDatabase {
         await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined);
       }
     } catch (error) {
-      client.release(true);
+      release(true);
       throw unavailable(error);
     }
-    client.release();
+    release();
+  }
+
+  /** A connection out of the pool for several statements, heard while it is out (lib/postgres-checkout.ts); a failure to get one is the store's 503. */
+  private async checkout(): ReturnType<typeof checkout> {
+    try {
+      // A session the server ended is answered by the statement that next uses it.
+      return await checkout(this.pool, () => undefined);
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 }
