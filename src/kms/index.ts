@@ -21,13 +21,11 @@ export {
   SqliteAuditStore,
   type AuditStore,
   FIELD_LIMITS,
-  DEFAULT_REFUSAL_LIMITS,
   type AuditEntry,
   type AuditQuery,
   type ChainVerdict,
   type Decision,
   type StoredEntry,
-  type RefusalLimits,
 } from './audit';
 export { addRoleAudited, removeRoleAudited, type RoleChangeActor } from './auth/audited-roles';
 export { keyBundle, keyId } from './wire/bundle';

@@ -1,11 +1,12 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MasterKeyMismatch } from '../errors';
+import { DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from '../lib/refusal-gate';
 import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type TokenAlgorithm } from '../oidc';
 import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
-import { AuditLog, DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from './audit';
+import { AuditLog } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
 import { findRole, normaliseScope } from './auth/roles';
 import { addRoleAudited, removeRoleAudited } from './auth/audited-roles';
