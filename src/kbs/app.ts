@@ -207,9 +207,5 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
 
 /** Requests Node's parser refuses, in the same body shape. */
 export function answerUnparsable(server: Server): void {
-  answerUnparsableRequests(server, (status, message) => ({
-    type: `urn:skr:kbs:error:${status === 431 ? 'headers_too_large' : 'invalid_request'}`,
-    detail: message,
-    code: status === 431 ? 'headers_too_large' : 'invalid_request',
-  }));
+  answerUnparsableRequests(server, (_status, message, code) => ({ type: `urn:skr:kbs:error:${code}`, detail: message, code }));
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gracefulCloser } from '../lib/graceful-close';
+import { requestTimeouts } from '../lib/request-timeouts';
 import { DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from '../lib/refusal-gate';
 import { ensurePrivateStateDir } from '../lib/state-file';
 import { FileReferenceValueStore, type AppraisalPolicy, type Revocation } from '../maa/service';
@@ -66,8 +67,6 @@ export const DEFAULT_SESSION_TTL_SECONDS = 300;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
 export const DEFAULT_MAX_SESSIONS = 100_000;
 export const DEFAULT_AUTH_PER_MINUTE = 120;
-/** SNP evidence is under 64 KiB: no honest client needs longer to send a request. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** `skr kbs`: the key broker on its own HTTP(S) server, until closed. */
 export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
@@ -75,9 +74,7 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
   await ensurePrivateStateDir(dir);
   const now = options.now ?? (() => new Date());
   const host = options.host ?? '127.0.0.1';
-  // A request (headers and body) must arrive whole within the timeout, so a client trickling bytes cannot hold a connection for Node's default five minutes.
-  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const timeouts = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout / 4, 30_000) };
+  const timeouts = requestTimeouts(options.requestTimeoutMs);
   const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem, ...timeouts }) : http.createServer(timeouts);
   const closeServer = gracefulCloser(server);
   answerUnparsable(server);
