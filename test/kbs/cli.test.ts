@@ -52,13 +52,16 @@ describe('skr kbs --http serves loopback only', () => {
     return { status: result.status, signal: result.signal, json: JSON.parse(result.stdout || 'null') };
   }
 
-  test.each([['0.0.0.0'], ['::'], ['192.0.2.10'], ['kbs.example']])('--http --host %s is refused at start (admin tokens and resources would cross the network in clear), exit code as any bad flag', (host) => {
-    const refused = run(['--http', '--host', host, '--port', '0']);
-    const badFlag = run(['--http', '--port', 'not-a-port']);
-    expect(badFlag.json.error.code).toBe('invalid_argument');
-    expect(refused.signal).toBeNull();
-    expect(refused.status).toBe(badFlag.status);
-    expect(refused.json.error).toMatchObject({ code: 'invalid_argument' });
-    expect(refused.json.error.message).toContain('--http');
-  });
+  test.each([['0.0.0.0'], ['::'], ['192.0.2.10'], ['kbs.example']])(
+    '--http --host %s is refused at start (admin tokens and resources would cross the network in clear), exit code as any bad flag',
+    (host) => {
+      const refused = run(['--http', '--host', host, '--port', '0']);
+      const badFlag = run(['--http', '--port', 'not-a-port']);
+      expect(badFlag.json.error.code).toBe('invalid_argument');
+      expect(refused.signal).toBeNull();
+      expect(refused.status).toBe(badFlag.status);
+      expect(refused.json.error).toMatchObject({ code: 'invalid_argument' });
+      expect(refused.json.error.message).toContain('--http');
+    },
+  );
 });
