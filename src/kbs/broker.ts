@@ -188,8 +188,15 @@ export class KeyBroker {
   }
 
   async deleteResource(path: ResourcePath, principal: string): Promise<boolean> {
-    const removed = await this.options.backend.remove(path);
-    await this.options.audit.record({ action: 'resource.delete', outcome: removed ? 'done' : 'failed', principal, resource: formatResourcePath(path) });
+    const entry = { action: 'resource.delete' as const, principal, resource: formatResourcePath(path) };
+    let removed: boolean;
+    try {
+      removed = await this.options.backend.remove(path);
+    } catch (error) {
+      await this.options.audit.record({ ...entry, outcome: 'failed', code: error instanceof SkrError ? error.code : 'internal_error' });
+      throw error;
+    }
+    await this.options.audit.record({ ...entry, outcome: removed ? 'done' : 'failed' });
     return removed;
   }
 

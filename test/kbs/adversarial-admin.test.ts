@@ -89,7 +89,10 @@ describe('admin changes the backend fails', () => {
   const path = `${LONG}/${LONG}/${LONG}`;
   const lastLine = () => JSON.parse(readFileSync(kbs.auditFile, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
 
-  test.each([['POST', 'resource.set'], ['DELETE', 'resource.delete']])('%s of a resource no backend name can hold is refused and audited as failed before the answer', async (method, action) => {
+  test.each([
+    ['POST', 'resource.set'],
+    ['DELETE', 'resource.delete'],
+  ])('%s of a resource no backend name can hold is refused and audited as failed before the answer', async (method, action) => {
     const token = await signed({ iat: seconds(), exp: seconds() + 600, sub: 'operator' });
     const response = await fetch(`${kbs.url}/kbs/v0/resource/${path}`, { method, headers: { authorization: `Bearer ${token}` }, ...(method === 'POST' ? { body: 'x' } : {}) });
     expect(response.status).toBe(400);
