@@ -31,6 +31,8 @@ type Counted = RefusalCount & { count: number };
 
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
+  /** The write the next counts join, until it starts. */
+  private flush: Promise<void> | undefined;
 
   private constructor(
     private readonly path: string,
@@ -58,26 +60,44 @@ export class AuditLog {
     return this.append([{ time: this.now().toISOString(), ...entry }]);
   }
 
-  /** Counts one refused request; resolves once the count is on disk. */
+  /**
+   * Counts one refused request; resolves once the count is on disk. Counts arriving while the
+   * file is being written share the next write, so a flood costs one write at a time, not one
+   * per request.
+   */
   count(refusal: RefusalCount): Promise<void> {
+    const key = keyOf(refusal);
+    this.counts.set(key, { ...refusal, count: (this.counts.get(key)?.count ?? 0) + 1 });
+    this.flush ??= this.serialized(() => {
+      this.flush = undefined;
+      return this.saveCounts();
+    });
+    return this.flush;
+  }
+
+  /**
+   * Appends the counts as `counted` lines and starts counting from zero. If the lines cannot be
+   * written the counts are kept for the next try; if only the emptied file cannot, the next
+   * start writes them again (counted twice rather than lost).
+   */
+  summarize(): Promise<void> {
     return this.serialized(async () => {
-      const key = keyOf(refusal);
-      const next = new Map(this.counts);
-      next.set(key, { ...refusal, count: (this.counts.get(key)?.count ?? 0) + 1 });
-      await writeFileAtomic(this.countsPath, JSON.stringify([...next.values()]), 0o600);
-      this.counts = next;
+      const summarized = this.counts;
+      if (summarized.size === 0) return;
+      this.counts = new Map();
+      const time = this.now().toISOString();
+      try {
+        await this.write([...summarized.values()].map(({ action, source, principal, status, count }) => ({ time, action, outcome: 'counted', source, principal, status, count })));
+      } catch (error) {
+        for (const [key, counted] of summarized) this.counts.set(key, { ...counted, count: counted.count + (this.counts.get(key)?.count ?? 0) });
+        throw error;
+      }
+      await this.saveCounts();
     });
   }
 
-  /** Appends the counts as `counted` lines and starts counting from zero. */
-  summarize(): Promise<void> {
-    return this.serialized(async () => {
-      if (this.counts.size === 0) return;
-      const time = this.now().toISOString();
-      await this.write([...this.counts.values()].map(({ action, source, principal, status, count }) => ({ time, action, outcome: 'counted', source, principal, status, count })));
-      await writeFileAtomic(this.countsPath, '[]', 0o600);
-      this.counts = new Map();
-    });
+  private saveCounts(): Promise<void> {
+    return writeFileAtomic(this.countsPath, JSON.stringify([...this.counts.values()]), 0o600);
   }
 
   private append(lines: object[]): Promise<void> {

@@ -170,10 +170,8 @@ export class KeyBroker {
       await this.options.audit.record({ ...entry, code: error instanceof SkrError ? error.code : 'internal_error' });
       throw error;
     }
-    const throttled = admission.kind === 'throttle';
-    await this.options.audit.count({ action: entry.action, ...admission.caller, status: throttled ? 429 : status });
-    if (admission.kind === 'throttle') throw new RequestsThrottled(admission.retryAfter);
-    throw error;
+    await this.options.audit.count({ action: entry.action, ...admission.caller, status: admission.kind === 'throttle' ? 429 : status });
+    throw admission.kind === 'throttle' ? new RequestsThrottled(admission.retryAfter) : error;
   }
 
   async setResource(path: ResourcePath, bytes: Buffer, principal: string): Promise<void> {

@@ -144,3 +144,23 @@ test('counts are committed before the answer: a copy of the state taken mid-flig
   );
   expect(counts).toHaveLength(2);
 });
+
+test('a concurrent flood is counted exactly: counts written together still sum to every refused request', async () => {
+  const running = (kbs = await startTestKbs(device, { refusals: LIMITS }));
+  const { body } = await handshake(running, device);
+  const concurrent = 40;
+  const answers = await Promise.all(Array.from({ length: concurrent }, () => post(running, '/kbs/v0/attest', body)));
+  expect(answers.filter((a) => a.status === 401)).toHaveLength(LIMITS.burst);
+  expect(answers.filter((a) => a.status === 429)).toHaveLength(concurrent - LIMITS.burst);
+
+  await running.close();
+  const { stored, counts } = recorded(running, 'attest');
+  expect(stored).toHaveLength(LIMITS.storedPerCaller);
+  expect(counts).toEqual(
+    expect.arrayContaining([
+      { status: 401, count: LIMITS.burst - LIMITS.storedPerCaller },
+      { status: 429, count: concurrent - LIMITS.burst },
+    ]),
+  );
+  expect(counts).toHaveLength(2);
+});
