@@ -88,6 +88,7 @@ export type SkrErrorCode =
   | 'state_dir_unsafe'
   | 'state_dir_busy'
   | 'invalid_request'
+  | 'request_timeout'
   | 'key_not_found'
   | 'secret_not_found'
   | 'key_rotated_meanwhile'
@@ -260,6 +261,15 @@ export class InvalidRequest extends SkrError {
 
   constructor(message: string, details?: ErrorDetails) {
     super(400, message, details);
+  }
+}
+
+/** A request whose headers and body did not all arrive within the server's request timeout (a slow or stalled client). */
+export class RequestTimeout extends SkrError {
+  static override readonly code = 'request_timeout';
+
+  constructor() {
+    super(408, 'the request did not arrive in time');
   }
 }
 

@@ -71,8 +71,10 @@ function seconds(value: unknown, flag: string, min: number, max: number): number
 /** `skr kbs`: the trustee-compatible key broker, until SIGTERM/SIGINT. */
 export async function kbsServe(argv: string[]): Promise<unknown> {
   const flags = parseFlags(argv, SERVE_FLAGS);
-  const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const host = (flags.host as string | undefined) ?? '127.0.0.1';
+  // Plain HTTP beyond this host would carry admin tokens in clear and let anyone on the path substitute resources.
+  if (flags.http === true && !isLoopback(host)) throw new InvalidArgument(`--http serves loopback only (127.0.0.1, ::1, localhost), not --host ${host}: serve HTTPS on other addresses`);
+  const stateDir = await privateStateDirFrom(flags['state-dir'] as string | undefined);
   const given = await givenTls(flags['tls-cert'] as string | undefined, flags['tls-key'] as string | undefined);
   if (given && flags.http === true) throw new InvalidArgument('--http and --tls-cert exclude each other');
   const tls = flags.http === true ? undefined : (given ?? (await loadOrCreateTls(join(stateDir, 'kbs', 'tls'), { name: 'skr kbs' })));

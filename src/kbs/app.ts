@@ -3,6 +3,7 @@ import { InvalidRequest, KbsEndpointNotFound, KbsPolicyNotFound, KbsResourceNotF
 import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../lib/http-errors';
 import type { Server } from 'node:http';
 import { authorizeAdmin, type AdminKey } from './admin-auth';
+import type { AuditEntry } from './audit';
 import type { KeyBroker } from './broker';
 import { kbsErrorBody } from './error-body';
 import { SESSION_COOKIE } from './protocol';
@@ -86,8 +87,17 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   app.disable('x-powered-by');
   app.set('case sensitive routing', true);
   const json = express.json({ limit: BODY_LIMIT, type: () => true });
-  const admin = (fn: (req: Request, res: Response, principal: string) => Promise<void>) =>
-    handle(async (req, res) => fn(req, res, await authorizeAdmin(req.get('authorization'), ctx.adminKeys, broker.options.now())));
+  // A refused admin token is audited under the route's action through the per-caller gate (KeyBroker.refused).
+  const admin = (action: AuditEntry['action'], fn: (req: Request, res: Response, principal: string) => Promise<void>) =>
+    handle(async (req, res) => {
+      let principal: string;
+      try {
+        principal = await authorizeAdmin(req.get('authorization'), ctx.adminKeys, broker.options.now());
+      } catch (error) {
+        return broker.refused({ action, outcome: 'denied', source: req.socket.remoteAddress }, error);
+      }
+      return fn(req, res, principal);
+    });
 
   app.post(
     '/kbs/v0/auth',
@@ -111,7 +121,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
     '/kbs/v0/attest',
     json,
     handle(async (req, res) => {
-      const { token, session } = await broker.attest(sessionIdOf(req.get('cookie')), req.body);
+      const { token, session } = await broker.attest(sessionIdOf(req.get('cookie')), req.body, req.socket.remoteAddress);
       setSessionCookie(res, session.id, session.expiresAt, ctx.secureCookie);
       res.json({ token });
     }),
@@ -133,7 +143,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   const readBody = (parser: RequestHandler, req: Request, res: Response) => new Promise<void>((resolve, reject) => parser(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
   app.post(
     RESOURCE_ROUTE,
-    admin(async (req, res, principal) => {
+    admin('resource.set', async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       await readBody(raw, req, res);
       await broker.setResource(path, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), principal);
@@ -142,7 +152,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   );
   app.delete(
     RESOURCE_ROUTE,
-    admin(async (req, res, principal) => {
+    admin('resource.delete', async (req, res, principal) => {
       const path = parseResourcePath(segmentsAfter(req, '/kbs/v0/resource'));
       if (!(await broker.deleteResource(path, principal))) throw new KbsResourceNotFound(path.join('/'));
       res.status(200).end();
@@ -152,19 +162,19 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   // Resource policies are release-policy JSON attached to a path prefix (not trustee's Rego).
   app.get(
     '/kbs/v0/resource-policy',
-    admin(async (_req, res) => {
+    admin('policy.list', async (_req, res) => {
       res.json({ policies: broker.options.policies.list() });
     }),
   );
   app.post(
     '/kbs/v0/resource-policy',
-    admin(async () => {
+    admin('policy.set', async () => {
       throw new InvalidRequest('Rego resource policies are not supported: PUT a release policy (JSON) at /kbs/v0/resource-policy/{repository}[/{type}[/{tag}]]');
     }),
   );
   app.put(
     /^\/kbs\/v0\/resource-policy\/.+$/,
-    admin(async (req, res, principal) => {
+    admin('policy.set', async (req, res, principal) => {
       const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
       await readBody(json, req, res);
       await broker.setPolicy(prefix, req.body, principal);
@@ -173,7 +183,7 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
   );
   app.delete(
     /^\/kbs\/v0\/resource-policy\/.+$/,
-    admin(async (req, res, principal) => {
+    admin('policy.delete', async (req, res, principal) => {
       const prefix = parsePrefix(segmentsAfter(req, '/kbs/v0/resource-policy'));
       if (!(await broker.deletePolicy(prefix, principal))) throw new KbsPolicyNotFound(prefix);
       res.status(200).end();
@@ -197,9 +207,5 @@ export function createKbsApp(ctx: KbsAppContext): express.Express {
 
 /** Requests Node's parser refuses, in the same body shape. */
 export function answerUnparsable(server: Server): void {
-  answerUnparsableRequests(server, (status, message) => ({
-    type: `urn:skr:kbs:error:${status === 431 ? 'headers_too_large' : 'invalid_request'}`,
-    detail: message,
-    code: status === 431 ? 'headers_too_large' : 'invalid_request',
-  }));
+  answerUnparsableRequests(server, (_status, message, code) => ({ type: `urn:skr:kbs:error:${code}`, detail: message, code }));
 }

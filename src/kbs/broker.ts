@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { InvalidRequest, KbsAttestationRefused, KbsResourceNotFound, KbsSessionMissing, KbsTokenMissing, SkrError } from '../errors';
+import { InvalidRequest, KbsAttestationRefused, KbsResourceNotFound, KbsSessionMissing, KbsTokenMissing, RequestsThrottled, SkrError } from '../errors';
+import type { RefusalGate } from '../lib/refusal-gate';
 import type { EvidenceAppraiser } from './appraiser';
-import type { AuditLog } from './audit';
+import type { AuditEntry, AuditLog } from './audit';
 import type { ResourceBackend } from './backends';
 import { encryptToTee, type FlattenedJwe } from './jwe';
 import { parseAttestationRequest, parseAuthRequest, type Challenge } from './protocol';
@@ -9,6 +10,7 @@ import { expectedReportData } from './report-data';
 import { formatResourcePath, type ResourcePath } from './resource-path';
 import type { ResourcePolicies } from './resource-policies';
 import type { KbsSession, SessionStore } from './sessions';
+import { sourceKey } from './rate-limit';
 import { parseSnpEvidence } from './snp-evidence';
 import { issueKbsToken, verifyKbsToken } from './token';
 import type { TokenKey } from './token-key';
@@ -17,6 +19,8 @@ import type { TokenKey } from './token-key';
  * The key broker's operations, knowing nothing of HTTP: the RCAR handshake (auth, attest), the
  * resource release (token → resource policy → backend → JWE to the TEE key) and the admin
  * changes. Every refusal is an SkrError; src/kbs/error-body.ts renders it for the wire.
+ * Refusals are audited through the per-caller gate (`refused`); allowed releases and admin
+ * changes always one by one.
  */
 export interface BrokerOptions {
   issuer: string;
@@ -26,6 +30,8 @@ export interface BrokerOptions {
   policies: ResourcePolicies;
   backend: ResourceBackend;
   audit: AuditLog;
+  /** Which refused requests are audited one by one, counted, or throttled (429), per caller. */
+  refusals: RefusalGate;
   now: () => Date;
   /** Cookie and session lifetime, fixed at /auth (trustee: 5 minutes). */
   sessionTtlSeconds: number;
@@ -64,7 +70,15 @@ export class KeyBroker {
    * back the stored token; skr treats it as the replay it is), and a failed attestation ends the
    * session. The REPORT_DATA expected is rebuilt from the session's nonce and the parsed key.
    */
-  async attest(sessionId: string | undefined, body: unknown): Promise<{ token: string; session: KbsSession }> {
+  async attest(sessionId: string | undefined, body: unknown, source?: string): Promise<{ token: string; session: KbsSession }> {
+    try {
+      return await this.appraise(sessionId, body);
+    } catch (error) {
+      return this.refused({ action: 'attest', outcome: 'denied', source }, error);
+    }
+  }
+
+  private async appraise(sessionId: string | undefined, body: unknown): Promise<{ token: string; session: KbsSession }> {
     if (!sessionId) throw new KbsSessionMissing('no_cookie');
     const request = parseAttestationRequest(body);
     if (request.initData !== null) throw new InvalidRequest('init-data is not appraised by this KBS; send null', { field: 'init-data' });
@@ -101,6 +115,36 @@ export class KeyBroker {
   /** `GET /kbs/v0/resource/{repo}/{type}/{tag}`: the resource as a JWE to the attested TEE's key. */
   async resource(path: ResourcePath, credentials: ResourceCredentials): Promise<FlattenedJwe> {
     const { options } = this;
+    const resource = formatResourcePath(path);
+    const anonymous = { action: 'resource.get' as const, resource, source: credentials.source };
+    let verified: Awaited<ReturnType<typeof verifyKbsToken>>;
+    try {
+      verified = await this.verifiedToken(credentials);
+    } catch (error) {
+      return this.refused({ ...anonymous, outcome: 'denied' }, error);
+    }
+    const { claims, teePubkey } = verified;
+    const audit = { ...anonymous, principal: typeof claims.jti === 'string' ? `token:${claims.jti}` : undefined };
+    try {
+      options.policies.authorize(path, claims, options.issuer);
+    } catch (error) {
+      return this.refused({ ...audit, outcome: 'denied' }, error);
+    }
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await options.backend.read(path);
+      if (!bytes) throw new KbsResourceNotFound(resource);
+    } catch (error) {
+      // A release the policy allowed but the backend could not serve (a path no secret name holds, a vault down) is answered only once recorded.
+      return this.refused({ ...audit, outcome: 'failed' }, error);
+    }
+    await options.audit.record({ ...audit, outcome: 'allowed' });
+    return encryptToTee(bytes, teePubkey);
+  }
+
+  /** The verified token of a resource request: the attested session's, else the bearer. */
+  private async verifiedToken(credentials: ResourceCredentials) {
+    const { options } = this;
     const now = options.now();
     let token: string | undefined;
     if (credentials.sessionId) {
@@ -109,30 +153,25 @@ export class KeyBroker {
     }
     token ??= credentials.bearer;
     if (!token) throw new KbsTokenMissing();
-    const { claims, teePubkey } = await verifyKbsToken(token, options.tokenKey, options.issuer, now);
-    const resource = formatResourcePath(path);
-    const principal = typeof claims.jti === 'string' ? `token:${claims.jti}` : undefined;
-    const audit = { action: 'resource.get' as const, resource, principal, source: credentials.source };
-    try {
-      options.policies.authorize(path, claims, options.issuer);
-    } catch (error) {
-      await options.audit.record({ ...audit, outcome: 'denied', code: error instanceof SkrError ? error.code : 'internal_error' });
+    return verifyKbsToken(token, options.tokenKey, options.issuer, now);
+  }
+
+  /**
+   * Audits a refused request and rethrows its error. The caller (source address, by its /64 for
+   * IPv6, and principal when known) passes the gate: within its bound the entry is stored one by
+   * one; beyond it the refusal is counted (the count on disk before the answer); beyond its rate
+   * it is counted as a 429 and answered RequestsThrottled with the seconds to wait.
+   */
+  async refused(entry: Omit<AuditEntry, 'code'>, error: unknown): Promise<never> {
+    const status = error instanceof SkrError ? error.status : 500;
+    const caller = { source: sourceKey(entry.source ?? 'unknown'), ...(entry.principal ? { principal: entry.principal } : {}) };
+    const admission = this.options.refusals.admit(caller, Date.now());
+    if (admission.kind === 'store') {
+      await this.options.audit.record({ ...entry, code: error instanceof SkrError ? error.code : 'internal_error' });
       throw error;
     }
-    let bytes: Buffer | undefined;
-    try {
-      bytes = await options.backend.read(path);
-    } catch (error) {
-      // A release the policy allowed but the backend could not serve (a path no secret name holds, a vault down) is answered only once recorded.
-      await options.audit.record({ ...audit, outcome: 'failed', code: error instanceof SkrError ? error.code : 'internal_error' });
-      throw error;
-    }
-    if (!bytes) {
-      await options.audit.record({ ...audit, outcome: 'failed', code: 'kbs_resource_not_found' });
-      throw new KbsResourceNotFound(resource);
-    }
-    await options.audit.record({ ...audit, outcome: 'allowed' });
-    return encryptToTee(bytes, teePubkey);
+    await this.options.audit.count({ action: entry.action, ...admission.caller, status: admission.kind === 'throttle' ? 429 : status });
+    throw admission.kind === 'throttle' ? new RequestsThrottled(admission.retryAfter) : error;
   }
 
   async setResource(path: ResourcePath, bytes: Buffer, principal: string): Promise<void> {
@@ -147,8 +186,15 @@ export class KeyBroker {
   }
 
   async deleteResource(path: ResourcePath, principal: string): Promise<boolean> {
-    const removed = await this.options.backend.remove(path);
-    await this.options.audit.record({ action: 'resource.delete', outcome: removed ? 'done' : 'failed', principal, resource: formatResourcePath(path) });
+    const entry = { action: 'resource.delete' as const, principal, resource: formatResourcePath(path) };
+    let removed: boolean;
+    try {
+      removed = await this.options.backend.remove(path);
+    } catch (error) {
+      await this.options.audit.record({ ...entry, outcome: 'failed', code: error instanceof SkrError ? error.code : 'internal_error' });
+      throw error;
+    }
+    await this.options.audit.record({ ...entry, outcome: removed ? 'done' : 'failed' });
     return removed;
   }
 

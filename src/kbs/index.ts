@@ -6,7 +6,7 @@ export { inProcessAppraiser, remoteAppraiser, type EvidenceAppraiser, type Remot
 export { SecretsBackend, DirectoryBackend, BASE64_CONTENT_TYPE, type ResourceBackend } from './backends';
 export { MemorySessionStore, type KbsSession, type SessionStore } from './sessions';
 export { PostgresSessionStore } from './postgres-sessions';
-export { secretNameOf, resourcePathOf, parseResourcePath, type ResourcePath } from './resource-path';
+export { secretNameOf, resourcePathOf, parseResourcePath, MAX_RESOURCE_SEGMENT, type ResourcePath } from './resource-path';
 export { KBS_PROTOCOL_VERSION, SESSION_COOKIE } from './protocol';
 export { encryptToTee, decryptFromKbs, type FlattenedJwe } from './jwe';
 export { canonicalJson } from './canonical-json';

@@ -8,11 +8,11 @@ import { KbsResourceNameUnmappable, KbsResourcePathInvalid } from '../errors';
 export type ResourcePath = readonly [repository: string, type: string, tag: string];
 
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
-/** Longer segments are refused before any encoding: nothing legitimate needs them. */
-const MAX_SEGMENT = 127;
+/** Longer segments are refused before any encoding: nothing legitimate needs them. The sidecar's /cdh/resource uses the same limit. */
+export const MAX_RESOURCE_SEGMENT = 127;
 
 export function isSegment(value: string): boolean {
-  return value.length <= MAX_SEGMENT && SEGMENT.test(value);
+  return value.length <= MAX_RESOURCE_SEGMENT && SEGMENT.test(value);
 }
 
 export function parseResourcePath(segments: readonly string[]): ResourcePath {

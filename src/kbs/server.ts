@@ -3,6 +3,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gracefulCloser } from '../lib/graceful-close';
+import { requestTimeouts } from '../lib/request-timeouts';
+import { DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from '../lib/refusal-gate';
 import { ensurePrivateStateDir } from '../lib/state-file';
 import { FileReferenceValueStore, type AppraisalPolicy, type Revocation } from '../maa/service';
 import type { TrustedRoot } from '../snp';
@@ -39,6 +41,12 @@ export interface KbsOptions {
   tokenLifetimeSeconds?: number;
   /** /auth requests per source address per minute. */
   authPerMinute?: number;
+  /**
+   * Bounds of refused requests per caller (resource denials, /attest failures, admin refusals):
+   * DEFAULT_REFUSAL_LIMITS by default, the KMS's — a burst of 500 and 100 a second, then 429;
+   * 20 audit lines per caller and 1,000 in all a minute, the rest counted.
+   */
+  refusals?: Partial<RefusalLimits>;
   /** Milliseconds a request's headers and body may take to arrive (default 30 s). */
   requestTimeoutMs?: number;
   now?: () => Date;
@@ -59,8 +67,6 @@ export const DEFAULT_SESSION_TTL_SECONDS = 300;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
 export const DEFAULT_MAX_SESSIONS = 100_000;
 export const DEFAULT_AUTH_PER_MINUTE = 120;
-/** SNP evidence is under 64 KiB: no honest client needs longer to send a request. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** `skr kbs`: the key broker on its own HTTP(S) server, until closed. */
 export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
@@ -68,9 +74,7 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
   await ensurePrivateStateDir(dir);
   const now = options.now ?? (() => new Date());
   const host = options.host ?? '127.0.0.1';
-  // A request (headers and body) must arrive whole within the timeout, so a client trickling bytes cannot hold a connection for Node's default five minutes.
-  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const timeouts = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout / 4, 30_000) };
+  const timeouts = requestTimeouts(options.requestTimeoutMs);
   const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem, ...timeouts }) : http.createServer(timeouts);
   const closeServer = gracefulCloser(server);
   answerUnparsable(server);
@@ -102,6 +106,9 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
   }
   const sessions = options.sessions ?? new MemorySessionStore(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
   const auditFile = join(dir, 'audit.jsonl');
+  const audit = await AuditLog.open(auditFile, join(dir, 'audit-counts.json'), now);
+  const refusalLimits = { ...DEFAULT_REFUSAL_LIMITS, ...options.refusals };
+  const refusals = new RefusalGate(refusalLimits);
   const broker = new KeyBroker({
     issuer,
     tokenKey: await loadOrCreateTokenKey(join(dir, 'token-key.pem')),
@@ -109,7 +116,8 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
     appraiser,
     policies: await ResourcePolicies.open(join(dir, 'resource-policies.json')),
     backend: options.backend ?? new DirectoryBackend(join(dir, 'resources')),
-    audit: new AuditLog(auditFile, now),
+    audit,
+    refusals,
     now,
     sessionTtlSeconds: options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
@@ -118,6 +126,17 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
   // A sweep that fails (a shared store briefly down) is retried at the next interval.
   const sweeper = setInterval(() => void sessions.sweep(now().getTime()).catch(() => undefined), 60_000);
   sweeper.unref();
+  /** The counted refusals as summary lines; a failure is reported, not thrown from a timer (the counts stay for the next try). */
+  const writeSummaries = async () => {
+    refusals.newInterval();
+    try {
+      await audit.summarize();
+    } catch {
+      process.stderr.write('skr kbs: the summaries of counted refusals could not be audited\n');
+    }
+  };
+  const summarizer = setInterval(() => void writeSummaries(), refusalLimits.intervalMs);
+  summarizer.unref();
   return {
     url,
     issuer,
@@ -125,9 +144,11 @@ export async function startKbs(options: KbsOptions): Promise<RunningKbs> {
     ...(adminKeyFile ? { adminKeyFile } : {}),
     auditFile,
     broker,
-    close: () => {
+    close: async () => {
       clearInterval(sweeper);
-      return closeServer();
+      clearInterval(summarizer);
+      await closeServer();
+      await writeSummaries();
     },
   };
 }

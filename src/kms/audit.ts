@@ -2,4 +2,3 @@
 export { AuditLog } from './audit/log';
 export { SqliteAuditStore, type AuditStore, type AuditQuery, type ChainVerdict, type Checkpoint, type StoredEntry } from './audit/store';
 export { decisionFor, FIELD_LIMITS, type AuditEntry, type Decision, type RefusalCount } from './audit/entry';
-export { DEFAULT_REFUSAL_LIMITS, RefusalGate, type Admission, type Caller, type RefusalLimits } from './audit/refusal-gate';

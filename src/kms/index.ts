@@ -16,19 +16,7 @@ export { checkUsable } from './operations/crypto';
 export type { Caller } from './auth/bearer';
 export { RoleAssignments, type RoleAssignment } from './auth/rbac';
 export { ROLES, findRole, type Action, type RoleDefinition } from './auth/roles';
-export {
-  AuditLog,
-  SqliteAuditStore,
-  type AuditStore,
-  FIELD_LIMITS,
-  DEFAULT_REFUSAL_LIMITS,
-  type AuditEntry,
-  type AuditQuery,
-  type ChainVerdict,
-  type Decision,
-  type StoredEntry,
-  type RefusalLimits,
-} from './audit';
+export { AuditLog, SqliteAuditStore, type AuditStore, FIELD_LIMITS, type AuditEntry, type AuditQuery, type ChainVerdict, type Decision, type StoredEntry } from './audit';
 export { addRoleAudited, removeRoleAudited, type RoleChangeActor } from './auth/audited-roles';
 export { keyBundle, keyId } from './wire/bundle';
 export { openMasterKey, type MasterKey, type MasterKeyConfig, type Pkcs11MasterKeyOptions, type ReleasedMasterKeyOptions } from './vault';

@@ -1,11 +1,12 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MasterKeyMismatch } from '../errors';
+import { DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from '../lib/refusal-gate';
 import { loadOrCreateSecret } from '../lib/state-file';
 import { TokenVerifier, trimSlash, type KeyRingIssuer, type TokenAlgorithm } from '../oidc';
 import { loadOrCreateTls, tlsChain, type TlsMaterial } from '../tls/certificates';
 import { createKmsApp } from './app';
-import { AuditLog, DEFAULT_REFUSAL_LIMITS, RefusalGate, type RefusalLimits } from './audit';
+import { AuditLog } from './audit';
 import { DEFAULT_AUDIENCES } from './auth/bearer';
 import { findRole, normaliseScope } from './auth/roles';
 import { addRoleAudited, removeRoleAudited } from './auth/audited-roles';
@@ -24,6 +25,7 @@ import { kmsPaths } from './paths';
 import { openMasterKey, type MasterKeyConfig } from './vault';
 import { gracefulCloser } from '../lib/graceful-close';
 import { answerUnparsableRequests } from '../lib/http-errors';
+import { requestTimeouts } from '../lib/request-timeouts';
 
 export interface KmsOptions {
   /** State lives in `<stateDir>/kms/`: keys.sqlite, audit.sqlite, master.key, tls/, admin-token. */
@@ -106,6 +108,9 @@ export interface RunningKms {
   close(): Promise<void>;
 }
 
+/** Key Vault's top-level error codes for what Node's parser refuses; skr's stable code is the innererror's. */
+const KV_UNPARSABLE_CODES = { 400: 'BadParameter', 408: 'RequestTimeout', 431: 'RequestHeaderFieldsTooLarge' } as const;
+
 /** Starts the Key Vault-compatible KMS over HTTPS. */
 export async function startKms(options: KmsOptions): Promise<RunningKms> {
   const paths = kmsPaths(options.stateDir);
@@ -149,10 +154,10 @@ export async function startKms(options: KmsOptions): Promise<RunningKms> {
   }
   for (const a of options.revokedRoleAssignments ?? []) await removeRoleAudited(roles, audit, startup, a);
 
-  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
+  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem, ...requestTimeouts() });
   const closeServer = gracefulCloser(server);
-  answerUnparsableRequests(server, (status, message) => ({
-    error: { code: status === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadParameter', message, innererror: { code: status === 431 ? 'headers_too_large' : 'invalid_request' } },
+  answerUnparsableRequests(server, (status, message, code) => ({
+    error: { code: KV_UNPARSABLE_CODES[status], message, innererror: { code } },
   }));
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Response } from 'express';
-import { BodyTooLarge, InvalidRequest, SkrError, UnsupportedMediaType, type ErrorDetails } from '../errors';
+import { BodyTooLarge, InvalidRequest, RequestTimeout, SkrError, UnsupportedMediaType, type ErrorDetails } from '../errors';
 
 /** How one service answers errors: its wire envelope and its error for a malformed request. */
 export interface ErrorEnvelope {
@@ -37,21 +37,32 @@ export function errorHandler(envelope: ErrorEnvelope, bodyLimit: string | number
   return (error: unknown, _req, res, _next) => envelope.send(res, requestErrorOf(error, bodyLimit, envelope));
 }
 
+/** What Node refuses before any route sees the request, by its stable code. */
+export type UnparsableCode = 'headers_too_large' | 'request_timeout' | 'invalid_request';
+
+function unparsable(error: NodeJS.ErrnoException): { status: 400 | 408 | 431; code: UnparsableCode; message: string } {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'headers_too_large', message: 'the request headers are too large' };
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: RequestTimeout.code, message: new RequestTimeout().message };
+  return { status: 400, code: 'invalid_request', message: 'the request cannot be parsed' };
+}
+
 /**
  * Answers what Node's HTTP parser refuses before any route sees it — headers over the size
- * limit, a malformed request line — in the service's own JSON envelope instead of a bare
- * status line. `envelope` builds the body from the status and a message.
+ * limit (431), a request that did not arrive within the server's request timeout (408,
+ * src/lib/request-timeouts.ts), a malformed request line (400) — in the service's own JSON
+ * envelope instead of a bare status line. `envelope` builds the body from the status, a message
+ * and the stable code.
  */
-export function answerUnparsableRequests(server: Server, envelope: (status: 400 | 431, message: string) => unknown): void {
+export function answerUnparsableRequests(server: Server, envelope: (status: 400 | 408 | 431, message: string, code: UnparsableCode) => unknown): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || error.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const { status, code, message } = unparsable(error);
     // A HEAD request gets the status and headers only; its client reads no body.
     const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
-    const body = head ? '' : JSON.stringify(envelope(status, status === 431 ? 'the request headers are too large' : 'the request cannot be parsed'));
+    const body = head ? '' : JSON.stringify(envelope(status, message, code));
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 }

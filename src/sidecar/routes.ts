@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { route } from '../lib/route';
+import { MAX_RESOURCE_SEGMENT } from '../kbs';
 
 /**
  * The sidecar's routes, one schema each: Microsoft's request and 200 shapes plus our fields.
@@ -27,8 +28,8 @@ const RuntimeData = Type.String({ contentEncoding: 'base64', description: 'base6
 const Endpoint = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 const KeyWrap = Type.Union([Type.Literal('CKM_RSA_AES_KEY_WRAP'), Type.Literal('RSA_AES_KEY_WRAP_256'), Type.Literal('RSA_AES_KEY_WRAP_384')]);
 
-/** One segment of a KBS resource path (trustee's ResourceDesc). */
-const Segment = Type.String({ pattern: '^[A-Za-z0-9_-][A-Za-z0-9_.-]*$', maxLength: 128 });
+/** One segment of a KBS resource path (trustee's ResourceDesc), as long as the KBS accepts. */
+const Segment = Type.String({ pattern: '^[A-Za-z0-9_-][A-Za-z0-9_.-]*$', maxLength: MAX_RESOURCE_SEGMENT });
 
 const Status = Type.Object({ message: Type.String(), ready: Type.Boolean(), device: Type.String(), virtual: Type.Boolean(), checks: Type.Object({}) });
 

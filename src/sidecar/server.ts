@@ -22,6 +22,7 @@ import { JoinedReleases } from './joined-releases';
 import { TeeKeyHolder } from './tee-key';
 import { gracefulCloser } from '../lib/graceful-close';
 import { answerUnparsableRequests } from '../lib/http-errors';
+import { requestTimeouts } from '../lib/request-timeouts';
 
 export interface SidecarOverrides {
   /** The credential for the key service; managed or workload identity otherwise. */
@@ -93,9 +94,9 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
       return { ready: checks.teeKey === 'ok', checks };
     },
   };
-  const server = http.createServer(createSidecarApp(context));
+  const server = http.createServer(requestTimeouts(), createSidecarApp(context));
   const closeServer = gracefulCloser(server);
-  answerUnparsableRequests(server, (status, message) => ({ error: message, code: status === 431 ? 'headers_too_large' : 'invalid_request' }));
+  answerUnparsableRequests(server, (_status, message, code) => ({ error: message, code }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

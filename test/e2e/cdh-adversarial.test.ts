@@ -76,6 +76,13 @@ test('a path the policy allows but no secret name can hold is 400 to the sibling
   expect(resourceGets().at(-1)).toMatchObject({ resource: `${LONG}/${LONG}/${LONG}`, outcome: 'failed', code: 'kbs_resource_name_unmappable' });
 });
 
+test('a segment at the KBS limit (127 characters) passes the sidecar: the KBS judges it', async () => {
+  const before = resourceGets().length;
+  const response = await raw('GET', `/cdh/resource/default/demo/${'a'.repeat(127)}`);
+  expect(JSON.parse(response.body)).not.toMatchObject({ code: 'invalid_request' });
+  expect(resourceGets().length).toBe(before + 1);
+});
+
 test.each([
   ['encoded dot-dot', '/cdh/resource/default/demo/%2e%2e'],
   ['encoded slash into another repository', '/cdh/resource/default%2fdemo/secret/x'],
@@ -84,6 +91,7 @@ test.each([
   ['a NUL byte', '/cdh/resource/default/demo/secret%00'],
   ['a non-ASCII lookalike', '/cdh/resource/d%D0%B5fault/demo/secret'],
   ['a segment longer than trustee allows', `/cdh/resource/default/demo/${'a'.repeat(200)}`],
+  ['a segment one character past the KBS limit (128)', `/cdh/resource/default/demo/${'a'.repeat(128)}`],
 ])('%s is 400 at the sidecar and never reaches the KBS', async (_name, path) => {
   const before = resourceGets().length;
   const response = await raw('GET', path);

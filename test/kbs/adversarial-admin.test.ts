@@ -83,3 +83,20 @@ describe('admin routes read no body before the token is checked', () => {
     expect(response.status).toBe(400);
   });
 });
+
+describe('admin changes the backend fails', () => {
+  const LONG = 'L'.repeat(60);
+  const path = `${LONG}/${LONG}/${LONG}`;
+  const lastLine = () => JSON.parse(readFileSync(kbs.auditFile, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
+
+  test.each([
+    ['POST', 'resource.set'],
+    ['DELETE', 'resource.delete'],
+  ])('%s of a resource no backend name can hold is refused and audited as failed before the answer', async (method, action) => {
+    const token = await signed({ iat: seconds(), exp: seconds() + 600, sub: 'operator' });
+    const response = await fetch(`${kbs.url}/kbs/v0/resource/${path}`, { method, headers: { authorization: `Bearer ${token}` }, ...(method === 'POST' ? { body: 'x' } : {}) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'kbs_resource_name_unmappable' });
+    expect(lastLine()).toMatchObject({ action, outcome: 'failed', principal: 'operator', resource: path, code: 'kbs_resource_name_unmappable' });
+  });
+});

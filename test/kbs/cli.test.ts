@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,3 +44,24 @@ test('skr kbs prints its URL and files, keeps its keys private, and serves the p
   expect((await fetch(`${kbs.url}/kbs/v0/resource-policy/default`, { method: 'PUT', headers, body: JSON.stringify(policy) })).status).toBe(200);
   expect((await new KbsClient({ url: kbs.url, device }).getResource('default/demo/secret')).toString()).toBe('from the cli');
 }, 60_000);
+
+describe('skr kbs --http serves loopback only', () => {
+  /** Runs `skr kbs` to its end (a refused start ends at once; one that serves is killed at the timeout). */
+  function run(args: string[]) {
+    const result = spawnSync(process.execPath, [BIN, 'kbs', '--state-dir', mkdtempSync(join(tmpdir(), 'skr-kbs-cli-')), ...args], { encoding: 'utf8', timeout: 20_000 });
+    return { status: result.status, signal: result.signal, json: JSON.parse(result.stdout || 'null') };
+  }
+
+  test.each([['0.0.0.0'], ['::'], ['192.0.2.10'], ['kbs.example']])(
+    '--http --host %s is refused at start (admin tokens and resources would cross the network in clear), exit code as any bad flag',
+    (host) => {
+      const refused = run(['--http', '--host', host, '--port', '0']);
+      const badFlag = run(['--http', '--port', 'not-a-port']);
+      expect(badFlag.json.error.code).toBe('invalid_argument');
+      expect(refused.signal).toBeNull();
+      expect(refused.status).toBe(badFlag.status);
+      expect(refused.json.error).toMatchObject({ code: 'invalid_argument' });
+      expect(refused.json.error.message).toContain('--http');
+    },
+  );
+});

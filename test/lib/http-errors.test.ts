@@ -5,6 +5,7 @@ import express from 'express';
 import request from 'supertest';
 import { InvalidRequest, type SkrError } from '../../src/errors';
 import { answerUnparsableRequests, errorHandler, type ErrorEnvelope } from '../../src/lib/http-errors';
+import { requestTimeouts } from '../../src/lib/request-timeouts';
 
 async function server() {
   const s = http.createServer((_req, res) => res.end('routed'));
@@ -65,4 +66,21 @@ describe("one mapper for what the JSON body parser refuses, in the service's own
     expect(res.body).toEqual({ failure: code, status });
     expect(res.status).toBe(status);
   });
+});
+
+test('a request that does not arrive within the request timeout: 408 request_timeout, not a parse error', async () => {
+  const s = http.createServer({ ...requestTimeouts(500) }, (_req, res) => res.end('routed'));
+  answerUnparsableRequests(s, (status, message, code) => ({ error: message, code, status }));
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = s.address() as AddressInfo;
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nhost: x\r\nx-slow: '));
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toEqual({ error: 'the request did not arrive in time', code: 'request_timeout', status: 408 });
+  } finally {
+    await new Promise((r) => s.close(r));
+  }
 });

@@ -34,7 +34,7 @@ export function decisionFor(status: number): Decision {
   return status === 401 || status === 403 || status === 429 ? 'deny' : 'error';
 }
 
-/** One refused request counted rather than stored (src/kms/audit/refusal-gate.ts). */
+/** One refused request counted rather than stored (src/lib/refusal-gate.ts). */
 export interface RefusalCount {
   /** Unix seconds. */
   time: number;

@@ -1,4 +1,5 @@
-import type { AuditLog, RefusalGate } from '../audit';
+import type { RefusalGate } from '../../lib/refusal-gate';
+import type { AuditLog } from '../audit';
 import type { RoleAssignments } from '../auth/rbac';
 import type { TokenVerifier } from '../../oidc';
 import type { KmsCore } from '../operations/core';

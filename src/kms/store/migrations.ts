@@ -115,7 +115,7 @@ export const AUDIT_MIGRATIONS: Migration[] = [
       }
     }
   },
-  // Refused requests counted rather than stored one by one (src/kms/audit/refusal-gate.ts): a
+  // Refused requests counted rather than stored one by one (src/lib/refusal-gate.ts): a
   // count is committed before its answer, and turned into a chained summary entry per caller and
   // status when the interval ends.
   (db) =>

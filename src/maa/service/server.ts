@@ -13,6 +13,7 @@ import { openVerifierStores, type VerifierStores } from './store';
 import { SigningKeyRing } from '../../oidc';
 import { gracefulCloser } from '../../lib/graceful-close';
 import { answerUnparsableRequests } from '../../lib/http-errors';
+import { requestTimeouts } from '../../lib/request-timeouts';
 
 export interface VerifierOptions {
   stateDir: string;
@@ -37,6 +38,8 @@ export interface VerifierOptions {
    * replica on that database; absent: nonces in memory, reference values in the state directory.
    */
   store?: string;
+  /** Milliseconds a request's headers and body may take to arrive (default 30 s, src/lib/request-timeouts.ts). */
+  requestTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -74,9 +77,10 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
 /** Listens and answers with the verifier's context; on failure the caller closes `stores`. */
 async function serve(options: VerifierOptions, dir: string, host: string, now: () => Date, stores: VerifierStores): Promise<RunningVerifier> {
   const tls = options.http ? undefined : (options.tls ?? (await loadOrCreateTls(join(dir, 'tls'), { name: 'skr verifier' })));
-  const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }) : http.createServer();
+  const timeouts = requestTimeouts(options.requestTimeoutMs);
+  const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem, ...timeouts }) : http.createServer(timeouts);
   const closeServer = gracefulCloser(server);
-  answerUnparsableRequests(server, (status, message) => ({ error: { code: status === 431 ? 'headers_too_large' : 'invalid_request', message } }));
+  answerUnparsableRequests(server, (_status, message, code) => ({ error: { code, message } }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());

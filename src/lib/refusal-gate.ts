@@ -1,4 +1,4 @@
-import { BoundedMap } from '../../lib/bounded-map';
+import { BoundedMap } from './bounded-map';
 
 /**
  * How refused requests (every answer of status 400 or more: unauthenticated, forbidden, not
@@ -25,7 +25,7 @@ export interface RefusalLimits {
  * A caller may burst 500 refused requests and keep up 100 a second: far above a client that
  * misconfigured its token or asks for a key that is not there, far below a flood. Whatever the
  * flood, at most 1,000 rows a minute plus one summary row per caller and status are written: at
- * most a few MB an hour.
+ * most a few MB an hour. The KMS and the KBS both default to these.
  */
 export const DEFAULT_REFUSAL_LIMITS: RefusalLimits = {
   burst: 500,
@@ -43,7 +43,8 @@ export interface Caller {
 
 /**
  * throttle: answer 429 (Retry-After seconds), counted; store: answer and audit it alone; count:
- * answer, counted. A count is committed (AuditLog.commitCount) before the answer as an entry is.
+ * answer, counted. The service commits a count to its audit log before the answer, as it does
+ * an entry.
  */
 export type Admission = { kind: 'throttle'; retryAfter: number; caller: Caller } | { kind: 'store' } | { kind: 'count'; caller: Caller };
 
@@ -57,9 +58,10 @@ const OTHERS: Caller = { source: '*' };
 
 /**
  * Token bucket per caller for refused requests, and which of them are stored one by one: the
- * first few per caller and interval; the rest are counted in the audit database and written as
- * summary entries when the interval ends (`newInterval`, then AuditLog.summarizeCounts). Memory
- * and rows stay bounded whatever the number of requests, sources or principals.
+ * first few per caller and interval; the rest are counted in the service's audit log and written
+ * as summary entries when the interval ends (`newInterval`, then the service writes its
+ * summaries). Memory and entries stay bounded whatever the number of requests, sources or
+ * principals. Used by the KMS and the KBS.
  */
 export class RefusalGate {
   private readonly buckets: BoundedMap<string, Bucket>;
