@@ -13,6 +13,7 @@ import { exited, imdsToken, officerToken, spawnKms, type Endpoints } from '../km
 import { tempDir } from '../kms/harness';
 import { raw } from '../kms/raw';
 import { postToSidecar, type RawResponse } from '../reliability/harness';
+import { within } from '../lib/within';
 
 /**
  * The sidecar releasing keys as deployed beside replicas: two `skr kms --store postgres://…`
@@ -29,16 +30,6 @@ const KEYS = ['spread-1', 'spread-2', 'spread-3', 'spread-4'];
 interface Replica {
   child: Awaited<ReturnType<typeof spawnKms>>['child'];
   endpoints: Endpoints;
-}
-
-/** Asks `probe` until it answers true or the bound has passed; its last answer. */
-async function within(boundMs: number, probe: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A credential that fetches its token once and keeps it, as @azure/identity's do, from `fetchToken`. */

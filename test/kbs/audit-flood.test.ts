@@ -60,6 +60,16 @@ function recorded(running: RunningKbs, action: string) {
   };
 }
 
+/** A flood's counted refusals: those past the stored lines, at their status, and those past the burst, throttled. */
+function expectFloodCounts(counts: unknown[], status: number): void {
+  expect(counts).toEqual(
+    expect.arrayContaining([
+      { status, count: LIMITS.burst - LIMITS.storedPerCaller },
+      { status: 429, count: FLOOD - LIMITS.burst },
+    ]),
+  );
+  expect(counts).toHaveLength(2);
+}
 test('a sibling flooding denied resource requests writes bounded lines and is throttled; allowed releases are still audited one by one', async () => {
   const running = (kbs = await startTestKbs(device, { refusals: LIMITS }));
   expect((await admin(running, 'POST', '/kbs/v0/resource/default/demo/secret', Buffer.from('s3cret'))).status).toBe(200);
@@ -76,13 +86,7 @@ test('a sibling flooding denied resource requests writes bounded lines and is th
   expect(stored).toHaveLength(LIMITS.storedPerCaller);
   expect(stored[0]).toMatchObject({ outcome: 'denied', resource: 'other/denied/x', code: 'release_policy_not_satisfied' });
   expect(allowed).toHaveLength(3);
-  expect(counts).toEqual(
-    expect.arrayContaining([
-      { status: 403, count: LIMITS.burst - LIMITS.storedPerCaller },
-      { status: 429, count: FLOOD - LIMITS.burst },
-    ]),
-  );
-  expect(counts).toHaveLength(2);
+  expectFloodCounts(counts, 403);
 });
 
 test('a flood of /attest without a session writes bounded lines and is throttled', async () => {
@@ -95,13 +99,7 @@ test('a flood of /attest without a session writes bounded lines and is throttled
   const { stored, counts } = recorded(running, 'attest');
   expect(stored).toHaveLength(LIMITS.storedPerCaller);
   expect(stored[0]).toMatchObject({ outcome: 'denied', code: 'kbs_session_missing' });
-  expect(counts).toEqual(
-    expect.arrayContaining([
-      { status: 401, count: LIMITS.burst - LIMITS.storedPerCaller },
-      { status: 429, count: FLOOD - LIMITS.burst },
-    ]),
-  );
-  expect(counts).toHaveLength(2);
+  expectFloodCounts(counts, 401);
 });
 
 test('a flood of refused admin tokens writes bounded lines and is throttled; the admin is still served', async () => {

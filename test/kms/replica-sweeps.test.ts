@@ -5,6 +5,7 @@ import { startKms, type RunningKms } from '../../src/kms';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
 import { exited, spawnKms } from './child';
 import { tempDir } from './harness';
+import { within } from '../lib/within';
 
 /**
  * The periodic sweeps (retention purges, audit pruning, due rotations) of replicas on one
@@ -14,16 +15,6 @@ import { tempDir } from './harness';
 const INTERVAL_MS = 100;
 /** Low 32 bits of the sweep lock's key, as pg_locks shows an advisory lock taken with one bigint. */
 const SWEEP_LOCK_OBJID = 0x736b7202;
-
-/** Asks `probe` until it answers true or `boundMs` has passed; its last answer. */
-async function within(boundMs: number, probe: () => Promise<boolean> | boolean): Promise<boolean> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

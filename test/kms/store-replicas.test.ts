@@ -7,6 +7,7 @@ import { exited, imdsToken, officerToken, spawnKms } from './child';
 import { startTestIssuer, tempDir } from './harness';
 import { raw } from './raw';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
+import { within } from '../lib/within';
 
 /**
  * The replica contract: `skr kms --store postgres://… --state-dir D` started twice with the same
@@ -16,16 +17,6 @@ const API = '?api-version=7.4';
 
 /** The bound the replica contract allows a change at one replica to take to apply at another. */
 const CONTRACT_BOUND_MS = 5_000;
-
-/** Asks `probe` until it answers true or the bound has passed; its last answer. */
-async function within(boundMs: number, probe: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describePostgres('two skr kms processes on one PostgreSQL database and one state directory', () => {
   let cluster: PostgresCluster;

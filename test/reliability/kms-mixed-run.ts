@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
-import { tempDir, type TestIssuer } from '../kms/harness';
+import { startTestIssuer, tempDir, type TestIssuer } from '../kms/harness';
 import { raw, type RawResponse } from '../kms/raw';
 import { startReplicaSet, type ReplicaSet } from '../kms/replica-set';
-import type { PostgresCluster } from '../lib/postgres-cluster';
+import { POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
 import { goodRuntimeKeys } from '../lib/runtime-keys';
 
 /**
@@ -181,4 +181,19 @@ export async function checkKeys(set: ReplicaSet, outcome: Outcome): Promise<stri
     }
   }
   return wrong;
+}
+
+/** For a suite: a PostgreSQL cluster and a token issuer started before its tests and removed after them. */
+export function suiteStores(): { cluster: () => PostgresCluster; issuer: () => TestIssuer } {
+  let cluster: PostgresCluster | undefined;
+  let issuer: TestIssuer | undefined;
+  beforeAll(async () => {
+    cluster = await startPostgresCluster();
+    issuer = await startTestIssuer();
+  }, POSTGRES_SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await issuer?.close();
+    await cluster?.remove();
+  });
+  return { cluster: () => cluster!, issuer: () => issuer! };
 }

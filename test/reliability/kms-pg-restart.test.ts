@@ -1,9 +1,7 @@
 import { kmsAudit } from '../../src/cli/kms';
 import { PostgresDatabase } from '../../src/kms/store/postgres/database';
-import { startTestIssuer, type TestIssuer } from '../kms/harness';
 import { describeBalanced } from '../lib/haproxy';
-import { POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
-import { acknowledged, checkKeys, mixedRun, withGatedSet, type Outcome } from './kms-mixed-run';
+import { acknowledged, checkKeys, mixedRun, suiteStores, withGatedSet, type Outcome } from './kms-mixed-run';
 
 /**
  * Two `skr kms` replicas on one PostgreSQL behind HAProxy, under 16 callers of mixed writes and
@@ -38,18 +36,10 @@ function tally(statuses: Outcome['statuses']): Record<string, number> {
 const refusedRelease = (s: Outcome['statuses'][number]) => s.status === 403;
 
 describeBalanced('KMS replicas behind HAProxy while PostgreSQL restarts', () => {
-  let cluster: PostgresCluster;
-  let issuer: TestIssuer;
-  beforeAll(async () => {
-    cluster = await startPostgresCluster();
-    issuer = await startTestIssuer();
-  }, POSTGRES_SETUP_TIMEOUT_MS);
-  afterAll(async () => {
-    await issuer?.close();
-    await cluster?.remove();
-  });
+  const stores = suiteStores();
 
   test('a transaction open when PostgreSQL stops is refused with store_unavailable, the process carries on, and the store answers after the start', async () => {
+    const cluster = stores.cluster();
     const db = new PostgresDatabase({ url: await cluster.database('held'), max: 2 });
     try {
       await db.query('CREATE TABLE held (n INTEGER)');
@@ -80,6 +70,7 @@ describeBalanced('KMS replicas behind HAProxy while PostgreSQL restarts', () => 
   });
 
   test('mixed operations through a PostgreSQL restart: 503 during the outage, success after it, nothing acknowledged lost', async () => {
+    const [cluster, issuer] = [stores.cluster(), stores.issuer()];
     await withGatedSet(cluster, issuer, 'restart', 2, async (set, stateDir) => {
       const outage: { stopped?: number; starting?: number; started?: number } = {};
       let restart: Promise<void> | undefined;

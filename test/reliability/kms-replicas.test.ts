@@ -1,8 +1,6 @@
 import { kmsAudit } from '../../src/cli/kms';
-import { startTestIssuer, type TestIssuer } from '../kms/harness';
 import { describeBalanced } from '../lib/haproxy';
-import { POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
-import { acknowledged, checkKeys, failedHonestly, mixedRun, withGatedSet } from './kms-mixed-run';
+import { acknowledged, checkKeys, failedHonestly, mixedRun, suiteStores, withGatedSet } from './kms-mixed-run';
 
 /**
  * Two `skr kms` replicas on one PostgreSQL behind HAProxy, under 16 callers of mixed writes and
@@ -13,18 +11,10 @@ import { acknowledged, checkKeys, failedHonestly, mixedRun, withGatedSet } from 
  * connection, never a wrong 4xx.
  */
 describeBalanced('KMS replicas on PostgreSQL behind HAProxy, under load and faults', () => {
-  let cluster: PostgresCluster;
-  let issuer: TestIssuer;
-  beforeAll(async () => {
-    cluster = await startPostgresCluster();
-    issuer = await startTestIssuer();
-  }, POSTGRES_SETUP_TIMEOUT_MS);
-  afterAll(async () => {
-    await issuer?.close();
-    await cluster?.remove();
-  });
+  const stores = suiteStores();
 
   test('2,000 mixed operations from 16 callers while a replica is SIGKILLed and restarted', async () => {
+    const [cluster, issuer] = [stores.cluster(), stores.issuer()];
     await withGatedSet(cluster, issuer, 'kill', 2, async (set, stateDir) => {
       let restarted: Promise<void> | undefined;
       const outcome = await mixedRun(set, issuer, {
