@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { Semaphore } from '../lib/semaphore';
-import { certificatesOf, productFromCpuid, type Product, parseReport, SigningKey, decodeTcb, type CertSources, type ReportDevice, amdRoots } from '../snp';
+import { certificatesOf, productFromCpuid, type Product, parseReport, SigningKey, decodeTcb, type CertSources, type ReportDevice, amdRoots, CoalescingDevice, LimitedDevice } from '../snp';
 
 /** A report and everything a verifier needs with it. */
 export interface Evidence {
@@ -15,8 +14,16 @@ export interface Evidence {
 export interface EvidenceOptions {
   /** The product of v2 reports, which carry no CPUID; Azure Container Instances run on Milan. */
   defaultProduct: Product;
-  /** How many report requests may be in flight at the device. */
-  deviceConcurrency: number;
+}
+
+/**
+ * The device as every route and the KBS client use it: identical requests in flight together
+ * share the next report (CoalescingDevice), and at most `concurrency` distinct requests are at
+ * the device at once (LimitedDevice, below the coalescing: a burst of one runtime data from 32
+ * callers takes one place at the device rather than queueing 32 reports behind the limit).
+ */
+export function reportDevice(device: ReportDevice, concurrency: number): ReportDevice {
+  return new CoalescingDevice(new LimitedDevice(device, concurrency));
 }
 
 const pem = (der: Buffer) => new X509Certificate(der).toString();
@@ -27,36 +34,20 @@ const pem = (der: Buffer) => new X509Certificate(der).toString();
  * (UVM security context, THIM, KDS), and AMD's pinned ASK/ARK when a source gives the VEK alone.
  */
 export class EvidenceCollector {
-  private readonly gate: Semaphore;
-
   constructor(
     readonly device: ReportDevice,
     private readonly certs: CertSources,
     private readonly options: EvidenceOptions,
-  ) {
-    this.gate = new Semaphore(options.deviceConcurrency);
-  }
+  ) {}
 
-  /** A bare report, through the same device-concurrency limit as evidence. */
+  /** A bare report. */
   async report(reportData: Buffer): Promise<Buffer> {
-    const { report } = await this.gate.run(() => this.device.getReport({ reportData }));
+    const { report } = await this.device.getReport({ reportData });
     return report;
   }
 
-  /** The device behind the same concurrency limit, for a client that reads reports itself (the KBS client). */
-  limitedDevice(): ReportDevice {
-    const { device, gate } = this;
-    return {
-      name: device.name,
-      path: device.path,
-      virtual: device.virtual,
-      getReport: (request) => gate.run(() => device.getReport(request)),
-      close: () => device.close(),
-    };
-  }
-
   async collect(reportData: Buffer, vmpl?: number): Promise<Evidence> {
-    const { report, certTable } = await this.gate.run(() => this.device.getReport({ reportData, vmpl, withCerts: true }));
+    const { report, certTable } = await this.device.getReport({ reportData, vmpl, withCerts: true });
     const parsed = parseReport(report);
     const product = parsed.cpuid ? productFromCpuid(parsed.cpuid) : this.options.defaultProduct;
     const kind = parsed.signerInfo.signingKey === SigningKey.VLEK ? 'VLEK' : 'VCEK';

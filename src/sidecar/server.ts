@@ -10,9 +10,9 @@ import { MaaClient } from '../maa';
 import { TokenVerifier } from '../oidc';
 import { ensurePrivateStateDir } from '../lib/state-file';
 import { createHttpGetter } from '../lib/http-getter';
-import { createCertSources, virtualSecurityContextDir, CoalescingDevice, openDevice } from '../snp';
+import { createCertSources, virtualSecurityContextDir, openDevice } from '../snp';
 import { createSidecarApp, type SidecarContext } from './app';
-import { EvidenceCollector } from './evidence';
+import { EvidenceCollector, reportDevice } from './evidence';
 import { KeyClients } from './key-clients';
 import { createObservability } from './observability';
 import { dropPrivileges, handOver, lookupAccount, runningAsRoot } from './privileges';
@@ -50,8 +50,8 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
   const account = !overrides.keepPrivileges && config.user && runningAsRoot() ? await lookupAccount(config.user) : undefined;
   await ensurePrivateStateDir(config.stateDir);
   const cacheDir = join(config.stateDir, 'vcek-cache');
-  // Identical report requests in flight together share the next report (see CoalescingDevice).
-  const device = new CoalescingDevice(await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir }));
+  // Identical report requests in flight together share the next report; distinct ones are bounded at the device (reportDevice).
+  const device = reportDevice(await openDevice({ device: config.device, path: config.devicePath, stateDir: config.stateDir }), config.deviceConcurrency);
   const certs = createCertSources({
     // The virtual device's state holds a UVM security context of its own, as ACI mounts one.
     securityContext: { dir: config.securityContextDir ?? (device.virtual ? virtualSecurityContextDir(config.stateDir) : undefined), env },
@@ -65,10 +65,10 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
   // that comes sooner waits for that same keygen. A failure is retried by the next get.
   if (!config.freshPerRelease) teeKeys.get().catch(() => undefined);
   const verifier = new TokenVerifier({ trustedIssuers: [...config.allowedEndpoints], ca: config.caPems, timeoutMs: config.timeoutMs });
-  const evidence = new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct, deviceConcurrency: config.deviceConcurrency });
+  const evidence = new EvidenceCollector(device, certs, { defaultProduct: config.defaultProduct });
   const context: SidecarContext = {
     evidence,
-    ...(config.kbsEndpoint ? { kbs: new KbsClient({ url: config.kbsEndpoint, device: evidence.limitedDevice(), ca: config.caPems, timeoutMs: config.timeoutMs }) } : {}),
+    ...(config.kbsEndpoint ? { kbs: new KbsClient({ url: config.kbsEndpoint, device, ca: config.caPems, timeoutMs: config.timeoutMs }) } : {}),
     maa: new MaaClient({ verifier, ca: config.caPems, timeoutMs: config.timeoutMs, cacheTokens: !config.freshPerRelease }),
     teeKeys,
     keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),

@@ -11,6 +11,7 @@ export { summarizeReport, type ReportSummary } from './summary';
 export {
   openDevice,
   CoalescingDevice,
+  LimitedDevice,
   DEVICE_CHOICES,
   describeDeviceChoices,
   isDeviceChoice,

@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { RunningVerifier } from '../../src/maa/service/server';
 import { uvmIssuer } from '../../src/maa/uvm';
 import { createSidecarApp } from '../../src/sidecar/app';
-import { EvidenceCollector } from '../../src/sidecar/evidence';
+import { EvidenceCollector, reportDevice } from '../../src/sidecar/evidence';
 import { SIDECAR_OPENAPI } from '../../src/sidecar/openapi';
 import { createCertSources } from '../../src/snp/certs';
 import type { RunningSidecar } from '../../src/sidecar/server';
@@ -70,42 +70,66 @@ describe('the sidecar answers as its OpenAPI document says', () => {
     expect(missing.body).toEqual({ error: 'runtime_data is required', code: 'invalid_request' });
   });
 
-  test('/attest/raw waits for the device-concurrency limit like every other route', async () => {
-    let inFlight = 0;
-    let most = 0;
-    let entered = 0;
+  /** The sidecar's device (reportDevice) over one that counts the requests it is given, held until released. */
+  async function countedSidecar(limit: number) {
+    const seen = { entered: 0, inFlight: 0, most: 0 };
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     const inner = sidecar.context.evidence.device;
-    const device: ReportDevice = {
+    const counting: ReportDevice = {
       name: inner.name,
       path: inner.path,
       virtual: inner.virtual,
       close: async () => undefined,
       getReport: async (req) => {
-        entered++;
-        most = Math.max(most, ++inFlight);
+        seen.entered++;
+        seen.most = Math.max(seen.most, ++seen.inFlight);
         await held;
         try {
           return await inner.getReport(req);
         } finally {
-          inFlight--;
+          seen.inFlight--;
         }
       },
     };
-    const evidence = new EvidenceCollector(device, createCertSources({ order: [] }), { defaultProduct: 'Milan', deviceConcurrency: 1 });
+    const evidence = new EvidenceCollector(reportDevice(counting, limit), createCertSources({ order: [] }), { defaultProduct: 'Milan' });
     const server = http.createServer(createSidecarApp({ ...sidecar.context, evidence }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { seen, release, url, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  test('/attest/raw waits for the device-concurrency limit like every other route', async () => {
+    const counted = await countedSidecar(1);
     try {
-      const answers = Promise.all([0, 1, 2].map(() => request(url).post('/attest/raw').send({ runtime_data: runtime })));
+      const distinct = (i: number) => Buffer.from(JSON.stringify({ request: i })).toString('base64');
+      const answers = Promise.all(
+        [0, 1, 2].map((i) =>
+          request(counted.url)
+            .post('/attest/raw')
+            .send({ runtime_data: distinct(i) }),
+        ),
+      );
       // Give the other two requests every chance to reach the device before the first leaves it.
-      for (let i = 0; i < 200 && entered < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-      release();
+      for (let i = 0; i < 200 && counted.seen.entered < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      counted.release();
       expect((await answers).map((r) => r.status)).toEqual([200, 200, 200]);
-      expect(most).toBe(1);
+      expect([counted.seen.most, counted.seen.entered]).toEqual([1, 3]);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await counted.close();
+    }
+  });
+
+  test('identical /attest/raw requests share reports before the limit: a burst of 16 takes two places at the device, not 16', async () => {
+    const counted = await countedSidecar(1);
+    try {
+      const answers = Promise.all(Array.from({ length: 16 }, () => request(counted.url).post('/attest/raw').send({ runtime_data: runtime })));
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      counted.release();
+      expect((await answers).map((r) => r.status)).toEqual(Array(16).fill(200));
+      expect(counted.seen.entered).toBeLessThanOrEqual(2);
+    } finally {
+      await counted.close();
     }
   });
 });

@@ -34,6 +34,7 @@ async function detectDevice(): Promise<ReportDevice> {
 }
 
 export { CoalescingDevice } from './coalescing';
+export { LimitedDevice } from './limited';
 export { checkReportRequest, isReportData, isVmpl } from './request';
 export { DEVICE_CHOICES, DEVICE_TYPES, describeDeviceChoices, isDeviceChoice, type DeviceChoice, type DeviceName, type DeviceType } from './registry';
 export type { DeviceReport, ReportDevice, ReportRequest } from './types';
