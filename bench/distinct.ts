@@ -39,7 +39,7 @@ export async function distinctKeyReleases(urls: StackUrls, options: { releases: 
 /**
  * Warm releases at `concurrency` callers over as many keys, asked in turn: requests in flight
  * together name different keys, so each makes its own call to the KMS (none joins another's,
- * JoinedReleases) — the sidecar's and the KMS's cost per call, where the demo key's figure at
+ * SharedNextCall) — the sidecar's and the KMS's cost per call, where the demo key's figure at
  * 32 callers is the cost of 32 callers asking for one key.
  */
 export async function ownKeyReleases(urls: StackUrls, options: { concurrency: number; requests: number; maxDurationMs: number }): Promise<LoadResult> {

@@ -18,7 +18,7 @@ import { createObservability } from './observability';
 import { dropPrivileges, handOver, lookupAccount, runningAsRoot } from './privileges';
 import { ReleaseJwsVerifier } from './release-jws';
 import { UnwrappedKeys } from './unwrapped-keys';
-import { JoinedReleases } from './joined-releases';
+import { SharedNextCall } from '../lib/shared-next-call';
 import { TeeKeyHolder } from './tee-key';
 import { gracefulCloser } from '../lib/graceful-close';
 import { answerUnparsableRequests } from '../lib/http-errors';
@@ -73,7 +73,7 @@ export async function startSidecar(config: SidecarConfig, overrides: SidecarOver
     teeKeys,
     keyClients: new KeyClients({ credential: overrides.credential ?? platformCredential(config, env), ca: config.caPems, maxRetries: 3 }),
     jws: new ReleaseJwsVerifier({ ca: config.caPems }),
-    ...(config.freshPerRelease ? {} : { unwrapped: new UnwrappedKeys(), joined: new JoinedReleases<JsonWebKey>((key) => structuredClone(key)) }),
+    ...(config.freshPerRelease ? {} : { unwrapped: new UnwrappedKeys(), joined: new SharedNextCall<JsonWebKey>((key) => structuredClone(key)) }),
     timeoutMs: config.timeoutMs,
     observability: createObservability(),
     maaEndpoint: config.maaEndpoint,

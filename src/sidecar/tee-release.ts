@@ -1,4 +1,4 @@
-import type { JsonWebKey } from 'node:crypto';
+import { createHash, type JsonWebKey } from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
 import { describeUpstreamAnswer, upstreamAnswer } from '../lib/upstream-answer';
 import { InvalidRequest, KeyNotFound, ReleaseDenied, ReleaseResponseInvalid, SkrError, UpstreamFailed, UpstreamRejected, UpstreamThrottled, UpstreamTimedOut } from '../errors';
@@ -10,7 +10,7 @@ import type { KeyClients } from './key-clients';
 import type { ReleaseJwsVerifier } from './release-jws';
 import type { TeeKey, TeeKeyHolder } from './tee-key';
 import type { UnwrappedKeys } from './unwrapped-keys';
-import type { JoinedReleases } from './joined-releases';
+import type { SharedNextCall } from '../lib/shared-next-call';
 
 export interface TeeReleaseRequest {
   /** Origins, already normalised and checked against the allow-list. */
@@ -30,8 +30,8 @@ export interface ReleaseDeps {
   jws: ReleaseJwsVerifier;
   /** Absent: every release is unwrapped anew (freshPerRelease). */
   unwrapped?: UnwrappedKeys;
-  /** Absent: every request makes its own call to the key service (freshPerRelease). */
-  joined?: JoinedReleases<JsonWebKey>;
+  /** Identical releases asked together share the next call to the key service; absent: each makes its own (freshPerRelease). */
+  joined?: SharedNextCall<JsonWebKey>;
   timeoutMs: number;
 }
 
@@ -48,12 +48,16 @@ export function parseKid(kid: unknown): { name: string; version?: string } {
  * the key service to release to it, verifies the signed answer and unwraps it here. Every
  * release is answered by a key service decision made after it arrived, so a changed release
  * policy applies to the next request; identical requests waiting together share the next call
- * (JoinedReleases), and an answer already opened is not unwrapped twice (UnwrappedKeys).
+ * (SharedNextCall), and an answer already opened is not unwrapped twice (UnwrappedKeys).
  */
 export function releaseKey(request: TeeReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {
   const { joined } = deps;
   if (!joined) return releaseOnce(request, deps);
-  return joined.run([request.maaOrigin, request.akvOrigin, request.kid, request.enc, request.accessToken], () => releaseOnce(request, deps));
+  // Hashed: the caller's access token is part of what the answer depends on, and is not kept as a map key.
+  const id = createHash('sha256')
+    .update(JSON.stringify([request.maaOrigin, request.akvOrigin, request.kid, request.enc, request.accessToken]))
+    .digest('base64');
+  return joined.call(id, () => releaseOnce(request, deps));
 }
 
 async function releaseOnce(request: TeeReleaseRequest, deps: ReleaseDeps): Promise<JsonWebKey> {

@@ -33,7 +33,7 @@ async function slowRelay(target: string, delayMs: number): Promise<{ url: string
 }
 
 /**
- * Identical releases asked together share key service calls (JoinedReleases), and a key
+ * Identical releases asked together share key service calls (SharedNextCall), and a key
  * disabled at the KMS applies to every release asked after the disable was acknowledged: none
  * of them is answered by a call that was already in flight.
  */

@@ -27,7 +27,7 @@ test(`${RELEASES} releases by ${CALLERS} callers: zero errors, one key, denials 
   // A warm-up run, so one-time allocations (JIT, sockets, token caches) are not counted as growth.
   await runLoad({ url, body, concurrency: CALLERS, requests: 200, maxDurationMs: 60_000 });
   const auditedBefore = await releasesAudited();
-  // Requests that arrive together share the sidecar's next call to the KMS (JoinedReleases):
+  // Requests that arrive together share the sidecar's next call to the KMS (SharedNextCall):
   // each granted call's signed answer is verified once, here counted.
   const { jws } = stack.sidecar.context;
   const verify = jws.verify.bind(jws);

@@ -1,4 +1,4 @@
-import { JoinedReleases } from '../../src/sidecar/joined-releases';
+import { SharedNextCall } from '../../src/lib/shared-next-call';
 
 /** A call the test settles by hand, numbered in the order calls were started. */
 function calls() {
@@ -14,10 +14,10 @@ function calls() {
 const copy = (v: { n: number }) => ({ ...v });
 
 test('a request arriving while a call is in flight never gets that call’s answer: it gets the next call, started after it arrived', async () => {
-  const joined = new JoinedReleases(copy);
+  const shared = new SharedNextCall(copy);
   const { started, call } = calls();
-  const first = joined.run(['kms', 'key'], call);
-  const later = [joined.run(['kms', 'key'], call), joined.run(['kms', 'key'], call), joined.run(['kms', 'key'], call)];
+  const first = shared.call('kms key', call);
+  const later = [shared.call('kms key', call), shared.call('kms key', call), shared.call('kms key', call)];
   // Three requests arrived during call 0: no second call yet (one in flight, one gathering).
   expect(started).toHaveLength(1);
   started[0]!.settle({ n: 0 });
@@ -33,31 +33,26 @@ test('a request arriving while a call is in flight never gets that call’s answ
 });
 
 test('a failure reaches every request of its call, and the next request makes a call of its own', async () => {
-  const joined = new JoinedReleases(copy);
+  const shared = new SharedNextCall(copy);
   const { started, call } = calls();
-  const first = joined.run(['kms', 'key'], call);
-  const gathered = [joined.run(['kms', 'key'], call), joined.run(['kms', 'key'], call)];
+  const first = shared.call('kms key', call);
+  const gathered = [shared.call('kms key', call), shared.call('kms key', call)];
   started[0]!.settle(new Error('denied 0'));
   await expect(first).rejects.toThrow('denied 0');
   await new Promise((r) => setImmediate(r));
   started[1]!.settle(new Error('denied 1'));
   for (const g of gathered) await expect(g).rejects.toThrow('denied 1');
   // Nothing left in flight: a new request starts at once.
-  const alone = joined.run(['kms', 'key'], call);
+  const alone = shared.call('kms key', call);
   expect(started).toHaveLength(3);
   started[2]!.settle({ n: 2 });
   expect(await alone).toEqual({ n: 2 });
 });
 
-test('requests that differ in any part (key, endpoint, caller token) do not join', async () => {
-  const joined = new JoinedReleases(copy);
+test('calls with other ids do not join', async () => {
+  const shared = new SharedNextCall(copy);
   const { started, call } = calls();
-  const runs = [
-    joined.run(['kms', 'key-a', undefined], call),
-    joined.run(['kms', 'key-b', undefined], call),
-    joined.run(['other-kms', 'key-a', undefined], call),
-    joined.run(['kms', 'key-a', 'caller-token'], call),
-  ];
+  const runs = [shared.call('kms key-a', call), shared.call('kms key-b', call), shared.call('other-kms key-a', call), shared.call('kms key-a caller-token', call)];
   expect(started).toHaveLength(4);
   started.forEach((s) => s.settle({ n: s.n }));
   expect(await Promise.all(runs)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
