@@ -9,6 +9,8 @@ import { attestBody, virtualGuest, virtualUvmIssuerOf } from '../virtual-evidenc
 import { goodEcRuntimeKeys, goodRuntimeKeys, unsafeEcKeys, unsafeRsaKeys } from '../../lib/runtime-keys';
 
 const ATTEST = '/attest/SevSnpVm?api-version=2022-08-01';
+/** The error code the verifier at `url` refuses `body` with. */
+const refusalCode = async (url: string, body: object): Promise<string> => (await request(url).post(ATTEST).send(body)).body.error.code;
 const runtime = { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'k' }] };
 
 async function tokenClaims(verifier: RunningVerifier, token: string) {
@@ -161,20 +163,8 @@ describe('appraisal policy and reference values', () => {
     const vmplVerifier = await startTestVerifier({ trustedRoots: [debugGuest.pki.root], policyText: JSON.stringify({ vmpl: 0 }) });
     const tcbVerifier = await startTestVerifier({ trustedRoots: [debugGuest.pki.root], policyText: JSON.stringify({ minimumTcb: { snp: 250 } }) });
     try {
-      expect(
-        (
-          await request(verifier.url)
-            .post(ATTEST)
-            .send(await attestBody(debugGuest, runtime))
-        ).body.error.code,
-      ).toBe('policy_debug_allowed');
-      expect(
-        (
-          await request(vmplVerifier.url)
-            .post(ATTEST)
-            .send(await attestBody(debugGuest, runtime, { vmpl: 1 }))
-        ).body.error.code,
-      ).toBe('vmpl_mismatch');
+      expect(await refusalCode(verifier.url, await attestBody(debugGuest, runtime))).toBe('policy_debug_allowed');
+      expect(await refusalCode(vmplVerifier.url, await attestBody(debugGuest, runtime, { vmpl: 1 }))).toBe('vmpl_mismatch');
       expect(
         (
           await request(vmplVerifier.url)
@@ -182,13 +172,7 @@ describe('appraisal policy and reference values', () => {
             .send(await attestBody(debugGuest, runtime, { vmpl: 0 }))
         ).status,
       ).toBe(200);
-      expect(
-        (
-          await request(tcbVerifier.url)
-            .post(ATTEST)
-            .send(await attestBody(debugGuest, runtime))
-        ).body.error.code,
-      ).toBe('reported_tcb_too_low');
+      expect(await refusalCode(tcbVerifier.url, await attestBody(debugGuest, runtime))).toBe('reported_tcb_too_low');
     } finally {
       await Promise.all([verifier.close(), vmplVerifier.close(), tcbVerifier.close()]);
     }
@@ -209,13 +193,7 @@ describe('appraisal policy and reference values', () => {
       const auth = { authorization: `Bearer ${deny.adminToken}` };
       expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: other })).status).toBe(201);
       expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: 'zz' })).status).toBe(400);
-      expect(
-        (
-          await request(deny.url)
-            .post(ATTEST)
-            .send(await attestBody(guest, runtime))
-        ).body.error.code,
-      ).toBe('measurement_not_allowed');
+      expect(await refusalCode(deny.url, await attestBody(guest, runtime))).toBe('measurement_not_allowed');
       expect((await request(deny.url).post('/admin/refs').set(auth).send({ kind: 'measurement', value: mine })).status).toBe(201);
       expect(
         (
@@ -227,13 +205,7 @@ describe('appraisal policy and reference values', () => {
       expect((await request(deny.url).get('/admin/refs').set(auth)).body.references).toHaveLength(2);
       expect((await request(deny.url).delete(`/admin/refs/measurement/${mine}`).set(auth)).status).toBe(204);
       expect((await request(deny.url).delete(`/admin/refs/measurement/${mine}`).set(auth)).status).toBe(404);
-      expect(
-        (
-          await request(deny.url)
-            .post(ATTEST)
-            .send(await attestBody(guest, runtime))
-        ).body.error.code,
-      ).toBe('measurement_not_allowed');
+      expect(await refusalCode(deny.url, await attestBody(guest, runtime))).toBe('measurement_not_allowed');
 
       const reportAuth = { authorization: `Bearer ${report.adminToken}` };
       await request(report.url)
@@ -291,33 +263,15 @@ describe('challenge-response freshness', () => {
     const claims = await tokenClaims(verifier, ok.body.token);
     expect((claims['x-ms-runtime'] as { nonce: string }).nonce).toBe(nonce);
     expect(claims['x-skr-challenge-verified']).toBe(true);
-    expect((await request(verifier.url).post(ATTEST).send(body)).body.error.code).toBe('nonce_replayed');
+    expect(await refusalCode(verifier.url, body)).toBe('nonce_replayed');
   });
 
   test('no nonce, an unknown one and an expired one are refused', async () => {
-    expect(
-      (
-        await request(verifier.url)
-          .post(ATTEST)
-          .send(await attestBody(guest, runtime))
-      ).body.error.code,
-    ).toBe('nonce_required');
-    expect(
-      (
-        await request(verifier.url)
-          .post(ATTEST)
-          .send(await attestBody(guest, { ...runtime, nonce: 'made-up' }))
-      ).body.error.code,
-    ).toBe('nonce_unknown');
+    expect(await refusalCode(verifier.url, await attestBody(guest, runtime))).toBe('nonce_required');
+    expect(await refusalCode(verifier.url, await attestBody(guest, { ...runtime, nonce: 'made-up' }))).toBe('nonce_unknown');
     const nonce = await challenge();
     clock += 61_000;
-    expect(
-      (
-        await request(verifier.url)
-          .post(ATTEST)
-          .send(await attestBody(guest, { ...runtime, nonce }))
-      ).body.error.code,
-    ).toBe('nonce_expired');
+    expect(await refusalCode(verifier.url, await attestBody(guest, { ...runtime, nonce }))).toBe('nonce_expired');
   });
 });
 
