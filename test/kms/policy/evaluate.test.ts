@@ -5,6 +5,30 @@ import { CVM_CLAIMS, CVM_POLICY, HOSTDATA, LEGACY_POLICY, MHSM_SETUP_POLICY, SDK
 const SNP_ISS = SNP_CLAIMS.iss;
 const one = (claim: string, equals: unknown, authority = 'https://maa.example') => ({ version: '1.0.0', anyOf: [{ authority, allOf: [{ claim, equals }] }] });
 
+/** a = 1 and ((b = 2 and c = 3) or d = 4): allOf(anyOf(allOf …)), three levels deep. */
+const THREE_LEVELS = {
+  version: '1.0.0',
+  anyOf: [
+    {
+      authority: 'https://maa.example',
+      allOf: [
+        { claim: 'a', equals: 1 },
+        {
+          anyOf: [
+            {
+              allOf: [
+                { claim: 'b', equals: 2 },
+                { claim: 'c', equals: 3 },
+              ],
+            },
+            { claim: 'd', equals: 4 },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
 interface Row {
   name: string;
   policy: unknown;
@@ -214,28 +238,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'allOf(anyOf(allOf …)) three levels: inner allOf half met',
-    policy: {
-      version: '1.0.0',
-      anyOf: [
-        {
-          authority: 'https://maa.example',
-          allOf: [
-            { claim: 'a', equals: 1 },
-            {
-              anyOf: [
-                {
-                  allOf: [
-                    { claim: 'b', equals: 2 },
-                    { claim: 'c', equals: 3 },
-                  ],
-                },
-                { claim: 'd', equals: 4 },
-              ],
-            },
-          ],
-        },
-      ],
-    },
+    policy: THREE_LEVELS,
     claims: { a: 1, b: 2, c: 0 },
     issuer: 'https://maa.example',
     allowed: false,
@@ -243,28 +246,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'allOf(anyOf(allOf …)) three levels: the other alternative',
-    policy: {
-      version: '1.0.0',
-      anyOf: [
-        {
-          authority: 'https://maa.example',
-          allOf: [
-            { claim: 'a', equals: 1 },
-            {
-              anyOf: [
-                {
-                  allOf: [
-                    { claim: 'b', equals: 2 },
-                    { claim: 'c', equals: 3 },
-                  ],
-                },
-                { claim: 'd', equals: 4 },
-              ],
-            },
-          ],
-        },
-      ],
-    },
+    policy: THREE_LEVELS,
     claims: { a: 1, d: '4' },
     issuer: 'https://maa.example',
     allowed: true,
