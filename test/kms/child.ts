@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { raw } from './raw';
 
 export interface Endpoints {
   kms: string;
@@ -54,4 +55,43 @@ export async function officerToken(endpoints: Endpoints, resource = 'https://vau
   const res = await fetch(`${endpoints.officer.endpoint}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`, { headers: { 'X-IDENTITY-HEADER': header } });
   if (!res.ok) throw new Error(`identity endpoint answered ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** One write to the KMS: method, path (with its api-version) and JSON body, if any. */
+export type Write = [method: string, path: string, body?: string];
+
+/**
+ * `inFlight` writers send `write(i)` for i = 0, 1, … to the KMS `kms` until `killAfter` writes
+ * were acknowledged, then SIGKILL it mid-stream and wait for it to die. Answers the key and
+ * version of every acknowledged (200) write; a write whose connection died with the process
+ * was never acknowledged.
+ */
+export async function writeUntilKilled(
+  kms: { child: ChildProcess; endpoints: Endpoints },
+  ca: string,
+  token: string,
+  write: (i: number) => Write,
+  options: { inFlight: number; killAfter: number },
+): Promise<[name: string, version: string][]> {
+  const acknowledged: [name: string, version: string][] = [];
+  let killed = false;
+  let n = 0;
+  const writer = async () => {
+    while (!killed) {
+      const [method, path, body] = write(n++);
+      try {
+        const res = await raw(kms.endpoints.kms, ca, method, path, { token, ...(body ? { body } : {}) });
+        if (res.status === 200) acknowledged.push((res.body.key.kid as string).split('/').slice(-2) as [string, string]);
+        if (acknowledged.length === options.killAfter && !killed) {
+          killed = true;
+          kms.child.kill('SIGKILL');
+        }
+      } catch {
+        // the connection died with the process: this write was never acknowledged
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.inFlight }, writer));
+  await exited(kms.child);
+  return acknowledged;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Client } from 'pg';
 import { kmsAudit } from '../../src/cli/kms';
-import { exited, officerToken, spawnKms } from './child';
+import { exited, officerToken, spawnKms, writeUntilKilled, type Write } from './child';
 import { tempDir } from './harness';
 import { raw } from './raw';
 import { describePostgres, POSTGRES_SETUP_TIMEOUT_MS, startPostgresCluster, type PostgresCluster } from '../lib/postgres-cluster';
@@ -28,28 +28,14 @@ describePostgres('a KMS replica killed mid-stream on PostgreSQL', () => {
     const first = await spawnKms(temp.dir, ['--store', store]);
     const ca = await readFile(first.endpoints.caCertFile, 'utf8');
     const token = await officerToken(first.endpoints);
-    const acknowledged: [name: string, version: string][] = [];
-    let killed = false;
-    let n = 0;
-    const writer = async () => {
-      while (!killed) {
-        const i = n++;
-        // New keys, and new versions of one shared key (two writers of one row).
-        const path = i % 3 === 0 ? `/keys/crash-shared/create${API}` : `/keys/crash-${i}/create${API}`;
-        try {
-          const res = await raw(first.endpoints.kms, ca, 'POST', path, { token, body: JSON.stringify({ kty: i % 2 ? 'oct' : 'EC' }) });
-          if (res.status === 200) acknowledged.push((res.body.key.kid as string).split('/').slice(-2) as [string, string]);
-          if (acknowledged.length === KILL_AFTER && !killed) {
-            killed = true;
-            first.child.kill('SIGKILL');
-          }
-        } catch {
-          // the connection died with the process: this write was never acknowledged
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, writer));
-    await exited(first.child);
+    // New keys, and new versions of one shared key (two writers of one row).
+    const acknowledged = await writeUntilKilled(
+      first,
+      ca,
+      token,
+      (i): Write => ['POST', i % 3 === 0 ? `/keys/crash-shared/create${API}` : `/keys/crash-${i}/create${API}`, JSON.stringify({ kty: i % 2 ? 'oct' : 'EC' })],
+      { inFlight: IN_FLIGHT, killAfter: KILL_AFTER },
+    );
     expect(first.child.signalCode).toBe('SIGKILL');
 
     const second = await spawnKms(temp.dir, ['--store', store]);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { AuditLog, kmsPaths } from '../../src/kms';
-import { exited, imdsToken, officerToken, spawnKms } from '../kms/child';
+import { exited, imdsToken, officerToken, spawnKms, writeUntilKilled, type Write } from '../kms/child';
 import { tempDir } from '../kms/harness';
 import { raw } from '../kms/raw';
 
@@ -22,38 +22,19 @@ test('no acknowledged write is lost when the KMS is killed mid-stream', async ()
   const first = await spawnKms(temp.dir);
   const ca = await readFile(first.endpoints.caCertFile, 'utf8');
   const token = await officerToken(first.endpoints);
-  const acknowledged: [name: string, version: string][] = [];
-  let killed = false;
-  let n = 0;
-
-  const writer = async () => {
-    while (!killed) {
-      const i = n++;
-      // A mix of the three writes: create (EC or oct), import (oct), rotate (a new version of crash-1).
+  // A mix of the three writes: create (EC or oct), import (oct), rotate (a new version of crash-1).
+  const acknowledged = await writeUntilKilled(
+    first,
+    ca,
+    token,
+    (i): Write => {
       const kind = i % 4;
-      const request: [string, string, string | undefined] =
-        kind === 3
-          ? ['POST', `/keys/crash-1/rotate${API}`, undefined]
-          : kind === 2
-            ? ['PUT', `/keys/crash-${i}${API}`, JSON.stringify({ key: { kty: 'oct', k: Buffer.alloc(32, i % 256).toString('base64url') } })]
-            : ['POST', `/keys/crash-${i}/create${API}`, JSON.stringify({ kty: kind === 1 ? 'oct' : 'EC' })];
-      try {
-        const res = await raw(first.endpoints.kms, ca, request[0], request[1], { token, ...(request[2] ? { body: request[2] } : {}) });
-        if (res.status === 200) {
-          const [name, version] = (res.body.key.kid as string).split('/').slice(-2);
-          acknowledged.push([name!, version!]);
-        }
-        if (acknowledged.length === KILL_AFTER && !killed) {
-          killed = true;
-          first.child.kill('SIGKILL');
-        }
-      } catch {
-        // the connection died with the process: this write was never acknowledged
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, writer));
-  await exited(first.child);
+      if (kind === 3) return ['POST', `/keys/crash-1/rotate${API}`];
+      if (kind === 2) return ['PUT', `/keys/crash-${i}${API}`, JSON.stringify({ key: { kty: 'oct', k: Buffer.alloc(32, i % 256).toString('base64url') } })];
+      return ['POST', `/keys/crash-${i}/create${API}`, JSON.stringify({ kty: kind === 1 ? 'oct' : 'EC' })];
+    },
+    { inFlight: IN_FLIGHT, killAfter: KILL_AFTER },
+  );
   expect(first.child.signalCode).toBe('SIGKILL');
   expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER);
   expect(acknowledged.filter(([name]) => name === 'crash-1').length).toBeGreaterThan(1);
