@@ -117,7 +117,8 @@ export const ReleaseBody = Type.Object({
 
 // Answers.
 
-const Attributes = Type.Object({
+/** A secret's attributes; a key's are the same and `exportable`. */
+const SecretAttributes = Type.Object({
   enabled: Type.Boolean(),
   nbf: Type.Optional(Type.Integer()),
   exp: Type.Optional(Type.Integer()),
@@ -125,8 +126,9 @@ const Attributes = Type.Object({
   updated: Type.Integer(),
   recoveryLevel: Type.String(),
   recoverableDays: Type.Integer(),
-  exportable: Type.Boolean(),
 });
+
+const Attributes = Type.Composite([SecretAttributes, Type.Object({ exportable: Type.Boolean() })]);
 
 /** The public JWK: `n`/`e` (RSA), `crv`/`x`/`y` (EC), nothing more (oct). */
 const PublicJwk = Type.Object({
@@ -198,16 +200,6 @@ export const UpdateSecretBody = Type.Object({
   contentType: Nullable(ContentType),
   attributes: Nullable(SecretAttributesInput),
   tags: Nullable(Tags),
-});
-
-const SecretAttributes = Type.Object({
-  enabled: Type.Boolean(),
-  nbf: Type.Optional(Type.Integer()),
-  exp: Type.Optional(Type.Integer()),
-  created: Type.Integer(),
-  updated: Type.Integer(),
-  recoveryLevel: Type.String(),
-  recoverableDays: Type.Integer(),
 });
 
 const secretItemFields = { id: Type.String(), attributes: SecretAttributes, tags: StoredTags, contentType: Type.Optional(Type.String()) };
