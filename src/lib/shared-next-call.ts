@@ -1,3 +1,9 @@
+/** The calls of one id: the run in flight is implied by the line's presence in the map. */
+interface Line<T> {
+  /** The run the calls that arrived during the current one will share, once it may start. */
+  next?: { run: () => Promise<T>; waiters: Array<{ resolve: (value: T) => void; reject: (error: unknown) => void }> };
+}
+
 /**
  * Identical calls asked together share one run, but never a run already started: a call that
  * arrives while one with its id is running waits for the next run, which starts when that one
@@ -6,11 +12,6 @@
  * calls costs two runs instead of N. A waiting call is bounded by the run in flight and its own.
  * Every caller gets `copy` of the answer, an object of its own.
  */
-interface Line<T> {
-  /** The run the calls that arrived during the current one will share, once it may start. */
-  next?: { run: () => Promise<T>; waiters: Array<{ resolve: (value: T) => void; reject: (error: unknown) => void }> };
-}
-
 export class SharedNextCall<T> {
   private readonly lines = new Map<string, Line<T>>();
 
